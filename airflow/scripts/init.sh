@@ -1,0 +1,20 @@
+#!/bin/bash
+# One-shot airflow-init: migrate the metadata database and make sure the admin
+# login exists with the password from the environment. Safe to run on every
+# `docker compose up`.
+set -euo pipefail
+: "${AIRFLOW_ADMIN_USER:?}" "${AIRFLOW_ADMIN_PASSWORD:?}"
+
+echo "airflow-init: airflow db migrate"
+airflow db migrate
+
+if airflow users list --output plain 2>/dev/null | awk '{print $2}' | grep -qx "${AIRFLOW_ADMIN_USER}"; then
+  echo "airflow-init: user ${AIRFLOW_ADMIN_USER} exists; setting its password from AIRFLOW_ADMIN_PASSWORD"
+  airflow users reset-password --username "${AIRFLOW_ADMIN_USER}" --password "${AIRFLOW_ADMIN_PASSWORD}"
+else
+  echo "airflow-init: creating admin user ${AIRFLOW_ADMIN_USER}"
+  airflow users create --role Admin \
+    --username "${AIRFLOW_ADMIN_USER}" --password "${AIRFLOW_ADMIN_PASSWORD}" \
+    --firstname Platform --lastname Admin --email "${AIRFLOW_ADMIN_EMAIL:-admin@example.com}"
+fi
+echo "airflow-init: done"

@@ -1,0 +1,190 @@
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from data_api import dataset
+from data_api.settings import Settings
+
+from .conftest import FakeClock, make_frame
+from .test_dataset import uci_rows
+
+MakeClient = Callable[..., TestClient]
+
+
+def get_data(client: TestClient, group: Any) -> Any:
+    return client.get("/data", params={"group_number": group})
+
+
+def test_health_docs_openapi_root(client: TestClient) -> None:
+    r = client.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "rows": 200, "n_groups": 3, "n_batches": 5}
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/data", "/restart_data_generation", "/health", "/groups/{group_number}"} <= set(paths)
+    assert len(client.get("/").json()["columns"]) == 13
+
+
+def test_data_shape_types_and_fraction(client: TestClient, frame: pd.DataFrame) -> None:
+    r = get_data(client, 2)
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["group_number"], body["batch_number"]) == (2, 1)
+    assert len(body["data"]) == 10  # 25 % of a 40-row batch
+    by_id = {row[0]: row for row in frame.itertuples(index=False, name=None)}
+    for row in body["data"]:
+        assert len(row) == 13
+        assert all(type(v) is int for v in row[:10]) and type(row[12]) is int
+        assert type(row[10]) is str and type(row[11]) is str
+        assert tuple(row) == by_id[row[0]]  # a real row, unchanged
+
+
+def test_samples_are_fresh_and_from_the_same_batch(make_client: MakeClient, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"sample_fraction": 0.1, "n_batches": 2}))
+    ids = [frozenset(row[0] for row in get_data(client, 1).json()["data"]) for _ in range(5)]
+    assert all(len(s) == 10 for s in ids)
+    assert len(set(ids)) > 1  # fresh random sample per request
+    # All samples come from one 100-row batch.
+    assert len(frozenset().union(*ids)) <= 100
+
+
+def test_rotation_covers_every_row_once(make_client: MakeClient, settings: Settings, clock: FakeClock) -> None:
+    client = make_client(settings.model_copy(update={"sample_fraction": 1.0}))
+    seen: list[int] = []
+    for expected_batch in range(1, 6):
+        body = get_data(client, 1).json()
+        assert body["batch_number"] == expected_batch
+        assert len(body["data"]) == 40
+        seen += [row[0] for row in body["data"]]
+        clock.advance(60)
+    assert sorted(seen) == list(range(2000, 2200))
+    r = get_data(client, 1)
+    assert r.status_code == 410
+
+
+def test_rotation_skips_several_intervals(client: TestClient, clock: FakeClock) -> None:
+    assert get_data(client, 1).json()["batch_number"] == 1
+    clock.advance(59)
+    assert get_data(client, 1).json()["batch_number"] == 1
+    clock.advance(1 + 2 * 60 + 30)  # 3.5 intervals after start
+    assert get_data(client, 1).json()["batch_number"] == 4
+    st = client.get("/groups/1").json()
+    assert st["batch_number"] == 4 and st["seconds_until_next_batch"] == pytest.approx(30)
+
+
+def test_end_of_data_then_restart(client: TestClient, clock: FakeClock) -> None:
+    get_data(client, 3)
+    clock.advance(5 * 60)
+    r = get_data(client, 3)
+    assert r.status_code == 410
+    detail = r.json()["detail"]
+    assert "All 5 batches have been delivered for group 3" in detail
+    assert "/restart_data_generation?group_number=3" in detail
+    assert client.get("/groups/3").json()["exhausted"] is True
+    # Other groups are unaffected.
+    assert get_data(client, 1).json()["batch_number"] == 1
+
+    r = client.get("/restart_data_generation", params={"group_number": 3})
+    assert r.status_code == 200
+    assert r.json()["group_number"] == 3 and r.json()["restarted"] is True
+    assert client.get("/groups/3").json()["started"] is False
+    body = get_data(client, 3).json()
+    assert body["batch_number"] == 1 and len(body["data"]) == 10
+
+
+def test_restart_mid_way(client: TestClient, clock: FakeClock) -> None:
+    get_data(client, 2)
+    clock.advance(130)
+    assert get_data(client, 2).json()["batch_number"] == 3
+    client.get("/restart_data_generation", params={"group_number": 2})
+    clock.advance(10)
+    assert get_data(client, 2).json()["batch_number"] == 1
+    clock.advance(60)
+    assert get_data(client, 2).json()["batch_number"] == 2
+
+
+def test_state_survives_a_new_app(make_client: MakeClient, clock: FakeClock, settings: Settings) -> None:
+    first = make_client()
+    get_data(first, 1)
+    clock.advance(10)
+    get_data(first, 2)
+    clock.advance(125)
+    assert get_data(first, 1).json()["batch_number"] == 3
+
+    second = make_client()  # same state dir: a restarted process
+    assert get_data(second, 1).json()["batch_number"] == 3
+    assert get_data(second, 2).json()["batch_number"] == 3  # 125 s after its start at +10 s
+    clock.advance(50)  # t=185: group 1 is 185 s in, group 2 only 175 s
+    assert get_data(second, 1).json()["batch_number"] == 4
+    assert get_data(second, 2).json()["batch_number"] == 3
+    saved = json.loads((settings.state_dir / "state.json").read_text())["groups"]
+    assert saved["1"]["batch_number"] == 4 and saved["2"]["batch_number"] == 3
+
+
+def test_same_seed_same_batches_across_apps(make_client: MakeClient, settings: Settings, clock: FakeClock) -> None:
+    full = settings.model_copy(update={"sample_fraction": 1.0})
+    a = {row[0] for row in get_data(make_client(full), 1).json()["data"]}
+    other_dir = settings.model_copy(update={"sample_fraction": 1.0, "state_dir": settings.state_dir.parent / "s2"})
+    b = {row[0] for row in get_data(make_client(other_dir), 1).json()["data"]}
+    assert a == b and len(a) == 40
+
+
+@pytest.mark.parametrize("group", [0, 4, -1, "abc", "1.5", ""])
+@pytest.mark.parametrize("path", ["/data", "/restart_data_generation"])
+def test_invalid_group_number(client: TestClient, path: str, group: Any) -> None:
+    r = client.get(path, params={"group_number": group})
+    assert r.status_code == 422
+    assert "between 1 and 3" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/data", "/restart_data_generation"])
+def test_missing_group_number(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 422
+    assert r.json()["detail"] == "group_number is required: an integer between 1 and 3"
+
+
+@pytest.mark.parametrize("group", ["0", "4", "abc"])
+def test_invalid_group_status(client: TestClient, group: str) -> None:
+    r = client.get(f"/groups/{group}")
+    assert r.status_code == 422
+    assert "between 1 and 3" in r.json()["detail"]
+
+
+def test_invalid_request_does_not_start_a_clock(client: TestClient, settings: Settings) -> None:
+    get_data(client, 99)
+    assert not (settings.state_dir / "state.json").exists()
+
+
+def test_app_downloads_when_data_file_missing(
+    make_client: MakeClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, y = uci_rows()
+    monkeypatch.setattr(
+        dataset, "_fetch_covtype", lambda **kw: SimpleNamespace(data=x, target=y)
+    )
+    s = settings.model_copy(
+        update={"data_path": Path("/nonexistent/covertype.csv.gz"), "n_batches": 1, "sample_fraction": 1.0}
+    )
+    body = get_data(make_client(s), 1).json()
+    assert sorted(body["data"]) == sorted(
+        [
+            [2783, 48, 6, 361, -4, 886, 222, 227, 140, 1052, "Comanche", "C4704", 2],
+            [3000, 0, 0, 0, 0, 0, 0, 0, 0, 0, "Rawah", "C2702", 1],
+            [1859, 360, 66, 1397, -173, 7117, 254, 254, 254, 7173, "Cache", "C8776", 7],
+        ]
+    )
+    assert (settings.state_dir / "covertype.csv.gz").is_file()
+
+
+def test_startup_fails_on_too_few_rows(make_client: MakeClient, settings: Settings, tmp_path: Path) -> None:
+    small = tmp_path / "small.csv"
+    make_frame(3).to_csv(small, index=False)
+    with pytest.raises(ValueError, match="3 rows"):
+        make_client(settings.model_copy(update={"data_path": small}))

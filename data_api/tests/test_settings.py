@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from data_api.settings import Settings
+
+ENV_NAMES = [
+    "DATA_PATH", "STATE_DIR", "SEED", "N_BATCHES", "N_GROUPS", "BATCH_INTERVAL_SECONDS", "SAMPLE_FRACTION",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(f"DATA_API_{name}", raising=False)
+
+
+def test_defaults() -> None:
+    s = Settings()
+    assert s.data_path == Path("/data/covertype.csv.gz")
+    assert s.state_dir == Path("/var/lib/data_api")
+    assert (s.seed, s.n_batches, s.n_groups) == (42, 10, 10)
+    assert s.batch_interval_seconds == 300
+    assert s.sample_fraction == 0.1
+
+
+def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_API_DATA_PATH", "/tmp/x.csv.gz")
+    monkeypatch.setenv("DATA_API_N_GROUPS", "4")
+    monkeypatch.setenv("DATA_API_BATCH_INTERVAL_SECONDS", "2.5")
+    monkeypatch.setenv("DATA_API_SAMPLE_FRACTION", "1")
+    monkeypatch.setenv("N_GROUPS", "99")  # unprefixed: ignored
+    s = Settings()
+    assert s.data_path == Path("/tmp/x.csv.gz")
+    assert s.n_groups == 4
+    assert s.batch_interval_seconds == 2.5
+    assert s.sample_fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("N_BATCHES", "0"),
+        ("N_GROUPS", "-1"),
+        ("N_GROUPS", "two"),
+        ("BATCH_INTERVAL_SECONDS", "0"),
+        ("SAMPLE_FRACTION", "0"),
+        ("SAMPLE_FRACTION", "1.01"),
+        ("SEED", "-5"),
+    ],
+)
+def test_rejects_invalid_values(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(f"DATA_API_{name}", value)
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert name.lower() in str(info.value)

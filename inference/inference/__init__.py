@@ -1,0 +1,1 @@
+"""Inference service: serves the registered models of the platform over HTTP."""

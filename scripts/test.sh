@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The platform's test command.
+#
+#   ./scripts/test.sh          fast tier, then end-to-end tier
+#   ./scripts/test.sh fast     unit and service tests of every service (no compose stack)
+#   ./scripts/test.sh e2e      build the images, bring the whole stack up, drive it, tear it down
+#
+# Needs Python 3.11 and Docker with Compose v2. Output (JUnit XML, logs of
+# every container when something fails, screenshots) goes to test-output/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+OUT=${TEST_OUTPUT_DIR:-$ROOT/test-output}
+VENVS=${TEST_VENV_DIR:-$ROOT/.venv}
+SHARED=${SHARED_DIR:-$ROOT/../shared}
+# Services with a fast test suite, each tested in its own venv with its own pins.
+SERVICES=(data_api inference ui mlflow minio airflow)
+mkdir -p "$OUT"
+
+log() { printf '\n=== %s\n' "$*" >&2; }
+
+ensure_uv() {
+  command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet 'uv==0.13.8'
+}
+
+# venv NAME REQUIREMENT_FILE...: a venv per service, re-synced only when its pins change.
+venv() {
+  local name=$1; shift
+  local dir="$VENVS/$name" stamp
+  stamp=$(cat "$@" | sha256sum | cut -c1-16)
+  if [[ ! -f "$dir/.stamp" || $(cat "$dir/.stamp") != "$stamp" ]]; then
+    log "installing $name test environment"
+    uv venv --quiet --allow-existing --python 3.11 "$dir"
+    local args=() f
+    for f in "$@"; do args+=(-r "$f"); done
+    uv pip install --quiet --python "$dir/bin/python" "${args[@]}"
+    echo "$stamp" > "$dir/.stamp"
+  fi
+  echo "$dir"
+}
+
+run_fast() {
+  ensure_uv
+  local svc dir status=0
+  # Real data for the tests that read it; never copied into the repository.
+  [[ -f "$SHARED/data/covertype.csv.gz" ]] && export COVERTYPE_PATH="$SHARED/data/covertype.csv.gz"
+  for svc in "${SERVICES[@]}"; do
+    [[ -d "$svc/tests" ]] || continue
+    dir=$(venv "$svc" "$svc/requirements.txt" "$svc/requirements-dev.txt")
+    log "fast tests: $svc"
+    (cd "$svc" && "$dir/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/fast-$svc.xml") || status=1
+  done
+  return $status
+}
+
+# The upstream images, or local stand-ins where no registry can be reached.
+choose_images() {
+  if [[ -n "${PYTHON_IMAGE:-}" && -n "${MYSQL_IMAGE:-}" && -n "${POSTGRES_IMAGE:-}" && -n "${MINIO_IMAGE:-}" ]]; then
+    return
+  fi
+  if [[ "${E2E_OFFLINE_IMAGES:-auto}" != 0 && -x "$SHARED/ci/offline-images" ]]; then
+    if [[ "${E2E_OFFLINE_IMAGES:-auto}" == 1 ]] || ! timeout 60 docker pull -q python:3.11-slim >/dev/null 2>&1; then
+      log "no container registry reachable: building local stand-ins ($SHARED/ci/offline-images)"
+      eval "$("$SHARED/ci/offline-images")"
+    fi
+  fi
+}
+
+run_e2e() {
+  ensure_uv
+  choose_images
+  export COMPOSE_PROJECT_NAME=${E2E_PROJECT:-mlops-e2e}
+  [[ -f "$SHARED/data/covertype.csv.gz" ]] && export COVERTYPE_DATA_DIR="$SHARED/data"
+  local compose=(docker compose -f "$ROOT/docker-compose.yaml")
+  local start up_seconds
+  # Global: the EXIT trap reads it after this function has returned.
+  E2E_STATUS=1
+
+  teardown() {
+    if [[ $E2E_STATUS != 0 ]]; then
+      log "collecting container logs into $OUT/logs"
+      mkdir -p "$OUT/logs"
+      local svc
+      for svc in $("${compose[@]}" config --services); do
+        "${compose[@]}" logs --no-color --timestamps "$svc" > "$OUT/logs/$svc.log" 2>&1 || true
+      done
+      "${compose[@]}" ps -a > "$OUT/logs/ps.txt" 2>&1 || true
+    fi
+    log "tearing the stack down (down -v)"
+    "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+  }
+  trap teardown EXIT
+
+  log "building images"
+  start=$(date +%s)
+  "${compose[@]}" build
+  echo "e2e: images built in $(( $(date +%s) - start ))s"
+
+  log "docker compose up --wait"
+  start=$(date +%s)
+  if ! "${compose[@]}" up -d --wait --wait-timeout "${E2E_UP_TIMEOUT:-900}"; then
+    "${compose[@]}" ps -a
+    return 1
+  fi
+  up_seconds=$(( $(date +%s) - start ))
+  echo "e2e: up to all-healthy in ${up_seconds}s"
+  "${compose[@]}" ps
+  docker stats --no-stream --format 'table {{.Name}}\t{{.MemUsage}}\t{{.CPUPerc}}' | tee "$OUT/docker-stats.txt"
+
+  local dir
+  dir=$(venv e2e tests/e2e/requirements.txt)
+  log "end-to-end tests"
+  E2E_STATUS=0
+  "$dir/bin/python" -m pytest -q -p no:cacheprovider tests/e2e --junitxml="$OUT/e2e.xml" || E2E_STATUS=$?
+  return $E2E_STATUS
+}
+
+case "${1:-all}" in
+  fast) run_fast ;;
+  e2e) run_e2e ;;
+  all)
+    fast_status=0
+    run_fast || fast_status=$?
+    run_e2e
+    exit $fast_status
+    ;;
+  *) echo "usage: $0 [fast|e2e|all]" >&2; exit 2 ;;
+esac
