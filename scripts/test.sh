@@ -40,17 +40,40 @@ venv() {
   echo "$dir"
 }
 
+# Service tests run against real servers: the compose file's own services,
+# started alone under a separate project name and on other host ports.
+start_test_services() {
+  choose_images
+  SVC_COMPOSE=(docker compose -f "$ROOT/docker-compose.yaml" -p "${TEST_SERVICES_PROJECT:-mlops-test-services}")
+  local mysql_port=${TEST_MYSQL_PORT:-13306} mlflow_port=${TEST_MLFLOW_PORT:-15000}
+  trap stop_test_services EXIT
+  log "starting real services for the service tests: mysql, mlflow (with minio)"
+  MYSQL_PORT=$mysql_port MYSQL_ROOT_PASSWORD=test-root MLFLOW_PORT=$mlflow_port \
+    MINIO_API_PORT=${TEST_MINIO_PORT:-19000} MINIO_CONSOLE_PORT=${TEST_MINIO_CONSOLE_PORT:-19001} \
+    "${SVC_COMPOSE[@]}" up -d --wait --wait-timeout 600 mysql mlflow
+  export TEST_MYSQL_URL="mysql+pymysql://root:test-root@127.0.0.1:$mysql_port/"
+  export TEST_MLFLOW_URI="http://127.0.0.1:$mlflow_port"
+  export TEST_MINIO_URL="http://127.0.0.1:${TEST_MINIO_PORT:-19000}"
+}
+
+stop_test_services() {
+  "${SVC_COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+}
+
 run_fast() {
   ensure_uv
   local svc dir status=0
   # Real data for the tests that read it; never copied into the repository.
   [[ -f "$SHARED/data/covertype.csv.gz" ]] && export COVERTYPE_PATH="$SHARED/data/covertype.csv.gz"
+  start_test_services
   for svc in "${SERVICES[@]}"; do
     [[ -d "$svc/tests" ]] || continue
     dir=$(venv "$svc" "$svc/requirements.txt" "$svc/requirements-dev.txt")
     log "fast tests: $svc"
     (cd "$svc" && "$dir/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/fast-$svc.xml") || status=1
   done
+  stop_test_services
+  trap - EXIT
   return $status
 }
 
@@ -72,6 +95,9 @@ run_e2e() {
   choose_images
   export COMPOSE_PROJECT_NAME=${E2E_PROJECT:-mlops-e2e}
   [[ -f "$SHARED/data/covertype.csv.gz" ]] && export COVERTYPE_DATA_DIR="$SHARED/data"
+  # The tests trigger covertype_ingest themselves and compare row counts with
+  # what data_api served, so no scheduled run may fetch in between.
+  export COVERTYPE_INGEST_SCHEDULE=${COVERTYPE_INGEST_SCHEDULE:-none}
   local compose=(docker compose -f "$ROOT/docker-compose.yaml")
   local start up_seconds
   # Global: the EXIT trap reads it after this function has returned.

@@ -7,11 +7,14 @@ reads, with the same defaults.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pymysql
 import pytest
 import requests
 
@@ -71,3 +74,85 @@ def airflow_token(stack: Stack) -> str:
     )
     assert response.status_code in (200, 201), response.text
     return response.json()["access_token"]
+
+
+class AirflowClient:
+    """The Airflow REST API (v2), as a user's script drives it."""
+
+    def __init__(self, base: str, token: str):
+        self.base = f"{base}/api/v2"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.session.get(f"{self.base}{path}", timeout=30, **kwargs)
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> dict:
+        """The dag-processor parses DAG files shortly after start."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.get(f"/dags/{dag_id}")
+            if response.status_code == 200:
+                return response.json()
+            assert time.monotonic() < deadline, f"DAG {dag_id} not parsed: {response.status_code} {response.text}"
+            time.sleep(3)
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        self.wait_for_dag(dag_id)
+        response = self.session.post(
+            f"{self.base}/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}}, timeout=30,
+        )
+        assert response.status_code in (200, 201), response.text
+        return response.json()["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 900) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()
+            if run["state"] in ("success", "failed"):
+                return run
+            assert time.monotonic() < deadline, f"{dag_id} {run_id} still {run['state']} after {timeout}s"
+            time.sleep(3)
+
+    def run(self, dag_id: str, conf: dict | None = None, timeout: float = 900) -> dict:
+        """Trigger a DAG run and wait for it; fail with the task states if it fails."""
+        run = self.wait_for_run(dag_id, self.trigger(dag_id, conf), timeout)
+        if run["state"] != "success":
+            tasks = self.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances").json()["task_instances"]
+            pytest.fail(f"{dag_id} run {run['dag_run_id']} {run['state']}: " + ", ".join(f"{t['task_id']}={t['state']}" for t in tasks))
+        return run
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str:
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}").json()["state"]
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
+        response = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}", params={"deserialize": "true"})
+        assert response.status_code == 200, response.text
+        value = response.json()["value"]
+        return json.loads(value) if isinstance(value, str) else value
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns", params={"limit": 100}).json()["dag_runs"]
+
+
+@pytest.fixture(scope="session")
+def airflow(stack: Stack, airflow_token: str) -> AirflowClient:
+    return AirflowClient(stack.airflow, airflow_token)
+
+
+@pytest.fixture(scope="session")
+def data_db():
+    """The platform's MySQL data database, as the platform's own user sees it."""
+    conn = pymysql.connect(
+        host="127.0.0.1", port=int(os.environ.get("MYSQL_PORT", 3306)),
+        user=os.environ.get("DATA_DB_USER", "mlops"), password=os.environ.get("DATA_DB_PASSWORD", "mlops"),
+        database=os.environ.get("DATA_DB_NAME", "mlops_data"), autocommit=True,
+    )
+    yield conn
+    conn.close()
+
+
+def scalar(conn, sql: str, *args):
+    with conn.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchone()[0]

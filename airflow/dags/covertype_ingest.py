@@ -1,0 +1,60 @@
+"""Covertype: the group's current batch from data_api -> covertype_raw -> clean/rejected."""
+
+import os
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from mlops_pipelines.contracts import COVERTYPE
+from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, clean_asset, schedule_from_env
+
+
+@dag(
+    dag_id="covertype_ingest",
+    # data_api moves to the next batch every 5 minutes by default.
+    schedule=schedule_from_env("COVERTYPE_INGEST_SCHEDULE", "*/5 * * * *"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={
+        "group_number": Param(
+            int(os.environ.get("COVERTYPE_GROUP_NUMBER", "1")), type="integer", minimum=1,
+            description="data_api group whose batches this platform ingests",
+        ),
+    },
+    tags=["covertype", "ingestion"],
+    doc_md=__doc__,
+)
+def covertype_ingest():
+    @task
+    def ingest_raw() -> dict:
+        from mlops_pipelines.ingestion import ingest_covertype
+        from mlops_pipelines.resources import data_api_url, data_engine
+        from mlops_pipelines.sources import DataExhausted
+
+        group = get_current_context()["params"]["group_number"]
+        try:
+            return ingest_covertype(data_engine(), data_api_url(), group)
+        except DataExhausted as exc:
+            raise AirflowSkipException(f"data_api has no more batches for group {group}: {exc}") from exc
+
+    @task
+    def validate_and_clean() -> dict:
+        from mlops_pipelines.ingestion import clean
+        from mlops_pipelines.resources import data_engine
+
+        return clean(data_engine(), COVERTYPE)
+
+    @task(outlets=[clean_asset(COVERTYPE.name)])
+    def publish_clean(counts: dict) -> dict:
+        if not counts["clean"]:
+            raise AirflowSkipException("no new clean rows: the clean-data asset is not updated")
+        return counts
+
+    counts = validate_and_clean()
+    ingest_raw() >> counts
+    publish_clean(counts)
+
+
+covertype_ingest()

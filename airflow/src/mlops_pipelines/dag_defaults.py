@@ -1,0 +1,34 @@
+"""Settings every platform DAG shares: retries with backoff, start date, assets."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+from mlops_pipelines.contracts import CONTRACTS
+
+START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+# A failed task retries with growing pauses; its writes are all-or-nothing, so a
+# retry starts from a clean slate.
+DEFAULT_ARGS = {
+    "owner": "mlops-platform",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=5),
+}
+
+
+def schedule_from_env(variable: str, default: str) -> str | None:
+    """A cron schedule from the environment; "none" turns the schedule off (manual runs only)."""
+    value = os.environ.get(variable, default).strip()
+    return None if value.lower() in ("", "none", "null") else value
+
+
+def clean_asset(dataset: str):
+    """The Airflow Asset updated whenever a dataset's clean table gains rows."""
+    from airflow.sdk import Asset
+
+    contract = CONTRACTS[dataset]
+    return Asset(name=contract.clean_table, uri=contract.clean_asset_uri, group="mlops_data")

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+# Airflow reads its config at import: keep its home out of the user's ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "false")
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+@pytest.fixture
+def mysql_engine():
+    """A fresh, empty database on the real MySQL server of TEST_MYSQL_URL.
+
+    scripts/test.sh starts the compose file's mysql service and sets the URL;
+    the user needs rights to create and drop databases (the test uses root).
+    """
+    url = os.environ.get("TEST_MYSQL_URL")
+    if not url:
+        pytest.skip("TEST_MYSQL_URL is not set (scripts/test.sh sets it)")
+    admin = create_engine(url)
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    engine = create_engine(make_url(url).set(database=name, query={"charset": "utf8mb4"}))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE `{name}`"))
+        admin.dispose()

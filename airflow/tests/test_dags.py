@@ -1,0 +1,46 @@
+"""The DAG files import cleanly and are wired as documented."""
+
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).resolve().parents[1] / "dags"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_ingestion_dags(dagbag):
+    covertype = dagbag.dags["covertype_ingest"]
+    assert covertype.max_active_runs == 1 and not covertype.catchup
+    assert covertype.params["group_number"] == 1
+    assert {t.task_id for t in covertype.tasks} == {"ingest_raw", "validate_and_clean", "publish_clean"}
+    publish = covertype.get_task("publish_clean")
+    assert [a.name for a in publish.outlets] == ["covertype_clean"]
+    assert covertype.get_task("ingest_raw").retries == 3
+
+    penguins = dagbag.dags["penguins_ingest"]
+    assert [a.name for a in penguins.get_task("publish_clean").outlets] == ["penguins_clean"]
+
+
+def test_covertype_is_fetched_every_five_minutes_by_default(dagbag):
+    assert dagbag.dags["covertype_ingest"].timetable.expression == "*/5 * * * *"
+
+
+def test_schedule_can_be_turned_off(monkeypatch):
+    from mlops_pipelines.dag_defaults import schedule_from_env
+
+    monkeypatch.setenv("X_SCHEDULE", "none")
+    assert schedule_from_env("X_SCHEDULE", "@daily") is None
+    monkeypatch.setenv("X_SCHEDULE", "*/10 * * * *")
+    assert schedule_from_env("X_SCHEDULE", "@daily") == "*/10 * * * *"
+    monkeypatch.delenv("X_SCHEDULE")
+    assert schedule_from_env("X_SCHEDULE", "@daily") == "@daily"

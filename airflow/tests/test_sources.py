@@ -1,0 +1,88 @@
+import http.server
+import json
+import threading
+
+import pytest
+
+from mlops_pipelines.contracts import PENGUINS
+from mlops_pipelines.sources import (
+    COVERTYPE_RAW_COLUMNS, DataExhausted, as_text, fetch_covertype_batch, load_penguins_raw, penguins_to_features,
+)
+from mlops_pipelines.validation import validate
+
+
+def test_penguins_raw_data_from_the_package():
+    raw = load_penguins_raw()
+    assert len(raw) == 344
+    assert raw.loc[0, "species"] == "Adelie Penguin (Pygoscelis adeliae)"
+    assert raw.loc[0, "culmen_length_mm"] == "39.1"
+    assert raw.loc[0, "flipper_length_mm"] == "181"  # no spurious ".0"
+    assert raw["culmen_length_mm"].isna().sum() == 2
+
+
+def test_penguins_raw_to_clean():
+    features = penguins_to_features(load_penguins_raw())
+    assert set(features["species"].dropna()) == set(PENGUINS.classes)
+    assert set(features["sex"].dropna()) == {"male", "female"}
+    result = validate(features, PENGUINS)
+    # The two birds without measurements are rejected; missing sex alone is fine.
+    assert result.counts == {"clean": 342, "rejected": 2}
+    assert result.clean["sex"].isna().sum() == 9
+    assert set(result.rejected["reason"]) == {
+        "bill_length_mm: missing; bill_depth_mm: missing; flipper_length_mm: missing; body_mass_g: missing"
+    }
+
+
+def test_as_text():
+    assert as_text(None) is None and as_text(float("nan")) is None
+    assert as_text(3.0) == "3" and as_text(3.5) == "3.5" and as_text("Rawah") == "Rawah" and as_text(-4) == "-4"
+
+
+@pytest.fixture
+def fake_data_api():
+    """A real HTTP server playing data_api (faked at the HTTP boundary)."""
+    replies = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = replies.pop(0)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            replies.append(("path", self.path))
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", replies
+    server.shutdown()
+
+
+def test_fetch_covertype_batch(fake_data_api):
+    url, replies = fake_data_api
+    row = [2783, 48, 6, 361, -4, 886, 222, 227, 140, 1052, "Comanche", "C4704", 2]
+    replies.append((200, {"group_number": 3, "batch_number": 2, "data": [row, row]}))
+    batch = fetch_covertype_batch(url, 3)
+    assert (batch.group_number, batch.batch_number) == (3, 2)
+    assert list(batch.frame.columns) == COVERTYPE_RAW_COLUMNS
+    assert batch.frame.iloc[0].tolist() == [str(v) for v in row]
+    assert replies[-1] == ("path", "/data?group_number=3")
+
+
+def test_end_of_data_is_its_own_error(fake_data_api):
+    url, replies = fake_data_api
+    replies.append((410, {"detail": "all 10 batches delivered to group 1"}))
+    with pytest.raises(DataExhausted, match="all 10 batches"):
+        fetch_covertype_batch(url, 1)
+
+
+def test_malformed_rows_are_refused(fake_data_api):
+    url, replies = fake_data_api
+    replies.append((200, {"group_number": 1, "batch_number": 1, "data": [[1, 2, 3]]}))
+    with pytest.raises(ValueError, match="without 13 values"):
+        fetch_covertype_batch(url, 1)
