@@ -6,7 +6,8 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops_pipelines.contracts import COVERTYPE
-from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, clean_asset, schedule_from_env
+from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, schedule_from_env
+from mlops_pipelines.dag_tasks import validate_and_publish
 
 
 @dag(
@@ -39,22 +40,7 @@ def covertype_ingest():
         except DataExhausted as exc:
             raise AirflowSkipException(f"data_api has no more batches for group {group}: {exc}") from exc
 
-    @task
-    def validate_and_clean() -> dict:
-        from mlops_pipelines.ingestion import clean
-        from mlops_pipelines.resources import data_engine
-
-        return clean(data_engine(), COVERTYPE)
-
-    @task(outlets=[clean_asset(COVERTYPE.name)])
-    def publish_clean(counts: dict) -> dict:
-        if not counts["clean"]:
-            raise AirflowSkipException("no new clean rows: the clean-data asset is not updated")
-        return counts
-
-    counts = validate_and_clean()
-    ingest_raw() >> counts
-    publish_clean(counts)
+    validate_and_publish(COVERTYPE, ingest_raw())
 
 
 covertype_ingest()

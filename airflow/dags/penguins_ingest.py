@@ -1,10 +1,10 @@
 """Palmer penguins: raw data from the palmerpenguins package -> penguins_raw -> clean/rejected."""
 
 from airflow.sdk import dag, task
-from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops_pipelines.contracts import PENGUINS
-from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, clean_asset
+from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE
+from mlops_pipelines.dag_tasks import validate_and_publish
 
 
 @dag(
@@ -27,22 +27,7 @@ def penguins_ingest():
 
         return ingest_penguins(data_engine())
 
-    @task
-    def validate_and_clean() -> dict:
-        from mlops_pipelines.ingestion import clean
-        from mlops_pipelines.resources import data_engine
-
-        return clean(data_engine(), PENGUINS)
-
-    @task(outlets=[clean_asset(PENGUINS.name)])
-    def publish_clean(counts: dict) -> dict:
-        if not counts["clean"]:
-            raise AirflowSkipException("no new clean rows: the clean-data asset is not updated")
-        return counts
-
-    counts = validate_and_clean()
-    ingest_raw() >> counts
-    publish_clean(counts)
+    validate_and_publish(PENGUINS, ingest_raw())
 
 
 penguins_ingest()

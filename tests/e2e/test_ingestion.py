@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import requests
 
 from conftest import scalar
@@ -15,6 +17,25 @@ def test_data_api_serves_real_rows(stack):
     assert {row[10] for row in body["data"]} <= {"Rawah", "Neota", "Comanche", "Cache"}
     bad = requests.get(f"{stack.data_api}/data", params={"group_number": 0}, timeout=60)
     assert bad.status_code in (400, 422) and "between 1 and" in bad.text
+
+
+def test_data_api_state_survives_a_container_restart(stack):
+    requests.get(f"{stack.data_api}/data", params={"group_number": 5}, timeout=60).raise_for_status()
+    before = requests.get(f"{stack.data_api}/groups/5", timeout=30).json()
+    assert before["started"] and before["batch_number"] == 1
+    stack.compose("restart", "data_api", check=True, timeout=120)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            after = requests.get(f"{stack.data_api}/groups/5", timeout=5)
+            if after.status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "data_api did not come back after a restart"
+        time.sleep(1)
+    assert after.json()["batch_started_at"] == before["batch_started_at"]
+    assert after.json()["batch_number"] == 1
 
 
 def test_penguins_ingest(airflow, data_db):
