@@ -54,6 +54,8 @@ start_test_services() {
   export TEST_MYSQL_URL="mysql+pymysql://root:test-root@127.0.0.1:$mysql_port/"
   export TEST_MLFLOW_URI="http://127.0.0.1:$mlflow_port"
   export TEST_MINIO_URL="http://127.0.0.1:${TEST_MINIO_PORT:-19000}"
+  # For the tests that stop and start a service (inference: MLflow restart).
+  export TEST_SERVICES_COMPOSE="${SVC_COMPOSE[*]}"
 }
 
 stop_test_services() {

@@ -1,46 +1,191 @@
-"""HTTP API of the inference service."""
+"""HTTP API of the inference service.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI resolves the route
+annotations, and some are built per app (the served model names).
+"""
 
+
+import asyncio
+import logging
 from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 
+from inference.metrics import Metrics, MetricsMiddleware
+from inference.model_store import ModelStore, NotServing
+from inference.registry import LoadedModel, ModelNotFound, Registry
+from inference.schemas import PREDICT_BODY_EXAMPLES, PredictResponse, Problem, ValidationProblem
 from inference.settings import Settings
 
+log = logging.getLogger("inference")
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+VersionQuery = Annotated[str | None, Query(pattern=r"^[0-9]+$", description="Registered version to answer instead of production")]
+AliasQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Alias (e.g. challenger) whose version answers instead of production")]
+PredictBody = Annotated[dict[str, Any], Body(
+    description="One row (an object of raw features) or a batch: {\"rows\": [row, ...]}",
+    openapi_examples=PREDICT_BODY_EXAMPLES,
+)]
+PREDICT_RESPONSES = {
+    404: {"model": Problem, "description": "Unknown model, version or alias"},
+    422: {"model": ValidationProblem, "description": "Rows that do not fit the model's feature spec, with field and reason"},
+    503: {"model": Problem, "description": "No version of the model can answer yet"},
+}
+
+
+def _rows(payload: dict[str, Any], max_rows: int) -> tuple[list[Any], bool]:
+    """The rows of a request, and whether it was a batch."""
+    if set(payload) != {"rows"}:
+        return [payload], False
+    rows = payload["rows"]
+    if not isinstance(rows, list):
+        raise HTTPException(422, [{"field": "rows", "reason": "must be a list of rows"}])
+    if not rows:
+        raise HTTPException(422, [{"field": "rows", "reason": "is empty: send at least one row"}])
+    if len(rows) > max_rows:
+        raise HTTPException(422, [{"field": "rows", "reason": f"has {len(rows)} rows; at most {max_rows} per request"}])
+    return rows, True
+
+
+def _predictions(model: LoadedModel, rows: list[dict[str, Any]], metrics: Metrics) -> dict[str, Any]:
+    proba = model.predict_proba(rows)
+    classes = model.classes
+    keys = [str(c) for c in classes]
+    out = []
+    for row_proba in proba.tolist():
+        best = max(range(len(row_proba)), key=row_proba.__getitem__)
+        label = classes[best]
+        out.append({"label": label, "label_name": model.spec.label_name(label), "probabilities": dict(zip(keys, row_proba))})
+        metrics.predictions.labels(model.name, model.version, keys[best]).inc()
+    return {"model": model.name, "version": model.version, "predictions": out}
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.settings = settings
-        # Registered-model versions loaded so far, by model name.
-        app.state.loaded = {}
+        store = ModelStore(settings, registry or Registry(settings))
+        app.state.store = store
+        # Off the request path: requests keep being answered by the model that
+        # serves now while a new production version loads.
+        refresher = asyncio.create_task(store.keep_current())
         yield
+        refresher.cancel()
 
     app = FastAPI(
         title="MLOps platform inference",
-        description="Predicts with the production model of each dataset from the MLflow registry.",
-        version="0.1.0",
+        description="Predicts with the production model of each dataset from the MLflow registry, "
+                    "or with another registered version or alias the caller chooses.",
+        version="1.0.0",
         lifespan=lifespan,
     )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
+    # The served models and datasets, listed in the OpenAPI schema for clients and fuzzers.
+    ModelName = Annotated[str, Path(description="Registered model name", json_schema_extra={"enum": settings.model_names})]
+    Dataset = Annotated[str, Path(description="Dataset", json_schema_extra={"enum": list(settings.datasets)})]
+
+    def store_of(request: Request) -> ModelStore:
+        return request.app.state.store
+
+    async def predict(request: Request, name: str, payload: dict[str, Any], version: str | None, alias: str | None):
+        if version is not None and alias is not None:
+            raise HTTPException(422, [{"field": "version", "reason": "give either version or alias, not both"}])
+        store = store_of(request)
+        rows, batch = _rows(payload, settings.max_batch_rows)
+        try:
+            if version is None and alias is None:
+                model = store.serving(name)
+            else:
+                model = await asyncio.to_thread(store.choose, name, version, alias)
+        except ModelNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotServing as exc:
+            raise HTTPException(503, f"{name} cannot answer yet: {exc}") from None
+        except Exception as exc:  # the registry failed while loading another version
+            log.exception("loading %s version=%s alias=%s", name, version, alias)
+            raise HTTPException(503, f"cannot load {name} from the registry now: {exc}") from None
+        errors = [e.as_dict() for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
+        if errors:
+            raise HTTPException(422, errors)
+        return JSONResponse(_predictions(model, rows, metrics))
 
     @app.get("/health", summary="The process is alive")
-    def health() -> dict:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", summary="Which configured models are loaded")
-    def ready() -> JSONResponse:
-        loaded = app.state.loaded
-        missing = [name for name in settings.model_names if name not in loaded]
-        body = {
-            "ready": not missing,
-            "loaded": loaded,
-            "missing": {name: "no production version loaded" for name in missing},
+    @app.get("/ready", summary="Which configured models are loaded, at which version",
+             responses={503: {"description": "A configured model has no production version loaded"}})
+    async def ready(request: Request) -> JSONResponse:
+        store = store_of(request)
+        models = {
+            name: {"version": store.production[name].version if name in store.production else None, **store.status[name]}
+            for name in settings.model_names
         }
-        return JSONResponse(body, status_code=200 if not missing else 503)
+        ok = all(m["version"] is not None for m in models.values())
+        return JSONResponse({"ready": ok, "models": models}, status_code=200 if ok else 503)
+
+    @app.get("/models", summary="Every served model: production version, other versions and aliases, loaded versions",
+             responses={503: {"model": Problem}})
+    async def models(request: Request) -> dict[str, Any]:
+        store = store_of(request)
+        out = []
+        for name in settings.model_names:
+            try:
+                described = await asyncio.to_thread(store.registry.describe, name)
+            except ModelNotFound:
+                described = {"aliases": {}, "versions": []}
+            except Exception as exc:
+                raise HTTPException(503, f"the MLflow registry cannot be reached: {exc}") from None
+            out.append({
+                "name": name, "dataset": name.removesuffix("-classifier"),
+                "production_version": described["aliases"].get(settings.production_alias),
+                "aliases": described["aliases"], "versions": described["versions"],
+                "loaded_versions": store.loaded_versions(name),
+                "status": store.status[name],
+            })
+        return {"models": out}
+
+    @app.get("/models/{name}", summary="The production version's metrics, signature and feature spec",
+             responses={404: {"model": Problem}, 503: {"model": Problem}})
+    async def model_detail(request: Request, name: ModelName, version: VersionQuery = None, alias: AliasQuery = None) -> dict[str, Any]:
+        store = store_of(request)
+        try:
+            model = store.serving(name) if version is None and alias is None else await asyncio.to_thread(store.choose, name, version, alias)
+            metrics_of_run = await asyncio.to_thread(store.registry.run_metrics, model.run_id)
+        except ModelNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotServing as exc:
+            raise HTTPException(503, f"{name} cannot answer yet: {exc}") from None
+        except Exception as exc:
+            raise HTTPException(503, f"the MLflow registry cannot be reached: {exc}") from None
+        return {
+            "name": model.name, "version": model.version, "run_id": model.run_id, "metrics": metrics_of_run,
+            "signature": model.signature, "feature_spec": model.spec.raw, "input_example": model.input_example,
+            "classes": model.classes, "fast_path": model.compiled is not None,
+        }
+
+    @app.post("/models/{name}/predict", summary="Predict one row or a batch", response_model=PredictResponse, responses=PREDICT_RESPONSES)
+    async def predict_with_model(request: Request, name: ModelName, payload: PredictBody, version: VersionQuery = None, alias: AliasQuery = None):
+        return await predict(request, name, payload, version, alias)
+
+    @app.post("/predict/{dataset}", summary="Predict with a dataset's production model (penguins, covertype)",
+              response_model=PredictResponse, responses=PREDICT_RESPONSES)
+    async def predict_dataset(request: Request, payload: PredictBody,
+                              dataset: Dataset,
+                              version: VersionQuery = None, alias: AliasQuery = None):
+        name = settings.datasets.get(dataset)
+        if name is None:
+            raise HTTPException(404, f"unknown dataset {dataset!r}; known: {', '.join(settings.datasets)}")
+        return await predict(request, name, payload, version, alias)
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
     return app
 

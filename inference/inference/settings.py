@@ -1,15 +1,31 @@
+"""Configuration from the environment (prefix INFERENCE_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Configuration from the environment (prefix INFERENCE_)."""
-
     model_config = SettingsConfigDict(env_prefix="INFERENCE_")
 
     mlflow_tracking_uri: str = "http://mlflow:5000"
-    # Registered model names served by default, one per dataset.
+    # Registered models served, comma-separated; the dataset route of each is the
+    # name without "-classifier" (POST /predict/penguins -> penguins-classifier).
     models: str = "penguins-classifier,covertype-classifier"
+    production_alias: str = "production"
+    # How often the registry is asked whether production moved to another version.
+    refresh_seconds: float = Field(10.0, gt=0)
+    max_batch_rows: int = Field(1000, ge=1)
+    # Versions other than production kept loaded (least recently used go first).
+    cache_size: int = Field(4, ge=1)
+    # MLflow calls must fail fast: a down registry must not stall the refresher.
+    mlflow_timeout_seconds: float = Field(10.0, gt=0)
 
     @property
     def model_names(self) -> list[str]:
         return [name.strip() for name in self.models.split(",") if name.strip()]
+
+    @property
+    def datasets(self) -> dict[str, str]:
+        return {name.removesuffix("-classifier"): name for name in self.model_names}

@@ -1,0 +1,78 @@
+"""Checking request rows against the feature spec a model was logged with.
+
+The spec (columns, types, allowed categories, numeric ranges, classes) travels
+with the model in MLflow; nothing about a dataset is hard-coded here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    reason: str
+    row: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"field": self.field, "reason": self.reason}
+        if self.row is not None:
+            out["row"] = self.row
+        return out
+
+
+class FeatureSpec:
+    """A model's input contract, parsed from its logged feature spec."""
+
+    def __init__(self, spec: dict[str, Any]):
+        self.raw = spec
+        self.features: list[dict[str, Any]] = spec["features"]
+        self.names = [f["name"] for f in self.features]
+        self.classes: list[Any] = spec["target"]["classes"]
+        self.class_names: dict[str, str] = spec["target"].get("class_names", {})
+        self._by_name = {f["name"]: f for f in self.features}
+        self._categories = {f["name"]: set(f["categories"]) for f in self.features if f["kind"] == "categorical"}
+
+    def check_row(self, row: Any, index: int | None = None) -> list[FieldError]:
+        """Every problem of one row, each naming its field and the reason."""
+        if not isinstance(row, dict):
+            return [FieldError("(row)", f"must be a JSON object of features, got {type(row).__name__}", index)]
+        errors = [FieldError(name, "unknown field; expected one of: " + ", ".join(self.names), index)
+                  for name in row if name not in self._by_name]
+        for feature in self.features:
+            name = feature["name"]
+            value = row.get(name)
+            if value is None:
+                if not feature.get("nullable"):
+                    errors.append(FieldError(name, "missing" if name not in row else "must not be null", index))
+                continue
+            reason = self._check_value(feature, value)
+            if reason:
+                errors.append(FieldError(name, reason, index))
+        return errors
+
+    def _check_value(self, feature: dict[str, Any], value: Any) -> str | None:
+        if feature["kind"] == "categorical":
+            if not isinstance(value, str):
+                return f"must be a string, one of: {', '.join(feature['categories'])}"
+            if value not in self._categories[feature["name"]]:
+                return f"{value!r} is not one of: {', '.join(feature['categories'])}"
+            return None
+        # bool is an int in Python, but never a measurement.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, got {type(value).__name__}"
+        if not math.isfinite(value):
+            return "must be a finite number (NaN and infinity are not accepted)"
+        if feature.get("type") == "integer" and not float(value).is_integer():
+            return f"must be an integer, got {value}"
+        low, high = feature["minimum"], feature["maximum"]
+        if not low <= value <= high:
+            unit = f" {feature['unit']}" if feature.get("unit") else ""
+            return f"{value} is outside the valid range [{low:g}, {high:g}]{unit}"
+        return None
+
+    def label_name(self, label: Any) -> str:
+        return self.class_names.get(str(label), str(label))

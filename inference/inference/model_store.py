@@ -1,0 +1,138 @@
+"""The models being served: production ones kept current, others loaded on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from inference.registry import LoadedModel, ModelNotFound, Registry
+from inference.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class NotServing(Exception):
+    """No version of this model can answer now (reason in the message)."""
+
+
+class ModelStore:
+    def __init__(self, settings: Settings, registry: Registry):
+        self.settings = settings
+        self.registry = registry
+        # name -> the production version serving now. Replaced whole, never
+        # mutated, so a request sees either the old or the new model.
+        self.production: dict[str, LoadedModel] = {}
+        self.status: dict[str, dict[str, Any]] = {
+            name: {"state": "starting", "detail": "not checked yet", "checked_at": None} for name in settings.model_names
+        }
+        self._others: OrderedDict[tuple[str, str], LoadedModel] = OrderedDict()
+        self._others_lock = threading.Lock()
+        self._alias_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+
+    # --- production -------------------------------------------------------
+    def refresh(self) -> None:
+        """Load any production version that moved. Blocking: run it off the event loop."""
+        for name in self.settings.model_names:
+            self._refresh_one(name)
+
+    def _refresh_one(self, name: str) -> None:
+        current = self.production.get(name)
+        serving = f"; still serving version {current.version}" if current else ""
+        try:
+            version = self.registry.version_for(name, self.settings.production_alias)
+        except Exception as exc:  # registry down or misbehaving: keep what we have
+            self._set_status(name, "registry_unreachable", f"cannot ask the MLflow registry: {exc}{serving}")
+            return
+        if version is None:
+            self._set_status(name, "no_production_version",
+                             f"no version of {name} has the alias '{self.settings.production_alias}' yet{serving}")
+            return
+        if current is not None and current.version == version:
+            self._set_status(name, "ready", f"serving version {version}")
+            return
+        log.info("%s: production is now version %s, loading it", name, version)
+        started = time.perf_counter()
+        try:
+            loaded = self.registry.load(name, version)
+        except Exception as exc:
+            log.exception("%s: version %s failed to load%s", name, version, serving)
+            self._set_status(name, "load_failed", f"version {version} failed to load: {exc}{serving}")
+            return
+        self.production = {**self.production, name: loaded}
+        log.info("%s: now serving version %s (loaded in %.1fs, %s path)", name, version,
+                 time.perf_counter() - started, "compiled" if loaded.compiled else "pipeline")
+        self._set_status(name, "ready", f"serving version {version}")
+
+    def _set_status(self, name: str, state: str, detail: str) -> None:
+        if state != "ready" and self.status.get(name, {}).get("detail") != detail:
+            log.warning("%s: %s", name, detail)
+        self.status[name] = {"state": state, "detail": detail, "checked_at": time.time()}
+
+    async def keep_current(self) -> None:
+        """Background task: poll the registry every refresh interval."""
+        while True:
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception:  # never let the refresher die
+                log.exception("refresh failed")
+            await asyncio.sleep(self.settings.refresh_seconds)
+
+    # --- lookup -------------------------------------------------------------
+    def serving(self, name: str) -> LoadedModel:
+        if name not in self.settings.model_names:
+            raise ModelNotFound(f"model {name!r} is not served here; served: {', '.join(self.settings.model_names)}")
+        model = self.production.get(name)
+        if model is None:
+            raise NotServing(self.status[name]["detail"])
+        return model
+
+    def _resolve_alias(self, name: str, alias: str) -> str:
+        now = time.monotonic()
+        cached = self._alias_cache.get((name, alias))
+        if cached and now - cached[0] < self.settings.refresh_seconds:
+            version = cached[1]
+        else:
+            version = self.registry.version_for(name, alias)
+            self._alias_cache[(name, alias)] = (now, version)
+        if version is None:
+            raise ModelNotFound(f"model {name!r} has no version with alias {alias!r}")
+        return version
+
+    def choose(self, name: str, version: str | None, alias: str | None) -> LoadedModel:
+        """The model that answers a request: production, or the version/alias asked for.
+
+        Blocking on a first use of another version (it is downloaded then kept
+        in a bounded cache): call it off the event loop.
+        """
+        if version is None and alias is None:
+            return self.serving(name)
+        if name not in self.settings.model_names:
+            raise ModelNotFound(f"model {name!r} is not served here; served: {', '.join(self.settings.model_names)}")
+        if version is None:
+            version = self._resolve_alias(name, alias)
+        production = self.production.get(name)
+        if production is not None and production.version == version:
+            return production
+        key = (name, version)
+        with self._others_lock:
+            if key in self._others:
+                self._others.move_to_end(key)
+                return self._others[key]
+        self.registry.check_version(name, version)
+        loaded = self.registry.load(name, version)
+        with self._others_lock:
+            self._others[key] = loaded
+            while len(self._others) > self.settings.cache_size:
+                evicted, _ = self._others.popitem(last=False)
+                log.info("unloaded %s version %s (cache holds %d)", *evicted, self.settings.cache_size)
+        return loaded
+
+    def loaded_versions(self, name: str) -> list[str]:
+        with self._others_lock:
+            others = [v for (n, v) in self._others if n == name]
+        production = self.production.get(name)
+        return ([production.version] if production else []) + others

@@ -1,0 +1,167 @@
+"""Everything the service asks of the MLflow registry, through the MLflow server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from inference.fast_path import CompiledPipeline, compile_pipeline, frame
+from inference.feature_spec import FeatureSpec
+from inference.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FEATURE_SPEC_KEY = "feature_spec"
+FEATURE_SPEC_FILE = "feature_spec.json"
+
+
+class ModelNotFound(Exception):
+    """The registry has no such model, version or alias."""
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    version: str
+    run_id: str | None
+    pipeline: Any
+    spec: FeatureSpec
+    signature: dict[str, Any] | None
+    input_example: list[dict[str, Any]]
+    compiled: CompiledPipeline | None
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def classes(self) -> list[Any]:
+        return [c.item() if isinstance(c, np.generic) else c for c in self.pipeline.classes_]
+
+    def predict_proba(self, rows: list[dict[str, Any]]) -> np.ndarray:
+        if self.compiled is not None:
+            return self.compiled.predict_proba(rows)
+        return self.pipeline.predict_proba(frame(rows, self.spec.names))
+
+
+def _configure_mlflow_client(settings: Settings) -> None:
+    # The MLflow client retries for minutes by default; a down registry must
+    # show up in /ready within seconds instead.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(settings.mlflow_timeout_seconds)))
+    # MLflow 3.17 clients fetch artifacts through presigned S3 URLs when the
+    # server offers them; those name MinIO's address inside the compose network.
+    # Artifacts stay proxied by the server instead (one address, no S3 access).
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+
+
+def _example_rows(example: Any) -> list[dict[str, Any]]:
+    if example is None:
+        return []
+    if isinstance(example, pd.DataFrame):
+        records = example.astype(object).where(example.notna(), None).to_dict("records")
+        return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in records]
+    if isinstance(example, dict):
+        return [example]
+    return list(example)
+
+
+class Registry:
+    def __init__(self, settings: Settings):
+        _configure_mlflow_client(settings)
+        from mlflow import MlflowClient
+
+        self.settings = settings
+        self.client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
+
+    @staticmethod
+    def _not_found(exc: Exception) -> bool:
+        return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+    def version_for(self, name: str, alias: str) -> str | None:
+        """The version an alias points to; None when no version has it."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return str(self.client.get_model_version_by_alias(name, alias).version)
+        except MlflowException as exc:
+            if self._not_found(exc):
+                return None
+            raise
+
+    def check_version(self, name: str, version: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_model_version(name, version)
+        except MlflowException as exc:
+            if self._not_found(exc):
+                raise ModelNotFound(f"model {name!r} has no version {version}") from exc
+            raise
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """Versions of a registered model with their aliases."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            # Version searches do not fill in aliases; the registered model has them.
+            aliases = self.client.get_registered_model(name).aliases
+            versions = self.client.search_model_versions(f"name = '{name}'")
+        except MlflowException as exc:
+            if self._not_found(exc):
+                raise ModelNotFound(f"no registered model {name!r}") from exc
+            raise
+        by_version: dict[str, list[str]] = {}
+        for alias, version in aliases.items():
+            by_version.setdefault(str(version), []).append(alias)
+        return {
+            "aliases": {alias: str(version) for alias, version in aliases.items()},
+            "versions": sorted(
+                ({"version": str(v.version), "aliases": sorted(by_version.get(str(v.version), [])), "run_id": v.run_id,
+                  "status": v.status, "created_at": v.creation_timestamp} for v in versions),
+                key=lambda v: int(v["version"]), reverse=True,
+            ),
+        }
+
+    def run_metrics(self, run_id: str | None) -> dict[str, float]:
+        return dict(self.client.get_run(run_id).data.metrics) if run_id else {}
+
+    def load(self, name: str, version: str) -> LoadedModel:
+        """Download a model version once and prepare it for serving."""
+        import mlflow.sklearn
+        from mlflow.models import Model
+
+        model_version = self.client.get_model_version(name, version)
+        with tempfile.TemporaryDirectory(prefix="model-") as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version}", dst_path=tmp, tracking_uri=self.settings.mlflow_tracking_uri,
+            )
+            meta = Model.load(local)
+            pipeline = mlflow.sklearn.load_model(local)
+            spec_dict = (meta.metadata or {}).get(FEATURE_SPEC_KEY)
+            if spec_dict is None and (Path(local) / FEATURE_SPEC_FILE).exists():
+                spec_dict = json.loads((Path(local) / FEATURE_SPEC_FILE).read_text())
+            if spec_dict is None:
+                raise ValueError(f"{name} v{version} carries no feature spec ({FEATURE_SPEC_KEY} in its MLmodel metadata)")
+            example = _example_rows(meta.load_input_example(local))
+        # One row must not start a thread pool: predictions here are one request's rows.
+        classifier = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+        if hasattr(classifier, "n_jobs"):
+            classifier.n_jobs = 1
+        spec = FeatureSpec(spec_dict)
+        # The compiled path must match the pipeline on missing values too.
+        check_rows = example + [
+            {**example[0], f["name"]: None} for f in spec.features if f.get("nullable") and example
+        ]
+        compiled = compile_pipeline(pipeline, spec.names, check_rows) if example else None
+        return LoadedModel(
+            name=name, version=str(version), run_id=model_version.run_id, pipeline=pipeline, spec=spec,
+            signature=meta.signature.to_dict() if meta.signature else None, input_example=example, compiled=compiled,
+        )

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from models import fitted, synthetic
+from specs import COVERTYPE_SPEC, PENGUINS_SPEC
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "mlflow: service tests against a real MLflow server (TEST_MLFLOW_URI)")
+
+
+@pytest.fixture(scope="session")
+def mlflow_uri() -> str:
+    uri = os.environ.get("TEST_MLFLOW_URI")
+    if not uri:
+        pytest.skip("TEST_MLFLOW_URI is not set (scripts/test.sh starts a real MLflow server and sets it)")
+    import mlflow
+
+    # Artifacts through the server, not presigned MinIO URLs (see inference.registry).
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def log_version(name: str, spec: dict | None, kind: str, seed: int = 0, accuracy: float = 0.9) -> str:
+    """Log a fitted pipeline the way the training DAGs do and register it; returns the version."""
+    import mlflow
+    import skops
+    import skops.io
+    import sklearn
+    from mlflow.models import infer_signature
+
+    model = fitted(spec or PENGUINS_SPEC, kind, seed=seed)
+    X, _ = synthetic(spec or PENGUINS_SPEC, 5, seed=seed + 100)
+    mlflow.set_experiment(f"inference-tests-{name}")
+    with mlflow.start_run():
+        mlflow.log_metric("test_accuracy", accuracy)
+        info = mlflow.sklearn.log_model(
+            model, name="model", signature=infer_signature(X, model.predict_proba(X)), input_example=X.head(3),
+            # spec None: a broken model version, as a bad training run might register.
+            metadata={"feature_spec": spec} if spec else None, registered_model_name=name,
+            # skops (MLflow's default format) loads only types it is told to trust:
+            # those of the pipeline just fitted here.
+            skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
+            # Named, so MLflow does not load the model in a subprocess to infer them.
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"],
+        )
+    return str(info.registered_model_version)
+
+
+@pytest.fixture(scope="session")
+def registered(mlflow_uri):
+    """Registered models on the real server: penguins v1 (LR, production), v2 (RF); covertype v1 (production)."""
+    from mlflow import MlflowClient
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    names = {"penguins": f"{prefix}-penguins-classifier", "covertype": f"{prefix}-covertype-classifier"}
+    assert log_version(names["penguins"], PENGUINS_SPEC, "lr", accuracy=0.91) == "1"
+    assert log_version(names["penguins"], PENGUINS_SPEC, "rf", seed=1, accuracy=0.95) == "2"
+    assert log_version(names["covertype"], COVERTYPE_SPEC, "lr") == "1"
+    client = MlflowClient()
+    client.set_registered_model_alias(names["penguins"], "production", "1")
+    client.set_registered_model_alias(names["covertype"], "production", "1")
+    return {"prefix": prefix, "names": names, "client": client}
+
+
+def wait_until(condition, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {message}"
+        time.sleep(interval)
+
+
+@pytest.fixture
+def make_client(mlflow_uri):
+    """A running inference app (lifespan, refresher) on the real registry."""
+    from fastapi.testclient import TestClient
+
+    from inference.main import create_app
+    from inference.settings import Settings
+
+    clients = []
+
+    def make(models: str, refresh_seconds: float = 0.5, uri: str | None = None, wait_ready: bool = True, **extra):
+        settings = Settings(mlflow_tracking_uri=uri or mlflow_uri, models=models, refresh_seconds=refresh_seconds, **extra)
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        clients.append(client)
+        if wait_ready:
+            wait_until(lambda: client.get("/ready").status_code == 200, message="/ready")
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

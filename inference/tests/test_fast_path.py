@@ -1,0 +1,54 @@
+"""The compiled path gives the pipeline's own probabilities, or is not used."""
+
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import PolynomialFeatures
+
+from inference.fast_path import CompiledPipeline, Unsupported, compile_pipeline, frame
+from models import fitted, synthetic
+from specs import COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
+
+NAMES = {id(PENGUINS_SPEC): [f["name"] for f in PENGUINS_SPEC["features"]],
+         id(COVERTYPE_SPEC): [f["name"] for f in COVERTYPE_SPEC["features"]]}
+
+
+def rows_of(spec, n=200, seed=7):
+    X, _ = synthetic(spec, n, seed)
+    rows = X.astype(object).to_dict("records")
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
+
+
+@pytest.mark.parametrize("spec", [PENGUINS_SPEC, COVERTYPE_SPEC], ids=["penguins", "covertype"])
+@pytest.mark.parametrize("kind", ["lr", "rf"])
+def test_same_probabilities_as_the_pipeline(spec, kind):
+    model = fitted(spec, kind)
+    names = NAMES[id(spec)]
+    rows = rows_of(spec)
+    # Categories absent from training (one-hot ignores them) and missing values.
+    last = {f["name"]: f["categories"][-1] for f in spec["features"] if f["kind"] == "categorical"}
+    rows += [{**rows[0], **last}]
+    if spec is PENGUINS_SPEC:
+        rows += [{**PENGUIN_ROW, "sex": None}]
+    compiled = compile_pipeline(model, names, rows[:5])
+    assert compiled is not None
+    expected = model.predict_proba(frame(rows, names))
+    got = compiled.predict_proba(rows)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    # Single rows too, as requests send them.
+    for row in rows[:20]:
+        np.testing.assert_allclose(compiled.predict_proba([row]), model.predict_proba(frame([row], names)), rtol=0, atol=1e-12)
+
+
+def test_unknown_structure_falls_back_to_the_pipeline():
+    model = fitted(COVERTYPE_SPEC, "lr")
+    odd = Pipeline([("poly", PolynomialFeatures()), ("classifier", model.steps[-1][1])])
+    with pytest.raises(Unsupported):
+        CompiledPipeline(odd, NAMES[id(COVERTYPE_SPEC)])
+    assert compile_pipeline(odd, NAMES[id(COVERTYPE_SPEC)], [COVER_ROW]) is None
+
+
+def test_a_compiled_path_that_disagrees_is_not_used(monkeypatch):
+    model = fitted(PENGUINS_SPEC, "lr")
+    monkeypatch.setattr(CompiledPipeline, "transform", lambda self, rows: np.zeros((len(rows), self.n_out)))
+    assert compile_pipeline(model, NAMES[id(PENGUINS_SPEC)], [PENGUIN_ROW]) is None
