@@ -1,25 +1,81 @@
-"""Streamlit entry point: `streamlit run ui/app.py`."""
+"""Streamlit entry point: `streamlit run ui/app.py` (port 8503 in the stack).
 
-import requests
-import streamlit as st
+Thin on purpose: which model and version (sidebar), then three tabs. The
+feature spec, versions and metrics all come from inference at run time.
+"""
 
-from ui.settings import Settings
+import sys
+from pathlib import Path
+
+# `streamlit run ui/app.py` puts this file's folder on sys.path, not the one
+# holding the `ui` package (the image sets PYTHONPATH=/app; a checkout may not).
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from ui import batch_view, model_view, predict_view, sidebar  # noqa: E402
+from ui.inference_client import InferenceClient, InferenceError, ModelDetail  # noqa: E402
+from ui.messages import plain, show_inference_error  # noqa: E402
+from ui.settings import Settings  # noqa: E402
 
 settings = Settings.from_env()
-
 st.set_page_config(page_title="MLOps platform", page_icon=":bar_chart:", layout="wide")
 st.title("MLOps platform")
+client = InferenceClient(settings.inference_url)
 
 try:
-    ready = requests.get(f"{settings.inference_url}/ready", timeout=5)
-except requests.RequestException as exc:
-    st.error(f"The inference service at {settings.inference_url} cannot be reached ({type(exc).__name__}). Is it running?")
-else:
-    body = ready.json()
-    if body.get("ready"):
-        st.success("Inference is ready: " + ", ".join(f"{n} v{v}" for n, v in body["loaded"].items()))
-    else:
-        missing = ", ".join(body.get("missing", {})) or "unknown"
-        st.warning(f"Inference is up but has no production model loaded yet for: {missing}.")
+    models = client.models()
+except InferenceError as exc:
+    show_inference_error(exc, "listing the models")
+    sidebar.render_links(settings)
+    st.button("Try again", key="retry")
+    st.stop()
+if not models:
+    st.warning("Inference serves no model: check its INFERENCE_MODELS setting.")
+    sidebar.render_links(settings)
+    st.stop()
 
-st.markdown(f"[Airflow UI]({settings.airflow_ui_url}) · [MLflow UI]({settings.mlflow_ui_url})")
+model, choice = sidebar.render(models)
+sidebar.render_links(settings)
+
+if choice is None:
+    st.warning(
+        f"{model.name} has no registered version yet: nothing can predict {model.dataset} until its "
+        "training pipeline in Airflow has registered one and promoted it to production."
+    )
+elif model.production_version is None:
+    st.warning(
+        f"{model.name} has no production version yet. Once a training run in Airflow promotes a version to "
+        f"production, it answers by default; meanwhile {plain(choice.label)} answers, as chosen in the sidebar."
+    )
+
+detail: ModelDetail | None = None
+production: ModelDetail | None = None
+if choice is not None:
+    try:
+        detail = client.model_detail(model.name, choice.version, choice.alias)
+    except InferenceError as exc:
+        show_inference_error(exc, f"reading {model.name} ({choice.label})")
+    if choice.is_production:
+        production = detail
+    elif model.production_version is not None:
+        try:
+            production = client.model_detail(model.name)
+        except InferenceError:
+            production = None  # the Model tab says its metrics cannot be read
+
+predict_tab, batch_tab, model_tab = st.tabs(["Predict", "Batch", "Model"])
+with predict_tab:
+    if detail is not None and choice is not None:
+        predict_view.render(client, detail, choice)
+    else:
+        st.info("Nothing can be predicted until the model can answer (see above).")
+with batch_tab:
+    if detail is not None and choice is not None:
+        batch_view.render(client, detail, choice)
+    else:
+        st.info("Nothing can be predicted until the model can answer (see above).")
+with model_tab:
+    model_view.render(model, production, detail, settings)

@@ -1,0 +1,176 @@
+"""Canned inference answers, shaped like the real service's (see inference/inference/main.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fake_inference import FakeInference, Request
+
+PENGUINS = "penguins-classifier"
+COVERTYPE = "covertype-classifier"
+
+PENGUINS_SPEC = {
+    "dataset": "penguins",
+    "description": "Palmer Archipelago (Antarctica) penguins, 2007-2009 (Gorman, Williams & Fraser).",
+    "features": [
+        {"name": "island", "kind": "categorical", "type": "string", "categories": ["Biscoe", "Dream", "Torgersen"],
+         "description": "Island in the Palmer Archipelago", "nullable": False},
+        {"name": "bill_length_mm", "kind": "numeric", "type": "number", "minimum": 25.0, "maximum": 70.0, "unit": "mm",
+         "description": "Bill (culmen) length", "nullable": False},
+        {"name": "bill_depth_mm", "kind": "numeric", "type": "number", "minimum": 10.0, "maximum": 25.0, "unit": "mm",
+         "description": "Bill (culmen) depth", "nullable": False},
+        {"name": "flipper_length_mm", "kind": "numeric", "type": "number", "minimum": 160.0, "maximum": 240.0, "unit": "mm",
+         "description": "Flipper length", "nullable": False},
+        {"name": "body_mass_g", "kind": "numeric", "type": "number", "minimum": 2500.0, "maximum": 6500.0, "unit": "g",
+         "description": "Body mass", "nullable": False},
+        {"name": "sex", "kind": "categorical", "type": "string", "categories": ["female", "male"],
+         "description": "Sex", "nullable": True},
+    ],
+    "target": {"name": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"],
+               "class_names": {"Adelie": "Adélie penguin", "Chinstrap": "Chinstrap penguin", "Gentoo": "Gentoo penguin"}},
+}
+PENGUINS_EXAMPLE = [
+    {"island": "Torgersen", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"},
+    {"island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2, "flipper_length_mm": 211.0, "body_mass_g": 4500.0, "sex": "female"},
+]
+
+SOIL_CODES = ["C2702", "C2703", "C2704", "C7745", "C7746"]
+COVERTYPE_SPEC = {
+    "dataset": "covertype",
+    "description": "Forest cover type of 30 x 30 m cells in the Roosevelt National Forest, Colorado (UCI Covertype).",
+    "features": [
+        {"name": "Elevation", "kind": "numeric", "type": "integer", "minimum": 1859, "maximum": 3858, "unit": "m", "description": "Elevation", "nullable": False},
+        {"name": "Aspect", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 360, "unit": "degrees azimuth", "description": "Aspect", "nullable": False},
+        {"name": "Slope", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 66, "unit": "degrees", "description": "Slope", "nullable": False},
+        {"name": "Horizontal_Distance_To_Hydrology", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 1397, "unit": "m",
+         "description": "Horizontal distance to nearest surface water", "nullable": False},
+        {"name": "Vertical_Distance_To_Hydrology", "kind": "numeric", "type": "integer", "minimum": -173, "maximum": 601, "unit": "m",
+         "description": "Vertical distance to nearest surface water", "nullable": False},
+        {"name": "Horizontal_Distance_To_Roadways", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 7117, "unit": "m",
+         "description": "Horizontal distance to nearest roadway", "nullable": False},
+        {"name": "Hillshade_9am", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 255, "unit": "index 0-255",
+         "description": "Hillshade index at 9am, summer solstice", "nullable": False},
+        {"name": "Hillshade_Noon", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 255, "unit": "index 0-255",
+         "description": "Hillshade index at noon, summer solstice", "nullable": False},
+        {"name": "Hillshade_3pm", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 255, "unit": "index 0-255",
+         "description": "Hillshade index at 3pm, summer solstice", "nullable": False},
+        {"name": "Horizontal_Distance_To_Fire_Points", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 7173, "unit": "m",
+         "description": "Horizontal distance to nearest wildfire ignition point", "nullable": False},
+        {"name": "Wilderness_Area", "kind": "categorical", "type": "string", "categories": ["Rawah", "Neota", "Comanche", "Cache"],
+         "description": "Wilderness area", "nullable": False},
+        {"name": "Soil_Type", "kind": "categorical", "type": "string", "categories": SOIL_CODES,
+         "description": "Soil type (USFS ELU code)", "nullable": False},
+    ],
+    "target": {"name": "Cover_Type", "classes": [1, 2, 3, 4, 5, 6, 7],
+               "class_names": {"1": "Spruce/Fir", "2": "Lodgepole Pine", "3": "Ponderosa Pine", "4": "Cottonwood/Willow",
+                               "5": "Aspen", "6": "Douglas-fir", "7": "Krummholz"}},
+}
+COVERTYPE_EXAMPLE = [
+    {"Elevation": 2596, "Aspect": 51, "Slope": 3, "Horizontal_Distance_To_Hydrology": 258, "Vertical_Distance_To_Hydrology": 0,
+     "Horizontal_Distance_To_Roadways": 510, "Hillshade_9am": 221, "Hillshade_Noon": 232, "Hillshade_3pm": 148,
+     "Horizontal_Distance_To_Fire_Points": 6279, "Wilderness_Area": "Rawah", "Soil_Type": "C7745"},
+]
+
+SPECS = {PENGUINS: PENGUINS_SPEC, COVERTYPE: COVERTYPE_SPEC}
+EXAMPLES = {PENGUINS: PENGUINS_EXAMPLE, COVERTYPE: COVERTYPE_EXAMPLE}
+METRICS = {
+    "3": {"test_accuracy": 0.9855, "test_f1_macro": 0.9812, "cv_accuracy_mean": 0.97},
+    "2": {"test_accuracy": 0.9420, "test_f1_macro": 0.9301, "cv_accuracy_mean": 0.93},
+    "4": {"test_accuracy": 0.9900, "test_f1_macro": 0.9870, "cv_accuracy_mean": 0.98},
+}
+
+
+def status(state: str = "ready", version: str | None = "3") -> dict[str, Any]:
+    detail = {"ready": f"serving version {version}",
+              "no_production_version": "no version has the alias 'production' yet"}.get(state, state)
+    return {"version": version, "state": state, "detail": detail, "checked_at": 1_732_000_000.0}
+
+
+def listing(name: str, production: str | None = "3", versions: tuple[str, ...] = ("4", "3", "2"),
+            aliases: dict[str, str] | None = None) -> dict[str, Any]:
+    if aliases is None:
+        aliases = {"production": production, "challenger": "4"} if production else {}
+        aliases = {k: v for k, v in aliases.items() if v in versions}
+    return {
+        "name": name, "dataset": name.removesuffix("-classifier"), "production_version": production,
+        "aliases": aliases,
+        "versions": [{"version": v, "aliases": sorted(a for a, av in aliases.items() if av == v), "run_id": f"run{v}",
+                      "status": "READY", "created_at": 1_732_000_000_000 + int(v)} for v in versions],
+        "loaded_versions": [production] if production else [],
+        "status": status("ready" if production else "no_production_version", production),
+    }
+
+
+def detail(name: str, version: str = "3") -> dict[str, Any]:
+    spec = SPECS[name]
+    return {
+        "name": name, "version": version, "run_id": f"run{version}", "metrics": METRICS.get(version, {}),
+        "signature": {"inputs": "[]", "outputs": "[]"}, "feature_spec": spec, "input_example": EXAMPLES[name],
+        "classes": spec["target"]["classes"], "fast_path": True,
+    }
+
+
+def check_row(spec: dict[str, Any], row: Any, index: int | None) -> list[dict[str, Any]]:
+    """The same checks, field names and reasons as inference's feature_spec.check_row (enough of them)."""
+    problems = []
+    for feature in spec["features"]:
+        value = row.get(feature["name"])
+        reason = None
+        if value is None:
+            reason = None if feature["nullable"] else "missing"
+        elif feature["kind"] == "categorical" and value not in feature["categories"]:
+            reason = f"{value!r} is not one of: {', '.join(feature['categories'])}"
+        elif feature["kind"] == "numeric":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                reason = f"must be a number, got {type(value).__name__}"
+            elif feature["type"] == "integer" and not float(value).is_integer():
+                reason = f"must be an integer, got {value}"
+            elif not feature["minimum"] <= value <= feature["maximum"]:
+                reason = f"{value} is outside the valid range [{feature['minimum']:g}, {feature['maximum']:g}] {feature['unit']}".rstrip()
+        if reason:
+            problems.append({"field": feature["name"], "reason": reason, **({"row": index} if index is not None else {})})
+    return problems
+
+
+def label_of(name: str, row: dict[str, Any]) -> Any:
+    if name == PENGUINS:
+        return {"Biscoe": "Gentoo", "Dream": "Chinstrap", "Torgersen": "Adelie"}[row["island"]]
+    return 2 if row["Elevation"] < 3000 else 1
+
+
+def predictor(name: str, version: str = "3"):
+    """A predict route answering like inference: 422 naming every bad row, else one prediction per row."""
+    spec = SPECS[name]
+
+    def answer(request: Request):
+        version_answering = request.query.get("version") or {"challenger": "4"}.get(request.query.get("alias", ""), version)
+        batch = isinstance(request.body, dict) and set(request.body) == {"rows"}
+        rows = request.body["rows"] if batch else [request.body]
+        problems = [p for i, row in enumerate(rows) for p in check_row(spec, row, i if batch else None)]
+        if problems:
+            return 422, {"detail": problems}
+        predictions = []
+        for row in rows:
+            label = label_of(name, row)
+            classes = spec["target"]["classes"]
+            others = (1 - 0.97) / (len(classes) - 1)
+            probabilities = {str(c): (0.97 if c == label else others) for c in classes}
+            predictions.append({"label": label, "label_name": spec["target"]["class_names"][str(label)], "probabilities": probabilities})
+        return 200, {"model": name, "version": version_answering, "predictions": predictions}
+
+    return answer
+
+
+def serve_models(fake: FakeInference, penguins_production: str | None = "3") -> None:
+    """Both models, production 3 (or none for penguins), versions 4 (challenger), 3 and 2."""
+    fake.on("GET", "/models", (200, {"models": [listing(PENGUINS, penguins_production), listing(COVERTYPE)]}))
+    for name in (PENGUINS, COVERTYPE):
+        production = penguins_production if name == PENGUINS else "3"
+        if production:
+            fake.on("GET", f"/models/{name}", (200, detail(name, production)))
+        else:
+            fake.on("GET", f"/models/{name}", (503, {"detail": f"{name} cannot answer yet: no version of {name} has the alias 'production' yet"}))
+        for version in ("2", "3", "4"):
+            fake.on("GET", f"/models/{name}?version={version}", (200, detail(name, version)))
+        fake.on("GET", f"/models/{name}?alias=challenger", (200, detail(name, "4")))
+        fake.on("POST", f"/models/{name}/predict", predictor(name, production or "3"))

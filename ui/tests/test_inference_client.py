@@ -1,0 +1,91 @@
+"""The typed client against a real local HTTP server: every failure is a clear InferenceError."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import canned
+from tests.canned import COVERTYPE, PENGUINS
+from ui.inference_client import (
+    FieldProblem,
+    InferenceClient,
+    InferenceUnreachable,
+    InputRejected,
+    ModelNotReady,
+    NotFound,
+    UnexpectedAnswer,
+)
+
+
+@pytest.fixture
+def client(fake):
+    canned.serve_models(fake)
+    return InferenceClient(fake.url + "/")
+
+
+def test_models(client):
+    penguins, covertype = client.models()
+    assert (penguins.name, penguins.dataset, penguins.production_version) == (PENGUINS, "penguins", "3")
+    assert [v.version for v in penguins.versions] == ["4", "3", "2"]
+    assert penguins.versions[0].aliases == ("challenger",)
+    assert penguins.aliases == {"production": "3", "challenger": "4"}
+    assert penguins.state == "ready" and penguins.loaded_versions == ("3",)
+    assert covertype.dataset == "covertype"
+
+
+def test_model_detail_and_its_query(client, fake):
+    detail = client.model_detail(COVERTYPE, version="2")
+    assert fake.requests[-1].query == {"version": "2"}
+    assert detail.version == "2" and detail.metrics["test_accuracy"] == 0.942
+    assert detail.spec.feature("Elevation").is_integer
+    assert detail.spec.class_name(1) == "Spruce/Fir"
+    assert detail.input_example == canned.COVERTYPE_EXAMPLE
+    client.model_detail(PENGUINS, alias="challenger")
+    assert fake.requests[-1].query == {"alias": "challenger"}
+
+
+def test_predict_one_row_sends_an_object(client, fake):
+    result = client.predict(PENGUINS, canned.PENGUINS_EXAMPLE[0])
+    assert fake.requests[-1].body == canned.PENGUINS_EXAMPLE[0]
+    assert (result.model, result.version) == (PENGUINS, "3")
+    [prediction] = result.predictions
+    assert prediction.label_name == "Adélie penguin"
+    assert prediction.confidence == 0.97
+
+
+def test_predict_batch_sends_rows_even_for_one(client, fake):
+    client.predict_batch(COVERTYPE, canned.COVERTYPE_EXAMPLE, version="4")
+    assert fake.requests[-1].body == {"rows": canned.COVERTYPE_EXAMPLE}
+    assert fake.requests[-1].query == {"version": "4"}
+
+
+def test_rejection_carries_field_reason_and_row(client):
+    with pytest.raises(InputRejected) as caught:
+        client.predict_batch(PENGUINS, [canned.PENGUINS_EXAMPLE[0], {**canned.PENGUINS_EXAMPLE[0], "island": "Atlantis"}])
+    assert caught.value.problems == [FieldProblem("island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen", 1)]
+
+
+def test_fastapi_style_validation_errors_are_understood(fake):
+    fake.on("POST", f"/models/{PENGUINS}/predict", (422, {"detail": [{"loc": ["query", "version"], "msg": "String should match pattern"}]}))
+    with pytest.raises(InputRejected) as caught:
+        InferenceClient(fake.url).predict(PENGUINS, {})
+    assert caught.value.problems == [FieldProblem("query.version", "String should match pattern")]
+
+
+@pytest.mark.parametrize("status, body, error, message", [
+    (503, {"detail": "penguins-classifier cannot answer yet: no version of penguins-classifier has the alias 'production' yet"},
+     ModelNotReady, "has the alias 'production' yet"),
+    (404, {"detail": "no version 9 of penguins-classifier"}, NotFound, "no version 9"),
+    (500, b"Internal Server Error", UnexpectedAnswer, "HTTP 500: Internal Server Error"),
+    (200, b"<html>", UnexpectedAnswer, "not JSON"),
+    (200, {"models": [{"nope": 1}]}, UnexpectedAnswer, "unexpected body"),
+])
+def test_failures_are_clear_errors(fake, status, body, error, message):
+    fake.on("GET", "/models", (status, body))
+    with pytest.raises(error, match=message):
+        InferenceClient(fake.url).models()
+
+
+def test_unreachable():
+    with pytest.raises(InferenceUnreachable, match=r"http://127.0.0.1:9 cannot be reached \(ConnectionError\)"):
+        InferenceClient("http://127.0.0.1:9").models()

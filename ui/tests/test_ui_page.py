@@ -1,0 +1,134 @@
+"""The browser helper (ui/e2e/ui_page.py) against the real app.
+
+Its keys are checked against the app's always. The browser run needs the
+`playwright` package and Debian's chromium, and is skipped without them: it
+runs `streamlit run` for real against the fake inference server, so it checks
+the helper, not the stack (that is the end-to-end test's job).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests import canned
+from ui import forms, predict_view, sidebar
+from ui.feature_spec import Feature
+
+UI_DIR = Path(__file__).resolve().parents[1]
+APP = UI_DIR / "ui" / "app.py"
+
+
+def load_helper():
+    spec = importlib.util.spec_from_file_location("ui_page", UI_DIR / "e2e" / "ui_page.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ui_page"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_helper_uses_the_app_keys_and_texts():
+    helper = load_helper()
+    assert helper.DATASET_KEY == sidebar.DATASET_KEY
+    assert helper.VERSION_KEY == sidebar.VERSION_KEY
+    assert helper.PREDICT_KEY == forms.SUBMIT_KEY
+    assert helper.RESULT_KEY == predict_view.RESULT_KEY
+    assert helper.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
+    page = helper.UiPage.__new__(helper.UiPage)
+    for name in ("island", "Hillshade_9am", "a b/c"):
+        assert page.feature_key(name) == forms.widget_key(Feature(name, "numeric", "number"))
+    result = canned.predictor(canned.PENGUINS)(canned.Request("POST", "", {}, canned.PENGUINS_EXAMPLE[0]))[1]
+    from ui.inference_client import Prediction, PredictionResult
+    typed = PredictionResult(result["model"], result["version"], [Prediction(**result["predictions"][0])])
+    assert helper._PREDICTED.search(predict_view.predicted_text(typed)).group(1) == "Adélie penguin"
+    assert helper._ANSWERED_BY.search(predict_view.answered_by_text(typed)).groups() == ("penguins-classifier", "3")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def sync_api():
+    """Playwright's sync API, with Debian's chromium; the test is skipped without them."""
+    api = pytest.importorskip("playwright.sync_api")
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.skip("Debian's chromium is not installed")
+    return api
+
+
+@pytest.fixture
+def running_ui(fake, tmp_path):
+    canned.serve_models(fake)
+    port = _free_port()
+    env = {**os.environ, "UI_INFERENCE_URL": fake.url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = open(tmp_path / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port), "--server.headless", "true"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=UI_DIR,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_the_helper_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_path):
+    helper = load_helper()
+    out = Path(os.environ.get("TEST_OUTPUT_DIR") or tmp_path)
+    with sync_api.sync_playwright() as p:
+        browser = helper.launch_chromium(p)
+        try:
+            ui = helper.UiPage(browser.new_page(viewport={"width": 1400, "height": 1000}), running_ui)
+            ui.open()
+            ui.choose_dataset("penguins")
+            ui.fill_form({"island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2,
+                          "flipper_length_mm": 211, "body_mass_g": 4500, "sex": None})
+            result = ui.predict()
+            assert (result.predicted, result.model, result.version, result.confidence) == (
+                "Gentoo penguin", "penguins-classifier", "3", 97.0)
+            assert fake.sent("POST", f"/models/{canned.PENGUINS}/predict")[-1].body == {
+                "island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2,
+                "flipper_length_mm": 211.0, "body_mass_g": 4500.0, "sex": None}
+            ui.screenshot(out / "ui-helper-penguins.png")
+
+            ui.choose_dataset("covertype")
+            ui.choose_version("version 2")
+            ui.fill_form({**canned.COVERTYPE_EXAMPLE[0], "Elevation": 3200, "Soil_Type": "C7746"})
+            result = ui.predict()
+            assert (result.predicted, result.model, result.version) == ("Spruce/Fir", "covertype-classifier", "2")
+            sent = fake.sent("POST", f"/models/{canned.COVERTYPE}/predict")[-1]
+            assert sent.query == {"version": "2"}
+            assert sent.body == {**canned.COVERTYPE_EXAMPLE[0], "Elevation": 3200, "Soil_Type": "C7746"}
+            ui.screenshot(out / "ui-helper-covertype.png")
+
+            fake.on("POST", f"/models/{canned.COVERTYPE}/predict",
+                    (422, {"detail": [{"field": "Soil_Type", "reason": "'C9999' is not one of: C2702"}]}))
+            with pytest.raises(AssertionError, match="is not one of"):
+                ui.predict()
+        finally:
+            browser.close()
