@@ -94,6 +94,8 @@ choose_images() {
 
 run_e2e() {
   ensure_uv
+  command -v chromium >/dev/null || command -v chromium-browser >/dev/null || {
+    echo "the end-to-end tier drives the UI in Debian's chromium: apt-get install chromium" >&2; return 1; }
   choose_images
   export COMPOSE_PROJECT_NAME=${E2E_PROJECT:-mlops-e2e}
   [[ -f "$SHARED/data/covertype.csv.gz" ]] && export COVERTYPE_DATA_DIR="$SHARED/data"
@@ -140,7 +142,7 @@ run_e2e() {
   dir=$(venv e2e tests/e2e/requirements.txt)
   log "end-to-end tests"
   E2E_STATUS=0
-  "$dir/bin/python" -m pytest -q -p no:cacheprovider tests/e2e --junitxml="$OUT/e2e.xml" || E2E_STATUS=$?
+  TEST_OUTPUT_DIR="$OUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider tests/e2e --junitxml="$OUT/e2e.xml" || E2E_STATUS=$?
   return $E2E_STATUS
 }
 

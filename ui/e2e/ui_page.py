@@ -59,8 +59,10 @@ def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
     """Headless Debian chromium (Playwright's own browser build cannot be downloaded here)."""
     return playwright.chromium.launch(
         executable_path=chromium_path(), headless=True,
-        # Root in a container: no sandbox; /dev/shm is small in containers.
-        args=["--no-sandbox", "--disable-dev-shm-usage"], **kwargs,
+        # Root in a container: no sandbox; /dev/shm is small in containers. No
+        # background traffic: on a closed network it only produces errors.
+        args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync"], **kwargs,
     )
 
 

@@ -1,0 +1,84 @@
+"""Inference on the running stack: production models answer, promotions are picked up."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from mlflow import MlflowClient
+
+PENGUIN = {"island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 15.0, "flipper_length_mm": 218, "body_mass_g": 4950, "sex": "female"}
+COVER = {"Elevation": 2596, "Aspect": 51, "Slope": 3, "Horizontal_Distance_To_Hydrology": 258, "Vertical_Distance_To_Hydrology": 0,
+         "Horizontal_Distance_To_Roadways": 510, "Hillshade_9am": 221, "Hillshade_Noon": 232, "Hillshade_3pm": 148,
+         "Horizontal_Distance_To_Fire_Points": 6279, "Wilderness_Area": "Rawah", "Soil_Type": "C7745"}
+
+
+def wait_for(condition, timeout=120, message="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {message}"
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def registry(stack):
+    return MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
+
+
+def production_version(registry, name):
+    return str(registry.get_model_version_by_alias(name, "production").version)
+
+
+@pytest.fixture(scope="module")
+def ready(stack):
+    return wait_for(lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200,
+                    timeout=180, message="inference /ready")
+
+
+@pytest.mark.parametrize("dataset, row, name", [
+    ("penguins", PENGUIN, "penguins-classifier"),
+    ("covertype", COVER, "covertype-classifier"),
+])
+def test_predicts_with_the_production_version(stack, registry, ready, dataset, row, name):
+    answer = requests.post(f"{stack.inference}/predict/{dataset}", json=row, timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["model"] == name
+    assert body["version"] == production_version(registry, name)
+    [prediction] = body["predictions"]
+    assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
+    if dataset == "penguins":
+        assert prediction["label"] == "Gentoo"
+
+
+def test_rejected_input_names_field_and_reason(stack, ready):
+    answer = requests.post(f"{stack.inference}/predict/covertype", json={**COVER, "Soil_Type": "C0000"}, timeout=30)
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["field"] == "Soil_Type" and "C5151" in problem["reason"]
+
+
+def test_promotion_in_mlflow_is_picked_up_without_restart(stack, registry, ready):
+    name = "penguins-classifier"
+    versions = sorted(int(v.version) for v in registry.search_model_versions(f"name = '{name}'"))
+    current = production_version(registry, name)
+    other = next((str(v) for v in reversed(versions) if str(v) != current), None)
+    if other is None:
+        pytest.skip("only one registered version")
+    registry.set_registered_model_alias(name, "production", other)
+    try:
+        wait_for(lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == other,
+                 timeout=60, message=f"version {other} to answer")
+    finally:
+        registry.set_registered_model_alias(name, "production", current)
+    wait_for(lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == current,
+             timeout=60, message=f"version {current} back")
+
+
+def test_caller_chooses_a_version(stack, registry, ready):
+    answer = requests.post(f"{stack.inference}/models/covertype-classifier/predict", params={"version": "1"}, json={"rows": [COVER, COVER]}, timeout=60)
+    assert answer.status_code == 200 and answer.json()["version"] == "1" and len(answer.json()["predictions"]) == 2

@@ -1,0 +1,57 @@
+"""The UI in a real browser (headless Debian chromium): a person predicts a penguin and a forest cell."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from test_04_inference import COVER, PENGUIN
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
+
+# The UI's own page object (ui/e2e/ui_page.py), loaded by path: it belongs to the UI service.
+_spec = importlib.util.spec_from_file_location("ui_page", ROOT / "ui" / "e2e" / "ui_page.py")
+ui_page = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ui_page)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = ui_page.launch_chromium(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def ui(stack, browser):
+    assert requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    ui = ui_page.UiPage(page, stack.ui)
+    ui.open()
+    yield ui
+    page.close()
+
+
+@pytest.mark.parametrize("dataset, row, name, screenshot", [
+    ("penguins", PENGUIN, "penguins-classifier", "ui-penguins.png"),
+    ("covertype", COVER, "covertype-classifier", "ui-covertype.png"),
+])
+def test_a_person_predicts_in_the_browser(stack, ui, dataset, row, name, screenshot):
+    production = str(MlflowClient(tracking_uri=stack.mlflow).get_model_version_by_alias(name, "production").version)
+    expected = requests.post(f"{stack.inference}/predict/{dataset}", json=row, timeout=30).json()["predictions"][0]["label_name"]
+    ui.choose_dataset(dataset)
+    ui.fill_form(row)
+    result = ui.predict()
+    path = ui.screenshot(OUTPUT / screenshot)
+    assert result.predicted == expected
+    assert result.model == name and result.version == production
+    assert path.stat().st_size > 10_000
