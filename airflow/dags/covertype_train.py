@@ -1,0 +1,10 @@
+"""Airflow DAG covertype_train: logistic-regression and random-forest grids on covertype_clean,
+tracked in MLflow; the best becomes a version of covertype-classifier.
+
+Built by mlops_pipelines.training.dag_factory (shared with penguins_train).
+"""
+
+from mlops_pipelines.contracts import COVERTYPE
+from mlops_pipelines.training.dag_factory import build_training_dag
+
+covertype_train = build_training_dag(COVERTYPE)

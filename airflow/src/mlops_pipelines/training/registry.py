@@ -1,0 +1,97 @@
+"""The model registry: a version per DAG run's best candidate, and the `production` alias.
+
+A person promotes a version by setting the alias in the MLflow UI; this module
+sets it only on the first version (so a fresh platform serves at once) and,
+with auto_promote, when a new version beats production on the same test data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Sequence
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from mlops_pipelines.training.data import Split
+from mlops_pipelines.training.evaluation import score
+from mlops_pipelines.training.selection import PromotionDecision, auto_promotion
+from mlops_pipelines.training.tracking import quote
+
+log = logging.getLogger(__name__)
+
+PRODUCTION_ALIAS = "production"
+
+
+def register(client: MlflowClient, name: str, model_id: str, run_id: str, tags: dict[str, Any]) -> ModelVersion:
+    """A new version of `name` from a logged model; the existing one if this run registered it already."""
+    existing = client.search_model_versions(f"name = {quote(name)} and run_id = {quote(run_id)}")
+    if existing:
+        return min(existing, key=lambda v: int(v.version))
+    return mlflow.register_model(f"models:/{model_id}", name, tags={k: str(v) for k, v in tags.items()})
+
+
+def production_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    try:
+        return client.get_model_version_by_alias(name, PRODUCTION_ALIAS)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def score_version(name: str, version: str, split: Split, metric: str, classes: Sequence[Any]) -> float:
+    """A registered version's score on the given test split, loaded the way inference loads it."""
+    import mlflow.sklearn
+
+    # Presigned download URLs from the server name MinIO by its address inside
+    # the compose network; fetch through the server like every other client.
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
+    return score(model, split.X_test, split.y_test, classes)[metric]
+
+
+def decide(client: MlflowClient, name: str, new: ModelVersion, split: Split, metric: str,
+           auto_promote: bool, margin: float, classes: Sequence[Any]) -> PromotionDecision:
+    current = production_version(client, name)
+    if current is None:
+        return PromotionDecision(True, f"no version holds @{PRODUCTION_ALIAS} yet: the first one takes it", metric)
+    if current.version == new.version:
+        return PromotionDecision(False, f"version {new.version} already holds @{PRODUCTION_ALIAS}", metric)
+    if not auto_promote:
+        return PromotionDecision(
+            False, f"auto_promote is off: version {current.version} stays in production until a person moves the alias", metric,
+        )
+    # Both versions are scored here, loaded from the registry, on this run's test
+    # split. Production may have seen some of these rows in its own training
+    # split: that favours it, so a promotion is never due to leakage.
+    new_score = score_version(name, new.version, split, metric, classes)
+    try:
+        production_score = score_version(name, current.version, split, metric, classes)
+    except Exception as exc:  # e.g. a version trained on another feature set
+        return PromotionDecision(
+            False, f"production version {current.version} could not be scored on this test split: {exc}",
+            metric, new_score=new_score, margin=margin,
+        )
+    decision = auto_promotion(new_score, production_score, metric, margin)
+    return PromotionDecision(
+        decision.promote, f"version {new.version} vs production version {current.version}: {decision.reason}",
+        metric, new_score, production_score, margin,
+    )
+
+
+def apply(client: MlflowClient, name: str, version: ModelVersion, decision: PromotionDecision) -> None:
+    """Move the alias if the decision says so, and record the decision on the version."""
+    if decision.promote:
+        client.set_registered_model_alias(name, PRODUCTION_ALIAS, version.version)
+    tags = {"promotion.decision": "promoted" if decision.promote else "not_promoted", "promotion.reason": decision.reason[:4000]}
+    for key in ("new_score", "production_score"):
+        value = getattr(decision, key)
+        if value is not None:
+            tags[f"promotion.{key}"] = f"{value:.6f}"
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version.version, key, value)
+    log.info("%s version %s: %s (%s)", name, version.version, tags["promotion.decision"], decision.reason)

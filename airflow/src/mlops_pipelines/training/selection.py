@@ -1,0 +1,91 @@
+"""Pure decision rules: which candidate is best, and whether a new version replaces production."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Sequence
+
+# Every test metric logged per candidate, and whether larger is better.
+HIGHER_IS_BETTER = {"accuracy": True, "f1_macro": True, "log_loss": False}
+
+
+def check_metric(metric: str) -> str:
+    if metric not in HIGHER_IS_BETTER:
+        raise ValueError(f"unknown selection metric {metric!r}; choose one of {sorted(HIGHER_IS_BETTER)}")
+    return metric
+
+
+def improvement(new: float, old: float, metric: str) -> float:
+    """How much better `new` is than `old` (negative: worse), whatever the metric's direction."""
+    return new - old if HIGHER_IS_BETTER[check_metric(metric)] else old - new
+
+
+# Among candidates equal on the selection metric, the better-calibrated one wins:
+# on small data many candidates reach the same accuracy or F1.
+TIE_BREAK_METRIC = "log_loss"
+
+
+def _usable(value: Any) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def choose_best(results: Sequence[Mapping[str, Any]], metric: str) -> Mapping[str, Any] | None:
+    """The successful candidate with the best `metric`; None when no candidate succeeded.
+
+    Ties go to the better log loss, then to the earlier candidate: `results`
+    come in training order (logistic regression before random forest, then
+    grid order), so equal scores keep the simpler model and the choice never
+    depends on timing.
+    """
+    check_metric(metric)
+    best = None
+    for result in results:
+        metrics = result.get("metrics", {})
+        if result.get("status") != "FINISHED" or not _usable(metrics.get(metric)):
+            continue
+        if best is None:
+            best = result
+            continue
+        gain = improvement(metrics[metric], best["metrics"][metric], metric)
+        if gain == 0 and _usable(metrics.get(TIE_BREAK_METRIC)) and _usable(best["metrics"].get(TIE_BREAK_METRIC)):
+            gain = improvement(metrics[TIE_BREAK_METRIC], best["metrics"][TIE_BREAK_METRIC], TIE_BREAK_METRIC)
+        if gain > 0:
+            best = result
+    return best
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    reason: str
+    metric: str
+    new_score: float | None = None
+    production_score: float | None = None
+    margin: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Scores are averages of a few hundred test rows; differences below this are
+# rounding, not a better model.
+TOLERANCE = 1e-9
+
+
+def beats(new_score: float, production_score: float, metric: str, margin: float) -> bool:
+    """True when the new score is better than production's by strictly more than `margin`."""
+    if margin < 0:
+        raise ValueError(f"promotion margin must be >= 0, got {margin}")
+    gain = improvement(new_score, production_score, metric)
+    return gain > margin and not math.isclose(gain, margin, abs_tol=TOLERANCE)
+
+
+def auto_promotion(new_score: float, production_score: float, metric: str, margin: float) -> PromotionDecision:
+    promote = beats(new_score, production_score, metric, margin)
+    verb = "beats" if promote else "does not beat"
+    return PromotionDecision(
+        promote=promote,
+        reason=f"new {metric} {new_score:.6f} {verb} production {production_score:.6f} by more than {margin}",
+        metric=metric, new_score=new_score, production_score=production_score, margin=margin,
+    )

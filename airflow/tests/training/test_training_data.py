@@ -1,0 +1,124 @@
+"""Snapshot typing and split, scores, the confusion-matrix figure, and fitting a grid."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from mlops_pipelines.contracts import COVERTYPE, PENGUINS
+from mlops_pipelines.training import families
+from mlops_pipelines.training.candidates import fit_grid
+from mlops_pipelines.training.data import SplitError, snapshot_from_frame, split, typed
+from mlops_pipelines.training.evaluation import aligned_proba, confusion_matrix_figure, score
+from mlops_pipelines.training.pipelines import build_pipeline
+
+from training_helpers import covertype_frame
+
+
+def test_frames_are_typed_per_contract(penguins_clean):
+    penguins = typed(penguins_clean, PENGUINS)
+    assert list(penguins.columns) == [*PENGUINS.feature_names, "species"]
+    assert penguins["bill_length_mm"].dtype == "float64"
+    assert pd.api.types.is_string_dtype(penguins["island"]) and pd.api.types.is_string_dtype(penguins["species"])
+    assert penguins["sex"].isna().sum() == penguins_clean["sex"].isna().sum() > 0
+    cover = typed(covertype_frame(5).astype(object), COVERTYPE)
+    assert cover["Elevation"].dtype == "int64" and cover["Cover_Type"].dtype == "int64"
+
+
+def test_split_is_stratified_seeded_and_complete(penguins_snapshot):
+    parts = split(penguins_snapshot, 0.2, 42)
+    assert len(parts.X_test) == math.ceil(0.2 * penguins_snapshot.rows)  # scikit-learn rounds the test part up
+    assert set(parts.X_train.index).isdisjoint(parts.X_test.index)
+    assert len(parts.X_train) + len(parts.X_test) == penguins_snapshot.rows
+    overall = penguins_snapshot.frame["species"].value_counts(normalize=True)
+    test = parts.y_test.value_counts(normalize=True)
+    assert (overall - test).abs().max() < 0.02
+    again = split(penguins_snapshot, 0.2, 42)
+    assert list(again.X_test.index) == list(parts.X_test.index)
+    assert list(split(penguins_snapshot, 0.2, 7).X_test.index) != list(parts.X_test.index)
+
+
+def test_a_class_with_a_single_row_goes_to_training():
+    frame = covertype_frame(200)
+    frame.loc[0, "Cover_Type"] = 7
+    frame = frame[(frame["Cover_Type"] != 7) | (frame.index == 0)]
+    parts = split(snapshot_from_frame(COVERTYPE, frame), 0.25, 0)
+    assert (parts.y_train == 7).sum() == 1 and (parts.y_test == 7).sum() == 0
+
+
+def test_a_split_that_cannot_be_made_says_why(penguins_snapshot):
+    with pytest.raises(SplitError, match="cannot split 342 rows of penguins_clean with test_size=0.999"):
+        split(penguins_snapshot, 0.999, 42)
+    tiny = snapshot_from_frame(PENGUINS, penguins_snapshot.frame.groupby("species").head(3))
+    with pytest.raises(SplitError, match="should be greater or equal to the number of classes"):
+        split(tiny, 0.1, 42)
+
+
+def test_digest_covers_every_row(penguins_clean):
+    a = snapshot_from_frame(PENGUINS, penguins_clean)
+    assert a.digest == snapshot_from_frame(PENGUINS, penguins_clean.copy()).digest
+    changed = penguins_clean.copy()
+    changed.loc[changed.index[-1], "body_mass_g"] = 4000.5
+    assert snapshot_from_frame(PENGUINS, changed).digest != a.digest
+    assert snapshot_from_frame(PENGUINS, penguins_clean.iloc[:-1]).digest != a.digest
+
+
+def test_snapshot_source_names_table_and_snapshot(penguins_snapshot):
+    source = json.loads(penguins_snapshot.source.to_json())
+    assert source == {"uri": "mysql://mysql:3306/mlops_data/penguins_clean", "table": "penguins_clean", "max_id": 342}
+
+
+def test_scores_and_probabilities_cover_every_contract_class():
+    frame = typed(covertype_frame(300), COVERTYPE)
+    train = frame[frame["Cover_Type"] != 3]  # class 3 never seen in training
+    model = build_pipeline(COVERTYPE, LogisticRegression(max_iter=300)).fit(train[COVERTYPE.feature_names], train["Cover_Type"])
+    X, y = frame[COVERTYPE.feature_names], frame["Cover_Type"]
+    proba = aligned_proba(model, X, COVERTYPE.classes)
+    assert proba.shape == (300, 7) and (proba[:, 2] == 0).all()
+    assert np.allclose(proba.sum(axis=1), 1)
+    scores = score(model, X, y, COVERTYPE.classes)
+    assert set(scores) == {"accuracy", "f1_macro", "log_loss"}
+    assert 0 <= scores["accuracy"] <= 1 and 0 <= scores["f1_macro"] <= 1 and np.isfinite(scores["log_loss"])
+
+
+def test_confusion_matrix_figure_shows_every_class_by_name():
+    y_true = ["Adelie", "Gentoo", "Gentoo", "Chinstrap"]
+    y_pred = ["Adelie", "Gentoo", "Adelie", "Chinstrap"]
+    fig = confusion_matrix_figure(y_true, y_pred, PENGUINS.classes, PENGUINS.class_names, "test")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Adélie penguin", "Chinstrap penguin", "Gentoo penguin"]
+    assert sorted(int(t.get_text()) for t in ax.texts) == [0, 0, 0, 0, 0, 1, 1, 1, 1]
+    assert ax.get_xlabel() == "predicted" and ax.get_ylabel() == "true"
+
+
+def _failing_forest(monkeypatch, bad_depth):
+    """The forest family, made to fail for one max_depth (a candidate-specific failure)."""
+    original = families.FAMILIES["random_forest"]
+
+    def make(params, random_state):
+        if params["max_depth"] == bad_depth:
+            raise MemoryError(f"simulated: max_depth={bad_depth} does not fit")
+        return original.make(params, random_state)
+
+    monkeypatch.setitem(families.FAMILIES, "random_forest", dataclasses.replace(original, make=make))
+
+
+def test_a_failing_candidate_does_not_stop_the_others(monkeypatch, penguins_snapshot):
+    _failing_forest(monkeypatch, bad_depth=3)
+    grid = {"n_estimators": [5], "max_depth": [2, 3, 4], "min_samples_leaf": [1]}
+    outcomes = list(fit_grid(PENGUINS, "random_forest", grid, split(penguins_snapshot, 0.2, 0), 0))
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1].error, MemoryError) and outcomes[1].model is None
+    assert outcomes[2].metrics["accuracy"] > 0.8 and outcomes[2].metrics["fit_time_s"] > 0
+
+
+def test_fitting_a_grid_reports_every_candidate(penguins_snapshot):
+    parts = split(penguins_snapshot, 0.2, 42)
+    outcomes = list(fit_grid(PENGUINS, "logistic_regression", {"C": [0.1, 1.0], "class_weight": [None]}, parts, 42))
+    assert [o.candidate.key for o in outcomes] == ["logistic_regression-00", "logistic_regression-01"]
+    assert all(o.ok and len(o.predictions) == len(parts.X_test) for o in outcomes)
+    assert outcomes[1].metrics["accuracy"] >= 0.97

@@ -1,0 +1,134 @@
+"""Grid expansion and validation, the DAG Params and the run settings built from them."""
+
+import pytest
+
+from mlops_pipelines.contracts import PENGUINS
+from mlops_pipelines.training.config import TrainingConfig, default_grids, grid_param_name
+from mlops_pipelines.training.grids import MAX_CANDIDATES, GridError, candidates, expand_grid, validate_grid
+
+
+def test_expansion_is_the_cartesian_product_first_parameter_slowest():
+    assert expand_grid({"a": [1, 2], "b": ["x", "y", "z"]}) == [
+        {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "z"},
+        {"a": 2, "b": "x"}, {"a": 2, "b": "y"}, {"a": 2, "b": "z"},
+    ]
+    assert expand_grid({"a": [1]}) == [{"a": 1}]
+
+
+def test_default_grids_expand_to_few_candidates_with_stable_keys():
+    lr = candidates("logistic_regression", default_grids()["logistic_regression"])
+    rf = candidates("random_forest", default_grids()["random_forest"])
+    assert len(lr) == 6 and len(rf) == 4
+    assert [c.key for c in rf] == ["random_forest-00", "random_forest-01", "random_forest-02", "random_forest-03"]
+    assert lr[1].params == {"C": 0.1, "class_weight": "balanced"}
+    # Bounded forests by default (the inference service loads the model).
+    assert all(c.params["max_depth"] is not None and c.params["n_estimators"] <= 100 for c in rf)
+
+
+@pytest.mark.parametrize("grid, message", [
+    ({"C": [1.0]}, "'class_weight' is a required property"),
+    ({"C": [1.0], "class_weight": [None], "penalty": ["l1"]}, "Additional properties are not allowed ('penalty'"),
+    ({"C": [], "class_weight": [None]}, "C: [] should be non-empty"),
+    ({"C": [0], "class_weight": [None]}, "C/0: 0 is less than or equal to the minimum of 0"),
+    ({"C": ["big"], "class_weight": [None]}, "C/0: 'big' is not of type 'number'"),
+    ({"C": [1.0, 1.0], "class_weight": [None]}, "has non-unique elements"),
+    ({"C": 1.0, "class_weight": [None]}, "C: 1.0 is not of type 'array'"),
+    ({"C": [1.0], "class_weight": ["sometimes"]}, "class_weight/0: 'sometimes' is not one of"),
+    ([1.0], "grid: [1.0] is not of type 'object'"),
+])
+def test_bad_logistic_regression_grids_say_what_is_wrong(grid, message):
+    with pytest.raises(GridError) as err:
+        validate_grid("logistic_regression", grid)
+    assert message in str(err.value)
+    assert str(err.value).startswith("logistic_regression grid: ")
+
+
+def test_forest_values_are_normalised_and_unbounded_depth_is_allowed():
+    grid = validate_grid("random_forest", {"n_estimators": [50.0], "max_depth": [None, 4], "min_samples_leaf": [1]})
+    assert grid == {"n_estimators": [50], "max_depth": [None, 4], "min_samples_leaf": [1]}
+    assert isinstance(grid["n_estimators"][0], int)
+    with pytest.raises(GridError, match="n_estimators/0: 2.5 is not of type 'integer'"):
+        validate_grid("random_forest", {"n_estimators": [2.5], "max_depth": [4], "min_samples_leaf": [1]})
+    with pytest.raises(GridError, match="True is not of type 'integer'"):
+        validate_grid("random_forest", {"n_estimators": [True], "max_depth": [4], "min_samples_leaf": [1]})
+
+
+def test_oversized_grids_and_unknown_families_are_refused():
+    huge = {"n_estimators": list(range(1, 9)), "max_depth": list(range(1, 9)), "min_samples_leaf": [1, 2]}
+    with pytest.raises(GridError, match=f"128 candidates, more than the limit of {MAX_CANDIDATES}"):
+        validate_grid("random_forest", huge)
+    with pytest.raises(GridError, match="unknown model family 'xgboost'"):
+        validate_grid("xgboost", {})
+
+
+# --- DAG Params: Airflow validates them with the same schemas ---------------------------------
+
+@pytest.fixture(scope="module")
+def params():
+    from mlops_pipelines.training.dag_factory import training_params
+
+    return training_params()
+
+
+def test_param_defaults_are_valid_and_are_the_default_grids(params):
+    assert params[grid_param_name("logistic_regression")].resolve() == default_grids()["logistic_regression"]
+    assert params[grid_param_name("random_forest")].resolve() == default_grids()["random_forest"]
+    assert params["auto_promote"].resolve() is False
+    assert params["selection_metric"].resolve() == "f1_macro"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("logistic_regression_grid", {"C": [], "class_weight": [None]}),
+    ("logistic_regression_grid", {"C": [-1], "class_weight": [None]}),
+    ("random_forest_grid", {"n_estimators": [10], "max_depth": [0], "min_samples_leaf": [1]}),
+    ("random_forest_grid", {"n_estimators": [10], "max_depth": [4]}),
+    ("test_size", 1.0),
+    ("test_size", 0),
+    ("random_state", -1),
+    ("selection_metric", "roc_auc"),
+    ("auto_promote", "yes"),
+    ("promotion_margin", -0.01),
+])
+def test_params_refuse_bad_values(params, name, value):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        params[name].resolve(value)
+
+
+def test_params_accept_a_larger_grid_at_trigger_time(params):
+    bigger = {"n_estimators": [50, 200], "max_depth": [None, 24], "min_samples_leaf": [1]}
+    assert params["random_forest_grid"].resolve(bigger) == bigger
+
+
+# --- The settings of a run --------------------------------------------------------------------
+
+def test_config_from_default_params():
+    config = TrainingConfig.from_params(PENGUINS, {})
+    assert config.experiment_name == "penguins-training"
+    assert config.model_name == "penguins-classifier"
+    assert (config.test_size, config.random_state, config.selection_metric) == (0.2, 42, "f1_macro")
+    assert config.auto_promote is False and config.promotion_margin == 0.0
+    assert config.grids == default_grids()
+
+
+def test_config_from_overriding_params():
+    config = TrainingConfig.from_params(PENGUINS, {
+        "logistic_regression_grid": {"C": [2], "class_weight": [None]}, "auto_promote": True,
+        "promotion_margin": 0.01, "selection_metric": "log_loss", "test_size": 0.3,
+    })
+    assert config.grids["logistic_regression"] == {"C": [2], "class_weight": [None]}
+    assert config.grids["random_forest"] == default_grids()["random_forest"]
+    assert config.auto_promote and config.promotion_margin == 0.01 and config.selection_metric == "log_loss"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"test_size": 1.5}, "test_size must be between 0 and 1"),
+    ({"promotion_margin": -1}, "promotion_margin must be >= 0"),
+    ({"selection_metric": "auc"}, "unknown selection metric 'auc'"),
+    ({"auto_promote": "false"}, "auto_promote must be true or false"),
+    ({"random_forest_grid": {"n_estimators": [0], "max_depth": [2], "min_samples_leaf": [1]}}, "random_forest grid: "),
+])
+def test_config_refuses_what_the_params_would(params, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig.from_params(PENGUINS, params)

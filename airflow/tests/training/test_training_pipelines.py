@@ -1,0 +1,99 @@
+"""The pipeline builder: contract columns, documented categories, unknown and missing values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+
+from mlops_pipelines.contracts import COVERTYPE, PENGUINS, SOIL_CODES
+from mlops_pipelines.training.data import split, typed
+from mlops_pipelines.training.pipelines import build_pipeline, build_preprocessor, for_single_rows
+
+from training_helpers import covertype_frame
+
+
+@pytest.fixture(scope="module")
+def covertype_model():
+    frame = typed(covertype_frame(), COVERTYPE)
+    assert "C5151" not in set(frame["Soil_Type"])
+    model = build_pipeline(COVERTYPE, LogisticRegression(max_iter=500))
+    return model.fit(frame[COVERTYPE.feature_names], frame["Cover_Type"])
+
+
+def _encoded(model, rows: pd.DataFrame) -> pd.Series:
+    preprocess = model.named_steps["preprocess"]
+    return pd.Series(preprocess.transform(rows)[0], index=preprocess.get_feature_names_out())
+
+
+def _row(**changes) -> pd.DataFrame:
+    row = typed(covertype_frame(1, seed=7), COVERTYPE)[COVERTYPE.feature_names]
+    for name, value in changes.items():
+        row[name] = pd.Series([value], dtype=row[name].dtype if value is not None else "str")
+    return row
+
+
+def test_every_documented_category_gets_a_column_not_only_those_in_the_sample(covertype_model):
+    names = covertype_model.named_steps["preprocess"].get_feature_names_out()
+    assert len(names) == 10 + 4 + 40
+    assert [n.split("Soil_Type_")[1] for n in names if "Soil_Type_" in n] == list(SOIL_CODES)
+
+
+def test_soil_c5151_never_seen_in_training_is_encoded_as_itself(covertype_model):
+    encoded = _encoded(covertype_model, _row(Soil_Type="C5151"))
+    soil = encoded.filter(like="Soil_Type_")
+    assert soil["categorical__Soil_Type_C5151"] == 1.0 and soil.sum() == 1.0
+    assert covertype_model.predict(_row(Soil_Type="C5151"))[0] in COVERTYPE.classes
+
+
+def test_category_outside_the_contract_encodes_as_zeros_and_still_predicts(covertype_model):
+    rows = _row(Soil_Type="C9999", Wilderness_Area="Atlantis")
+    encoded = _encoded(covertype_model, rows)
+    assert encoded.filter(like="Soil_Type_").sum() == 0
+    assert encoded.filter(like="Wilderness_Area_").sum() == 0
+    assert covertype_model.predict(rows)[0] in COVERTYPE.classes
+
+
+def test_missing_values_are_imputed(penguins_clean):
+    frame = typed(penguins_clean, PENGUINS)
+    assert frame["sex"].isna().any()  # the real data has birds of unrecorded sex
+    model = build_pipeline(PENGUINS, LogisticRegression(max_iter=500)).fit(frame[PENGUINS.feature_names], frame["species"])
+    row = frame[PENGUINS.feature_names].head(1).copy()
+    row["sex"] = np.nan
+    row["bill_depth_mm"] = np.nan
+    assert model.predict(row)[0] in PENGUINS.classes
+    # Object columns with None (what a JSON request gives) work the same.
+    as_object = row.astype({"sex": object, "island": object})
+    as_object.loc[:, "sex"] = None
+    assert model.predict(as_object)[0] in PENGUINS.classes
+
+
+def test_columns_outside_the_contract_are_ignored_and_order_does_not_matter(covertype_model):
+    row = _row()
+    shuffled = row[list(reversed(row.columns))].assign(comment="not a feature")
+    assert covertype_model.predict(shuffled)[0] == covertype_model.predict(row)[0]
+
+
+def test_preprocessor_of_each_contract_covers_exactly_its_features():
+    for contract in (PENGUINS, COVERTYPE):
+        pre = build_preprocessor(contract)
+        columns = [c for _, _, cols in pre.transformers for c in cols]
+        assert sorted(columns) == sorted(contract.feature_names)
+
+
+def test_served_forest_predicts_single_threaded_with_the_same_answers():
+    frame = typed(covertype_frame(), COVERTYPE)
+    X, y = frame[COVERTYPE.feature_names], frame["Cover_Type"]
+    forest = build_pipeline(COVERTYPE, RandomForestClassifier(n_estimators=10, n_jobs=2, random_state=0)).fit(X, y)
+    before = forest.predict(X)
+    assert for_single_rows(forest) is forest
+    assert forest.named_steps["classifier"].n_jobs == 1
+    assert (forest.predict(X) == before).all()
+    logistic = build_pipeline(COVERTYPE, LogisticRegression(max_iter=300)).fit(X, y)
+    assert for_single_rows(logistic).named_steps["classifier"].get_params()["n_jobs"] is None
+
+
+def test_penguins_logistic_regression_reaches_the_required_accuracy(penguins_snapshot):
+    parts = split(penguins_snapshot, 0.2, 42)
+    model = build_pipeline(PENGUINS, LogisticRegression(max_iter=1000)).fit(parts.X_train, parts.y_train)
+    assert (model.predict(parts.X_test) == parts.y_test).mean() >= 0.97
