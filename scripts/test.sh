@@ -102,10 +102,10 @@ run_e2e() {
   # The tests trigger covertype_ingest themselves and compare row counts with
   # what data_api served, so no scheduled run may fetch in between.
   export COVERTYPE_INGEST_SCHEDULE=${COVERTYPE_INGEST_SCHEDULE:-none}
-  local compose=(docker compose -f "$ROOT/docker-compose.yaml")
-  local start up_seconds
-  # Global: the EXIT trap reads it after this function has returned.
+  # Globals: the EXIT trap reads them after this function has returned.
+  compose=(docker compose -f "$ROOT/docker-compose.yaml")
   E2E_STATUS=1
+  local start up_seconds
 
   teardown() {
     if [[ $E2E_STATUS != 0 ]]; then

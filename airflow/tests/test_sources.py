@@ -46,13 +46,14 @@ def fake_data_api():
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             status, body = replies.pop(0)
+            # Recorded before answering: the client checks it as soon as it has the answer.
+            replies.append(("path", self.path))
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
-            replies.append(("path", self.path))
 
         def log_message(self, *args):
             pass

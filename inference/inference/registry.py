@@ -76,8 +76,13 @@ def _example_rows(example: Any) -> list[dict[str, Any]]:
 class Registry:
     def __init__(self, settings: Settings):
         _configure_mlflow_client(settings)
+        import mlflow
         from mlflow import MlflowClient
 
+        # models:/ URIs resolve through the process-wide registry URI, which
+        # otherwise defaults to a local sqlite file: this process serves one registry.
+        mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+        mlflow.set_registry_uri(settings.mlflow_tracking_uri)
         self.settings = settings
         self.client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
 
@@ -141,7 +146,8 @@ class Registry:
         model_version = self.client.get_model_version(name, version)
         with tempfile.TemporaryDirectory(prefix="model-") as tmp:
             local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}", dst_path=tmp, tracking_uri=self.settings.mlflow_tracking_uri,
+                artifact_uri=f"models:/{name}/{version}", dst_path=tmp,
+                tracking_uri=self.settings.mlflow_tracking_uri, registry_uri=self.settings.mlflow_tracking_uri,
             )
             meta = Model.load(local)
             pipeline = mlflow.sklearn.load_model(local)

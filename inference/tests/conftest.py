@@ -36,6 +36,9 @@ def log_version(name: str, spec: dict | None, kind: str, seed: int = 0, accuracy
     import sklearn
     from mlflow.models import infer_signature
 
+    # The apps under test point the process-wide URIs elsewhere (a down MLflow, say).
+    mlflow.set_tracking_uri(os.environ["TEST_MLFLOW_URI"])
+    mlflow.set_registry_uri(os.environ["TEST_MLFLOW_URI"])
     model = fitted(spec or PENGUINS_SPEC, kind, seed=seed)
     X, _ = synthetic(spec or PENGUINS_SPEC, 5, seed=seed + 100)
     mlflow.set_experiment(f"inference-tests-{name}")
@@ -91,6 +94,12 @@ def make_client(mlflow_uri):
     clients = []
 
     def make(models: str, refresh_seconds: float = 0.5, uri: str | None = None, wait_ready: bool = True, **extra):
+        import mlflow
+
+        # The app must find the registry from its settings alone, not from
+        # process-wide URIs these tests set to log models.
+        mlflow.set_tracking_uri("file:///nonexistent-tracking")
+        mlflow.set_registry_uri("file:///nonexistent-registry")
         settings = Settings(mlflow_tracking_uri=uri or mlflow_uri, models=models, refresh_seconds=refresh_seconds, **extra)
         client = TestClient(create_app(settings))
         client.__enter__()

@@ -152,6 +152,17 @@ def data_db():
     conn.close()
 
 
+def wait_for(condition, timeout: float = 120, interval: float = 1, message: str = "condition"):
+    """Poll until `condition()` is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {message}"
+        time.sleep(interval)
+
+
 def scalar(conn, sql: str, *args):
     with conn.cursor() as cursor:
         cursor.execute(sql, args)

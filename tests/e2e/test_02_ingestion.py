@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 
-from conftest import scalar
+from conftest import scalar, wait_for
 
 
 def test_data_api_serves_real_rows(stack):
@@ -24,18 +22,17 @@ def test_data_api_state_survives_a_container_restart(stack):
     before = requests.get(f"{stack.data_api}/groups/5", timeout=30).json()
     assert before["started"] and before["batch_number"] == 1
     stack.compose("restart", "data_api", check=True, timeout=120)
-    deadline = time.monotonic() + 120
-    while True:
+
+    def group_state():
         try:
-            after = requests.get(f"{stack.data_api}/groups/5", timeout=5)
-            if after.status_code == 200:
-                break
+            response = requests.get(f"{stack.data_api}/groups/5", timeout=5)
+            return response.json() if response.status_code == 200 else None
         except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "data_api did not come back after a restart"
-        time.sleep(1)
-    assert after.json()["batch_started_at"] == before["batch_started_at"]
-    assert after.json()["batch_number"] == 1
+            return None
+
+    after = wait_for(group_state, message="data_api back after a restart")
+    assert after["batch_started_at"] == before["batch_started_at"]
+    assert after["batch_number"] == 1
 
 
 def test_penguins_ingest(airflow, data_db):

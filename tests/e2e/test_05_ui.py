@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,9 @@ from test_04_inference import COVER, PENGUIN
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
 
-# The UI's own page object (ui/e2e/ui_page.py), loaded by path: it belongs to the UI service.
-_spec = importlib.util.spec_from_file_location("ui_page", ROOT / "ui" / "e2e" / "ui_page.py")
-ui_page = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ui_page)
+# The UI's own page object (ui/e2e/ui_page.py): it belongs to the UI service.
+sys.path.insert(0, str(ROOT / "ui" / "e2e"))
+import ui_page  # noqa: E402
 
 
 @pytest.fixture(scope="module")
