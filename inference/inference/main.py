@@ -91,16 +91,15 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     def store_of(request: Request) -> ModelStore:
         return request.app.state.store
 
-    async def predict(request: Request, name: str, payload: dict[str, Any], version: str | None, alias: str | None):
+    async def model_for(request: Request, name: str, version: str | None, alias: str | None) -> LoadedModel:
+        """The model that answers: production, or the version or alias asked for; HTTP errors otherwise."""
         if version is not None and alias is not None:
             raise HTTPException(422, [{"field": "version", "reason": "give either version or alias, not both"}])
         store = store_of(request)
-        rows, batch = _rows(payload, settings.max_batch_rows)
         try:
             if version is None and alias is None:
-                model = store.serving(name)
-            else:
-                model = await asyncio.to_thread(store.choose, name, version, alias)
+                return store.serving(name)
+            return await asyncio.to_thread(store.choose, name, version, alias)
         except ModelNotFound as exc:
             raise HTTPException(404, str(exc)) from None
         except NotServing as exc:
@@ -108,6 +107,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         except Exception as exc:  # the registry failed while loading another version
             log.exception("loading %s version=%s alias=%s", name, version, alias)
             raise HTTPException(503, f"cannot load {name} from the registry now: {exc}") from None
+
+    async def predict(request: Request, name: str, payload: dict[str, Any], version: str | None, alias: str | None):
+        rows, batch = _rows(payload, settings.max_batch_rows)
+        model = await model_for(request, name, version, alias)
         errors = [e.as_dict() for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
         if errors:
             raise HTTPException(422, errors)
@@ -152,14 +155,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     @app.get("/models/{name}", summary="The production version's metrics, signature and feature spec",
              responses={404: {"model": Problem}, 503: {"model": Problem}})
     async def model_detail(request: Request, name: ModelName, version: VersionQuery = None, alias: AliasQuery = None) -> dict[str, Any]:
-        store = store_of(request)
+        model = await model_for(request, name, version, alias)
         try:
-            model = store.serving(name) if version is None and alias is None else await asyncio.to_thread(store.choose, name, version, alias)
-            metrics_of_run = await asyncio.to_thread(store.registry.run_metrics, model.run_id)
-        except ModelNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-        except NotServing as exc:
-            raise HTTPException(503, f"{name} cannot answer yet: {exc}") from None
+            metrics_of_run = await asyncio.to_thread(store_of(request).registry.run_metrics, model.run_id)
         except Exception as exc:
             raise HTTPException(503, f"the MLflow registry cannot be reached: {exc}") from None
         return {

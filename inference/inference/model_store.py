@@ -82,9 +82,12 @@ class ModelStore:
             await asyncio.sleep(self.settings.refresh_seconds)
 
     # --- lookup -------------------------------------------------------------
-    def serving(self, name: str) -> LoadedModel:
+    def _check_served(self, name: str) -> None:
         if name not in self.settings.model_names:
             raise ModelNotFound(f"model {name!r} is not served here; served: {', '.join(self.settings.model_names)}")
+
+    def serving(self, name: str) -> LoadedModel:
+        self._check_served(name)
         model = self.production.get(name)
         if model is None:
             raise NotServing(self.status[name]["detail"])
@@ -110,8 +113,7 @@ class ModelStore:
         """
         if version is None and alias is None:
             return self.serving(name)
-        if name not in self.settings.model_names:
-            raise ModelNotFound(f"model {name!r} is not served here; served: {', '.join(self.settings.model_names)}")
+        self._check_served(name)
         if version is None:
             version = self._resolve_alias(name, alias)
         production = self.production.get(name)
@@ -122,7 +124,6 @@ class ModelStore:
             if key in self._others:
                 self._others.move_to_end(key)
                 return self._others[key]
-        self.registry.check_version(name, version)
         loaded = self.registry.load(name, version)
         with self._others_lock:
             self._others[key] = loaded

@@ -101,16 +101,6 @@ class Registry:
                 return None
             raise
 
-    def check_version(self, name: str, version: str) -> None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.get_model_version(name, version)
-        except MlflowException as exc:
-            if self._not_found(exc):
-                raise ModelNotFound(f"model {name!r} has no version {version}") from exc
-            raise
-
     def describe(self, name: str) -> dict[str, Any]:
         """Versions of a registered model with their aliases."""
         from mlflow.exceptions import MlflowException
@@ -141,9 +131,15 @@ class Registry:
     def load(self, name: str, version: str) -> LoadedModel:
         """Download a model version once and prepare it for serving."""
         import mlflow.sklearn
+        from mlflow.exceptions import MlflowException
         from mlflow.models import Model
 
-        model_version = self.client.get_model_version(name, version)
+        try:
+            model_version = self.client.get_model_version(name, version)
+        except MlflowException as exc:
+            if self._not_found(exc):
+                raise ModelNotFound(f"model {name!r} has no version {version}") from exc
+            raise
         with tempfile.TemporaryDirectory(prefix="model-") as tmp:
             local = mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{name}/{version}", dst_path=tmp,

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, DatasetContract
@@ -108,8 +108,6 @@ def preprocess(engine: Engine, contract: DatasetContract) -> dict[str, int]:
 
 
 def table_counts(engine: Engine, contract: DatasetContract) -> dict[str, int]:
-    from sqlalchemy import func
-
     with engine.connect() as conn:
         return {
             kind: conn.execute(select(func.count()).select_from(table[contract.name])).scalar_one()

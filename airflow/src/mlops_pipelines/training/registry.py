@@ -8,7 +8,6 @@ with auto_promote, when a new version beats production on the same test data.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Sequence
 
 import mlflow
@@ -47,9 +46,8 @@ def score_version(name: str, version: str, split: Split, metric: str, classes: S
     """A registered version's score on the given test split, loaded the way inference loads it."""
     import mlflow.sklearn
 
-    # Presigned download URLs from the server name MinIO by its address inside
-    # the compose network; fetch through the server like every other client.
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    # Downloads go through the MLflow server: MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD
+    # is false in every Airflow container (docker-compose.yaml).
     model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
     return score(model, split.X_test, split.y_test, classes)[metric]
 
