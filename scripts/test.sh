@@ -18,7 +18,13 @@ SHARED=${SHARED_DIR:-$ROOT/../shared}
 SERVICES=(data_api inference ui mlflow minio airflow)
 mkdir -p "$OUT"
 
-log() { printf '\n=== %s\n' "$*" >&2; }
+log() { printf '\n=== [%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# Every step has a deadline, so a hang fails the run with a message (and pytest-timeout's
+# thread dump) instead of stalling it. Seconds, overridable.
+SUITE_TIMEOUT=${TEST_SUITE_TIMEOUT:-1800}
+BUILD_TIMEOUT=${TEST_BUILD_TIMEOUT:-2400}
+bounded() { local limit=$1; shift; timeout --kill-after=30 "$limit" "$@"; }
 
 ensure_uv() {
   command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet 'uv==0.13.8'
@@ -72,7 +78,7 @@ run_fast() {
     [[ -d "$svc/tests" ]] || continue
     dir=$(venv "$svc" "$svc/requirements.txt" "$svc/requirements-dev.txt")
     log "fast tests: $svc"
-    (cd "$svc" && "$dir/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/fast-$svc.xml") || status=1
+    (cd "$svc" && bounded "$SUITE_TIMEOUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/fast-$svc.xml") || status=1
   done
   stop_test_services
   trap - EXIT
@@ -87,7 +93,13 @@ choose_images() {
   if [[ "${E2E_OFFLINE_IMAGES:-auto}" != 0 && -x "$SHARED/ci/offline-images" ]]; then
     if [[ "${E2E_OFFLINE_IMAGES:-auto}" == 1 ]] || ! timeout 60 docker pull -q python:3.11-slim >/dev/null 2>&1; then
       log "no container registry reachable: building local stand-ins ($SHARED/ci/offline-images)"
-      eval "$("$SHARED/ci/offline-images")"
+      # Through a file, not `$(...)`: a dockerd it starts keeps the script's stdout open.
+      local exports
+      exports=$(mktemp)
+      "$SHARED/ci/offline-images" >"$exports"
+      # shellcheck disable=SC1090
+      source "$exports"
+      rm -f "$exports"
     fi
   fi
 }
@@ -124,7 +136,7 @@ run_e2e() {
 
   log "building images"
   start=$(date +%s)
-  "${compose[@]}" build
+  bounded "$BUILD_TIMEOUT" "${compose[@]}" build
   echo "e2e: images built in $(( $(date +%s) - start ))s"
 
   log "docker compose up --wait"
@@ -142,7 +154,7 @@ run_e2e() {
   dir=$(venv e2e tests/e2e/requirements.txt)
   log "end-to-end tests"
   E2E_STATUS=0
-  TEST_OUTPUT_DIR="$OUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider tests/e2e --junitxml="$OUT/e2e.xml" || E2E_STATUS=$?
+  TEST_OUTPUT_DIR="$OUT" bounded "$SUITE_TIMEOUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider tests/e2e --junitxml="$OUT/e2e.xml" || E2E_STATUS=$?
   return $E2E_STATUS
 }
 

@@ -144,15 +144,18 @@ def test_promotion_is_picked_up_during_a_stream_of_requests(registered, make_cli
             r = client.post(f"/models/{name}/predict", json=PENGUIN_ROW)
             answers.append((time.monotonic(), r.status_code, r.json().get("version") if r.status_code == 200 else r.text))
 
-    worker = threading.Thread(target=stream)
+    # Daemon, and stopped in `finally`: a failed wait must not leave it posting forever.
+    worker = threading.Thread(target=stream, daemon=True)
     worker.start()
-    time.sleep(1.5)
-    promoted_at = time.monotonic()
-    mlflow_client.set_registered_model_alias(name, "production", "2")
-    wait_until(lambda: answers and answers[-1][2] == "2", timeout=30, message="version 2 to answer")
-    time.sleep(1.0)
-    stop.set()
-    worker.join()
+    try:
+        time.sleep(1.5)
+        promoted_at = time.monotonic()
+        mlflow_client.set_registered_model_alias(name, "production", "2")
+        wait_until(lambda: answers and answers[-1][2] == "2", timeout=30, message="version 2 to answer")
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        worker.join(30)
 
     assert all(status == 200 for _, status, _ in answers), [a for a in answers if a[1] != 200][:3]
     versions = [v for _, _, v in answers]
