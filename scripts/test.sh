@@ -56,7 +56,8 @@ start_test_services() {
   log "starting real services for the service tests: mysql, mlflow (with minio)"
   MYSQL_PORT=$mysql_port MYSQL_ROOT_PASSWORD=test-root MLFLOW_PORT=$mlflow_port \
     MINIO_API_PORT=${TEST_MINIO_PORT:-19000} MINIO_CONSOLE_PORT=${TEST_MINIO_CONSOLE_PORT:-19001} \
-    "${SVC_COMPOSE[@]}" up -d --wait --wait-timeout 600 mysql mlflow
+    "${SVC_COMPOSE[@]}" up -d --wait --wait-timeout 600 mysql mlflow || {
+    "${SVC_COMPOSE[@]}" logs --no-color --tail 50; log "the service-test stack did not come up"; exit 1; }
   export TEST_MYSQL_URL="mysql+pymysql://root:test-root@127.0.0.1:$mysql_port/"
   export TEST_MLFLOW_URI="http://127.0.0.1:$mlflow_port"
   export TEST_MINIO_URL="http://127.0.0.1:${TEST_MINIO_PORT:-19000}"
@@ -96,10 +97,11 @@ choose_images() {
       # Through a file, not `$(...)`: a dockerd it starts keeps the script's stdout open.
       local exports
       exports=$(mktemp)
-      "$SHARED/ci/offline-images" >"$exports"
+      "$SHARED/ci/offline-images" >"$exports" || { log "offline-images failed"; exit 1; }
       # shellcheck disable=SC1090
       source "$exports"
       rm -f "$exports"
+      docker compose version
     fi
   fi
 }
