@@ -74,5 +74,24 @@ class FeatureSpec:
             return f"{value} is outside the valid range [{low:g}, {high:g}]{unit}"
         return None
 
+    def row_schema(self) -> dict[str, Any]:
+        """JSON Schema of one row, for the OpenAPI document (what `check_row` enforces)."""
+        properties: dict[str, Any] = {}
+        for feature in self.features:
+            if feature["kind"] == "categorical":
+                prop: dict[str, Any] = {"type": "string", "enum": list(feature["categories"])}
+            else:
+                prop = {"type": "integer" if feature.get("type") == "integer" else "number",
+                        "minimum": feature["minimum"], "maximum": feature["maximum"]}
+            if feature.get("unit"):
+                prop["description"] = feature["unit"]
+            if feature.get("nullable"):
+                prop = {"anyOf": [prop, {"type": "null"}]}
+            properties[feature["name"]] = prop
+        return {
+            "type": "object", "properties": properties, "additionalProperties": False,
+            "required": [f["name"] for f in self.features if not f.get("nullable")],
+        }
+
     def label_name(self, label: Any) -> str:
         return self.class_names.get(str(label), str(label))

@@ -11,22 +11,22 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
 from inference.metrics import Metrics, MetricsMiddleware
 from inference.model_store import ModelStore, NotServing
 from inference.registry import LoadedModel, ModelNotFound, Registry
-from inference.schemas import PREDICT_BODY_EXAMPLES, PredictResponse, Problem, ValidationProblem
+from inference.schemas import PredictResponse, Problem, ValidationProblem
 from inference.settings import Settings
 
 log = logging.getLogger("inference")
 
 VersionQuery = Annotated[str | None, Query(pattern=r"^[0-9]+$", description="Registered version to answer instead of production")]
 AliasQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Alias (e.g. challenger) whose version answers instead of production")]
-PredictBody = Annotated[dict[str, Any], Body(
-    description="One row (an object of raw features) or a batch: {\"rows\": [row, ...]}",
-    openapi_examples=PREDICT_BODY_EXAMPLES,
-)]
+# The body's precise schema and examples come from the served models (see `with_row_schemas`).
+PredictBody = Annotated[dict[str, Any], Body(description="One row (an object of raw features) or a batch: {\"rows\": [row, ...]}")]
+PREDICT_PATHS = ("/models/{name}/predict", "/predict/{dataset}")
 PREDICT_RESPONSES = {
     404: {"model": Problem, "description": "Unknown model, version or alias"},
     422: {"model": ValidationProblem, "description": "Rows that do not fit the model's feature spec, with field and reason"},
@@ -59,6 +59,35 @@ def _predictions(model: LoadedModel, rows: list[dict[str, Any]], metrics: Metric
         out.append({"label": label, "label_name": model.spec.label_name(label), "probabilities": dict(zip(keys, row_proba))})
         metrics.predictions.labels(model.name, model.version, keys[best]).inc()
     return {"model": model.name, "version": model.version, "predictions": out}
+
+
+def with_row_schemas(schema: dict[str, Any], models: dict[str, LoadedModel], max_rows: int) -> dict[str, Any]:
+    """Give the predict bodies the row schema and input example of every production model.
+
+    Generated from each model's logged feature spec, so clients, the docs page and
+    fuzzers see the real contract of what is being served now.
+    """
+    if not models:
+        return schema
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    rows, examples = [], {}
+    for name, model in sorted(models.items()):
+        components[f"{name}.row"] = model.spec.row_schema()
+        rows.append({"$ref": f"#/components/schemas/{name}.row"})
+        if model.input_example:
+            examples[f"{name}: one row"] = {"summary": f"One row for {name} version {model.version}", "value": model.input_example[0]}
+            examples[f"{name}: batch"] = {"summary": f"A batch for {name}", "value": {"rows": model.input_example[:3]}}
+    row = rows[0] if len(rows) == 1 else {"anyOf": rows}
+    batch = {
+        "type": "object", "required": ["rows"], "additionalProperties": False,
+        "properties": {"rows": {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}},
+    }
+    for path in PREDICT_PATHS:
+        content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        content["schema"] = {"anyOf": [row, batch], "description": content["schema"].get("description")}
+        if examples:
+            content["examples"] = examples
+    return schema
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
@@ -185,6 +214,20 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    cached: dict[Any, dict[str, Any]] = {}
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, rebuilt when the production versions change."""
+        store: ModelStore | None = getattr(app.state, "store", None)
+        production = dict(store.production) if store else {}
+        key = tuple(sorted((name, model.version) for name, model in production.items()))
+        if key not in cached:
+            cached.clear()
+            base = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            cached[key] = with_row_schemas(base, production, settings.max_batch_rows)
+        return cached[key]
+
+    app.openapi = openapi
     return app
 
 

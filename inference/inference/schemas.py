@@ -32,8 +32,3 @@ class ValidationProblem(BaseModel):
 class Problem(BaseModel):
     detail: str
 
-
-PREDICT_BODY_EXAMPLES = {
-    "one row": {"summary": "One row of raw features", "value": {"island": "Biscoe", "bill_length_mm": 45.2, "bill_depth_mm": 15.8, "flipper_length_mm": 215, "body_mass_g": 5300, "sex": "male"}},
-    "batch": {"summary": "Several rows", "value": {"rows": [{"island": "Dream", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181, "body_mass_g": 3750, "sex": "female"}]}},
-}

@@ -52,3 +52,49 @@ def test_class_names():
     assert penguins.label_name("Adelie") == "Adélie penguin"
     assert cover.label_name(2) == "Lodgepole Pine"
     assert cover.label_name(9) == "9"
+
+
+# The OpenAPI document publishes `row_schema()`; it must accept exactly the rows
+# `check_row` accepts, or clients and fuzzers are told a different contract.
+import jsonschema_rs  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def valid_value(feature):
+    if feature["kind"] == "categorical":
+        return st.sampled_from(feature["categories"])
+    if feature["type"] == "integer":
+        return st.integers(int(feature["minimum"]), int(feature["maximum"]))
+    return st.floats(feature["minimum"], feature["maximum"])
+
+
+WRONG = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.integers(-10**6, 10**6),
+                  st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), st.just("<missing>"))
+
+
+def rows_for(spec):
+    """A valid row, then at most one field made wrong or dropped, and maybe an unknown key."""
+    valid = st.fixed_dictionaries({f["name"]: valid_value(f) for f in spec.features})
+    change = st.one_of(st.none(), st.tuples(st.sampled_from(spec.names), WRONG))
+    extra = st.dictionaries(st.sampled_from(["wingspan", "rows"]), st.integers(), max_size=1)
+
+    def build(row, changed, more):
+        row = {**more, **row}
+        if changed:
+            row[changed[0]] = changed[1]
+        return {k: v for k, v in row.items() if v != "<missing>"}
+
+    return st.builds(build, valid, change, extra)
+
+
+@pytest.mark.parametrize("spec", [penguins, cover], ids=["penguins", "covertype"])
+def test_row_schema_accepts_exactly_what_check_row_accepts(spec):
+    validator = jsonschema_rs.validator_for(spec.row_schema())
+
+    @settings(max_examples=400, deadline=None)
+    @given(rows_for(spec))
+    def agree(row):
+        assert validator.is_valid(row) == (spec.check_row(row) == []), (row, spec.check_row(row))
+
+    agree()
+    assert validator.is_valid(PENGUIN_ROW if spec is penguins else COVER_ROW)

@@ -7,10 +7,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
+import requests
 import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.mlflow
 
@@ -18,8 +21,6 @@ pytestmark = pytest.mark.mlflow
 @pytest.fixture(scope="module")
 def served_app(registered, mlflow_uri):
     """The app behind a real uvicorn server, its production models loaded."""
-    import requests
-
     from inference.main import create_app
     from inference.settings import Settings
 
@@ -46,7 +47,7 @@ def served_app(registered, mlflow_uri):
     thread.join(10)
 
 
-def test_no_endpoint_answers_5xx(served_app):
+def test_no_endpoint_answers_5xx(served_app, registered):
     """schemathesis (its CLI: its pytest plugin does not load under pytest 9) over every operation."""
     result = subprocess.run(
         [str(Path(sys.executable).parent / "schemathesis"), "run", f"{served_app}/openapi.json",
@@ -57,3 +58,11 @@ def test_no_endpoint_answers_5xx(served_app):
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     # It did exercise the predict operations, with bodies that fit and ones that do not.
     assert "POST /models/{name}/predict" in result.stdout and "POST /predict/{dataset}" in result.stdout
+    # The bodies it generated from the models' row schemas reached both models, not only the validator.
+    predicted: Counter[str] = Counter()
+    for family in text_string_to_metric_families(requests.get(f"{served_app}/metrics", timeout=10).text):
+        if family.name == "inference_predictions":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    predicted[sample.labels["model"]] += sample.value
+    assert all(predicted[name] > 0 for name in registered["names"].values()), predicted

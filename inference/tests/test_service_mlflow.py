@@ -63,6 +63,24 @@ def test_model_details_come_from_the_registry(client, registered):
     assert penguins["loaded_versions"] == ["1"]
 
 
+def test_openapi_publishes_the_served_models_row_schemas_and_examples(client, registered):
+    """The predict bodies in /openapi.json come from the production models' feature specs."""
+    names = registered["names"]
+    schema = client.get("/openapi.json").json()
+    rows = schema["components"]["schemas"]
+    assert rows[f"{names['penguins']}.row"]["properties"]["island"] == {"type": "string", "enum": ["Biscoe", "Dream", "Torgersen"]}
+    assert "sex" not in rows[f"{names['penguins']}.row"]["required"]  # nullable in the spec
+    assert rows[f"{names['covertype']}.row"]["properties"]["Elevation"]["type"] == "integer"
+    for path in ("/models/{name}/predict", "/predict/{dataset}"):
+        body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        one_row, batch = body["schema"]["anyOf"]
+        assert {ref["$ref"] for ref in one_row["anyOf"]} == {f"#/components/schemas/{n}.row" for n in names.values()}
+        assert batch["properties"]["rows"]["maxItems"] == 1000
+        # The examples are the models' own input examples, and they predict.
+        example = body["examples"][f"{names['penguins']}: one row"]["value"]
+        assert client.post(f"/models/{names['penguins']}/predict", json=example).status_code == 200
+
+
 @pytest.mark.parametrize("row, field, reason", [
     ({**PENGUIN_ROW, "island": "Atlantis"}, "island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen"),
     ({**PENGUIN_ROW, "body_mass_g": "heavy"}, "body_mass_g", "must be a number, got str"),
