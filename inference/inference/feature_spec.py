@@ -64,10 +64,13 @@ class FeatureSpec:
         # bool is an int in Python, but never a measurement.
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be a number, got {type(value).__name__}"
-        if not math.isfinite(value):
-            return "must be a finite number (NaN and infinity are not accepted)"
-        if feature.get("type") == "integer" and not float(value).is_integer():
-            return f"must be an integer, got {value}"
+        # Only floats can be NaN, infinite or fractional; a JSON integer too large
+        # for a float must not reach float() (OverflowError), only the range check.
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return "must be a finite number (NaN and infinity are not accepted)"
+            if feature.get("type") == "integer" and not value.is_integer():
+                return f"must be an integer, got {value}"
         low, high = feature["minimum"], feature["maximum"]
         if not low <= value <= high:
             unit = f" {feature['unit']}" if feature.get("unit") else ""

@@ -29,6 +29,7 @@ def test_valid_rows():
     ({"bill_length_mm": math.nan}, "bill_length_mm", "must be a finite number (NaN and infinity are not accepted)"),
     ({"bill_length_mm": math.inf}, "bill_length_mm", "must be a finite number (NaN and infinity are not accepted)"),
     ({"body_mass_g": 9000}, "body_mass_g", "9000 is outside the valid range [2500, 6500] g"),
+    ({"body_mass_g": 10**400}, "body_mass_g", f"{10**400} is outside the valid range [2500, 6500] g"),
     ({"island": None}, "island", "must not be null"),
     ({"wingspan": 3}, "wingspan", "unknown field; expected one of: island, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, sex"),
 ])
@@ -41,6 +42,7 @@ def test_missing_fields_and_integers():
     del row["bill_depth_mm"]
     assert reasons(penguins, row) == {"bill_depth_mm": "missing"}
     assert reasons(cover, {**COVER_ROW, "Elevation": 2783.5}) == {"Elevation": "must be an integer, got 2783.5"}
+    assert reasons(cover, {**COVER_ROW, "Elevation": -10**400}) == {"Elevation": f"{-10**400} is outside the valid range [1859, 3858] m"}
 
 
 def test_not_an_object():
@@ -68,7 +70,7 @@ def valid_value(feature):
     return st.floats(feature["minimum"], feature["maximum"])
 
 
-WRONG = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.integers(-10**6, 10**6),
+WRONG = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.integers(), st.sampled_from([10**400, -10**400]),
                   st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), st.just("<missing>"))
 
 

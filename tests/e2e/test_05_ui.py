@@ -54,3 +54,12 @@ def test_a_person_predicts_in_the_browser(stack, ui, dataset, row, name, screens
     assert result.predicted == expected
     assert result.model == name and result.version == production
     assert path.stat().st_size > 10_000
+
+
+def test_the_model_tab_shows_the_production_metrics(stack, ui):
+    client = MlflowClient(tracking_uri=stack.mlflow)
+    production = client.get_model_version_by_alias("penguins-classifier", "production")
+    logged = client.get_run(production.run_id).data.metrics
+    ui.choose_dataset("penguins")
+    ui.open_tab("Model")
+    assert ui.headline_metrics() == {"Accuracy": f"{logged['accuracy']:.4f}", "F1 macro": f"{logged['f1_macro']:.4f}"}

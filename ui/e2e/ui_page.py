@@ -171,6 +171,13 @@ class UiPage:
         """"Predict", "Batch" or "Model"."""
         self.page.get_by_role("tab", name=name, exact=True).click()
 
+    def headline_metrics(self) -> dict[str, str]:
+        """The Model tab's headline numbers (open it first): label -> value as shown."""
+        metrics = self.page.locator('[data-testid="stMetric"]')
+        metrics.first.wait_for()
+        return {m.locator('[data-testid="stMetricLabel"]').inner_text().strip():
+                m.locator('[data-testid="stMetricValue"]').inner_text().strip() for m in metrics.all()}
+
     def alerts(self) -> list[str]:
         """Texts of every st.error / st.warning / st.info / st.success on the page."""
         return self.page.locator('[data-testid="stAlert"]').all_inner_texts()

@@ -74,9 +74,9 @@ COVERTYPE_EXAMPLE = [
 SPECS = {PENGUINS: PENGUINS_SPEC, COVERTYPE: COVERTYPE_SPEC}
 EXAMPLES = {PENGUINS: PENGUINS_EXAMPLE, COVERTYPE: COVERTYPE_EXAMPLE}
 METRICS = {
-    "3": {"test_accuracy": 0.9855, "test_f1_macro": 0.9812, "cv_accuracy_mean": 0.97},
-    "2": {"test_accuracy": 0.9420, "test_f1_macro": 0.9301, "cv_accuracy_mean": 0.93},
-    "4": {"test_accuracy": 0.9900, "test_f1_macro": 0.9870, "cv_accuracy_mean": 0.98},
+    "3": {"accuracy": 0.9855, "f1_macro": 0.9812, "log_loss": 0.0712, "fit_time_s": 0.41},
+    "2": {"accuracy": 0.9420, "f1_macro": 0.9301, "log_loss": 0.1904, "fit_time_s": 0.12},
+    "4": {"accuracy": 0.9900, "f1_macro": 0.9870, "log_loss": 0.0511, "fit_time_s": 1.93},
 }
 
 

@@ -119,6 +119,16 @@ def test_choosing_a_version_sends_it(start_app, fake):
     assert "Answered by penguins-classifier version 2" in page_text(at)
 
 
+def test_switching_dataset_starts_from_its_production_version(start_app, fake):
+    canned.serve_models(fake)
+    at = start_app(fake.url)
+    at.selectbox(key="model_version").select("version 2").run()
+    at.selectbox(key="dataset").select("covertype").run()
+    assert at.selectbox(key="model_version").value == "production (version 3)"
+    at.button(key="predict_button").click().run()
+    assert predicts(fake, COVERTYPE)[-1].query == {}
+
+
 def test_choosing_an_alias_sends_it(start_app, fake):
     canned.serve_models(fake)
     at = start_app(fake.url)
@@ -298,10 +308,10 @@ def test_model_tab_shows_production_metrics_and_links(start_app, fake):
     at = start_app(fake.url)
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Test accuracy": "0.9855", "Test F1 macro": "0.9812"}
+    assert metrics == {"Accuracy": "0.9855", "F1 macro": "0.9812"}
     table = at.get_by_key("model_metrics").dataframe[0].value
     assert table.columns.tolist() == ["metric", "version 3 (production)"]
-    assert "CV accuracy mean" in table["metric"].tolist()
+    assert table["metric"].tolist() == ["Accuracy", "F1 macro", "Fit time s", "Log loss"]
     links = {b.proto.label: b.proto.url for b in at.get("link_button")}
     assert links["Open Airflow (training pipelines)"] == "http://airflow.test:8080"
     assert links["Open MLflow (runs and registry)"] == "http://mlflow.test:5000/#/models/penguins-classifier"
@@ -316,5 +326,5 @@ def test_model_tab_compares_the_chosen_version_with_production(start_app, fake):
     at.selectbox(key="model_version").select("version 2").run()
     table = at.get_by_key("model_metrics").dataframe[0].value
     assert table.columns.tolist() == ["metric", "version 3 (production)", "version 2"]
-    row = table[table["metric"] == "Test accuracy"].iloc[0]
+    row = table[table["metric"] == "Accuracy"].iloc[0]
     assert (row["version 3 (production)"], row["version 2"]) == ("0.9855", "0.9420")

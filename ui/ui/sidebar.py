@@ -53,6 +53,9 @@ def render(models: list[ModelSummary]) -> tuple[ModelSummary, VersionChoice | No
     dataset = sidebar.selectbox(
         "Dataset", list(by_dataset), key=DATASET_KEY, format_func=lambda d: d.capitalize(),
         help="Each dataset has its own model, trained by its Airflow pipeline.",
+        # Another dataset is another model: start again from its production version,
+        # even where a label such as "version 2" exists for both.
+        on_change=lambda: st.session_state.pop(VERSION_KEY, None),
     )
     model = by_dataset[dataset]
     choices = version_choices(model)
