@@ -25,6 +25,8 @@ def test_ingestion_dags(dagbag):
     assert {t.task_id for t in covertype.tasks} == {"ingest_raw", "validate_and_clean", "publish_clean"}
     publish = covertype.get_task("publish_clean")
     assert [a.name for a in publish.outlets] == ["covertype_clean"]
+    # It reads the asset's last event (its watermark) before emitting a new one.
+    assert [a.name for a in publish.inlets] == ["covertype_clean"]
     assert covertype.get_task("ingest_raw").retries == 3
 
     penguins = dagbag.dags["penguins_ingest"]
@@ -44,3 +46,13 @@ def test_schedule_can_be_turned_off(monkeypatch):
     assert schedule_from_env("X_SCHEDULE", "@daily") == "*/10 * * * *"
     monkeypatch.delenv("X_SCHEDULE")
     assert schedule_from_env("X_SCHEDULE", "@daily") == "@daily"
+
+
+def test_publish_compares_the_clean_table_with_the_last_event():
+    from mlops_pipelines.dag_tasks import PUBLISHED_ROWS, rows_to_publish
+
+    assert rows_to_publish(342, None) == 342  # no event yet
+    assert rows_to_publish(342, {}) == 342  # an event without our watermark (e.g. created by hand)
+    assert rows_to_publish(342, {PUBLISHED_ROWS: 342}) == 0  # nothing new: skip
+    # A retry after the clean rows were committed: this attempt inserted 0, but they were never announced.
+    assert rows_to_publish(500, {PUBLISHED_ROWS: 342}) == 158

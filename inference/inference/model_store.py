@@ -14,6 +14,8 @@ from inference.settings import Settings
 
 log = logging.getLogger(__name__)
 
+ALIAS_CACHE_SIZE = 256
+
 
 class NotServing(Exception):
     """No version of this model can answer now (reason in the message)."""
@@ -100,6 +102,9 @@ class ModelStore:
             version = cached[1]
         else:
             version = self.registry.version_for(name, alias)
+            # Callers choose alias names freely: keep the cache bounded.
+            if len(self._alias_cache) >= ALIAS_CACHE_SIZE:
+                self._alias_cache.clear()
             self._alias_cache[(name, alias)] = (now, version)
         if version is None:
             raise ModelNotFound(f"model {name!r} has no version with alias {alias!r}")

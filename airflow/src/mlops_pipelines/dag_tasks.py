@@ -9,10 +9,26 @@ from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.dag_defaults import clean_asset
 
 
+# What the clean-data asset's events carry: how many clean rows the table held.
+PUBLISHED_ROWS = "clean_rows"
+
+
+def rows_to_publish(total_clean: int, last_extra: dict | None) -> int:
+    """Clean rows not yet announced by an asset event (0: nothing to publish).
+
+    Compared with the last event's watermark rather than with this attempt's
+    insert count, so a retry after the clean rows were committed still publishes.
+    """
+    published = int((last_extra or {}).get(PUBLISHED_ROWS, 0))
+    return max(0, total_clean - published)
+
+
 def validate_and_publish(contract: DatasetContract, raw_loaded) -> None:
     """validate_and_clean after `raw_loaded`, then publish_clean, which updates the
-    dataset's clean-data asset only when new clean rows arrived (a skipped task
-    emits no asset event, so training is not re-run on unchanged data)."""
+    dataset's clean-data asset only when the clean table holds rows no earlier
+    event announced (a skipped task emits no asset event, so training is not
+    re-run on unchanged data)."""
+    asset = clean_asset(contract.name)
 
     @task
     def validate_and_clean() -> dict:
@@ -21,10 +37,14 @@ def validate_and_publish(contract: DatasetContract, raw_loaded) -> None:
 
         return clean(data_engine(), contract)
 
-    @task(outlets=[clean_asset(contract.name)])
-    def publish_clean(counts: dict) -> dict:
-        if not counts["clean"]:
+    @task(inlets=[asset], outlets=[asset])
+    def publish_clean(counts: dict, *, inlet_events=None, outlet_events=None) -> dict:
+        newest = inlet_events[asset].ascending(False).limit(1)
+        last = newest[0].extra if len(newest) else None
+        new_rows = rows_to_publish(counts["total_clean"], last)
+        if not new_rows:
             raise AirflowSkipException("no new clean rows: the clean-data asset is not updated")
+        outlet_events[asset].extra = {PUBLISHED_ROWS: counts["total_clean"], "new_rows": new_rows}
         return counts
 
     counts = validate_and_clean()

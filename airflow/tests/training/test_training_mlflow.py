@@ -254,6 +254,17 @@ def test_auto_promote_moves_production_only_for_a_better_version(mlflow_uri, pen
     assert {"promotion.new_score", "promotion.production_score"} <= set(parent_runs[0].data.metrics)
 
 
+def test_a_retried_register_task_keeps_the_recorded_decision(mlflow_uri, penguins_snapshot):
+    """Running register_best again for the same DAG run (a retry, or a cleared task) changes nothing."""
+    config = config_for(PENGUINS, unique("t-retry"), GOOD)
+    parent, _, first = train(PENGUINS, penguins_snapshot, config)
+    again = tasks.register_best(PENGUINS, penguins_snapshot, config, parent)
+    assert first["promoted"] and again["promoted"] and again["version"] == first["version"] == "1"
+    assert again["decision"] == first["decision"]
+    assert client().get_model_version(config.model_name, "1").tags["promotion.decision"] == "promoted"
+    assert production(config.model_name) == "1"
+
+
 def test_covertype_model_accepts_a_soil_type_absent_from_its_training_data(mlflow_uri, covertype_snapshot):
     import mlflow
 

@@ -81,15 +81,36 @@ def decide(client: MlflowClient, name: str, new: ModelVersion, split: Split, met
     )
 
 
+DECISION_TAG = "promotion.decision"
+SCORE_KEYS = ("new_score", "production_score", "margin")
+
+
+def recorded_decision(version: ModelVersion, metric: str) -> PromotionDecision | None:
+    """The decision an earlier attempt of this DAG run recorded on the version.
+
+    A retried or cleared register task must repeat it: deciding again would find
+    the version already in production and record "not_promoted" without scores.
+    """
+    tags = version.tags or {}
+    if DECISION_TAG not in tags:
+        return None
+    scores = {key: float(tags[f"promotion.{key}"]) for key in SCORE_KEYS if f"promotion.{key}" in tags}
+    return PromotionDecision(tags[DECISION_TAG] == "promoted", tags.get("promotion.reason", ""), metric, **scores)
+
+
 def apply(client: MlflowClient, name: str, version: ModelVersion, decision: PromotionDecision) -> None:
-    """Move the alias if the decision says so, and record the decision on the version."""
-    if decision.promote:
-        client.set_registered_model_alias(name, PRODUCTION_ALIAS, version.version)
-    tags = {"promotion.decision": "promoted" if decision.promote else "not_promoted", "promotion.reason": decision.reason[:4000]}
-    for key in ("new_score", "production_score"):
+    """Record the decision on the version, then move the alias if it says so.
+
+    Recorded first, so that an attempt failing in between leaves the decision
+    for the retry (`recorded_decision`), which moves the alias again.
+    """
+    tags = {DECISION_TAG: "promoted" if decision.promote else "not_promoted", "promotion.reason": decision.reason[:4000]}
+    for key in SCORE_KEYS:
         value = getattr(decision, key)
         if value is not None:
             tags[f"promotion.{key}"] = f"{value:.6f}"
     for key, value in tags.items():
         client.set_model_version_tag(name, version.version, key, value)
-    log.info("%s version %s: %s (%s)", name, version.version, tags["promotion.decision"], decision.reason)
+    if decision.promote:
+        client.set_registered_model_alias(name, PRODUCTION_ALIAS, version.version)
+    log.info("%s version %s: %s (%s)", name, version.version, tags[DECISION_TAG], decision.reason)

@@ -173,8 +173,9 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
         tracking.TAG_DAG_ID: parent["dag_id"], tracking.TAG_RUN_ID: parent["run_id"],
         tracking.TAG_FAMILY: best["family"], tracking.TAG_CANDIDATE: best["candidate"],
     })
-    decision = registry.decide(client, config.model_name, version, split(snapshot, config.test_size, config.random_state),
-                               metric, config.auto_promote, config.promotion_margin, contract.classes)
+    decision = registry.recorded_decision(version, metric) or registry.decide(
+        client, config.model_name, version, split(snapshot, config.test_size, config.random_state),
+        metric, config.auto_promote, config.promotion_margin, contract.classes)
     registry.apply(client, config.model_name, version, decision)
     _record_on_parent(client, parent_id, best, version.version, decision)
     client.set_terminated(parent_id, "FINISHED")
