@@ -157,7 +157,14 @@ def _forest_proba(forest: RandomForestClassifier, X: np.ndarray) -> np.ndarray:
 
 
 def frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=columns)
+    """Request rows as one DataFrame, every missing value NaN.
+
+    A column holding only None (a one-row request without `sex`) would stay an
+    object column of None, which the imputers do not count as missing; in a
+    batch pandas makes it NaN. Both must predict alike.
+    """
+    df = pd.DataFrame(rows, columns=columns)
+    return df.where(df.notna(), np.nan)
 
 
 def compile_pipeline(pipeline: Any, columns: list[str], check_rows: list[dict[str, Any]], atol: float = 1e-12) -> CompiledPipeline | None:

@@ -52,3 +52,16 @@ def test_a_compiled_path_that_disagrees_is_not_used(monkeypatch):
     model = fitted(PENGUINS_SPEC, "lr")
     monkeypatch.setattr(CompiledPipeline, "transform", lambda self, rows: np.zeros((len(rows), self.n_out)))
     assert compile_pipeline(model, NAMES[id(PENGUINS_SPEC)], [PENGUIN_ROW]) is None
+
+
+@pytest.mark.parametrize("kind", ["lr", "rf"])
+def test_a_missing_value_is_imputed_alike_alone_and_in_a_batch(kind):
+    """The pipeline (the fallback path) must see a null as missing in a one-row frame too."""
+    model = fitted(PENGUINS_SPEC, kind)
+    names = NAMES[id(PENGUINS_SPEC)]
+    no_sex = {**PENGUIN_ROW, "sex": None}
+    alone = model.predict_proba(frame([no_sex], names))[0]
+    in_batch = model.predict_proba(frame([no_sex, PENGUIN_ROW], names))[0]
+    np.testing.assert_allclose(alone, in_batch, rtol=0, atol=1e-12)
+    compiled = compile_pipeline(model, names, [PENGUIN_ROW, no_sex])
+    np.testing.assert_allclose(compiled.predict_proba([no_sex])[0], alone, rtol=0, atol=1e-12)
