@@ -51,6 +51,9 @@ class LoadedModel:
 
 
 def _configure_mlflow_client(settings: Settings) -> None:
+    """This process's MLflow client settings: it talks to one server, registry included."""
+    import mlflow
+
     # The MLflow client retries for minutes by default; a down registry must
     # show up in /ready within seconds instead.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
@@ -60,6 +63,10 @@ def _configure_mlflow_client(settings: Settings) -> None:
     # server offers them; those name MinIO's address inside the compose network.
     # Artifacts stay proxied by the server instead (one address, no S3 access).
     os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    # models:/ URIs resolve through the process-wide registry URI, which
+    # otherwise defaults to a local sqlite file: this process serves one registry.
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
 
 
 def _example_rows(example: Any) -> list[dict[str, Any]]:
@@ -76,13 +83,8 @@ def _example_rows(example: Any) -> list[dict[str, Any]]:
 class Registry:
     def __init__(self, settings: Settings):
         _configure_mlflow_client(settings)
-        import mlflow
         from mlflow import MlflowClient
 
-        # models:/ URIs resolve through the process-wide registry URI, which
-        # otherwise defaults to a local sqlite file: this process serves one registry.
-        mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-        mlflow.set_registry_uri(settings.mlflow_tracking_uri)
         self.settings = settings
         self.client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
 

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import pytest
 import requests
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import wait_until
 
 pytestmark = pytest.mark.mlflow
 
@@ -33,15 +34,14 @@ def served_app(registered, mlflow_uri):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+
+    def ready() -> bool:
         try:
-            if requests.get(f"{base}/ready", timeout=2).status_code == 200:
-                break
+            return requests.get(f"{base}/ready", timeout=2).status_code == 200
         except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "inference did not become ready"
-        time.sleep(0.2)
+            return False
+
+    wait_until(ready, timeout=60, message="inference to become ready")
     yield base
     server.should_exit = True
     thread.join(10)
