@@ -53,9 +53,11 @@ def post(url: str, body: object) -> dict:
 
 
 def wrk(url: str, body: object, connections: int, seconds: int) -> dict[str, float]:
+    """wrk's figures for POSTing `body` as JSON to `url`, or GETting it when `body` is None."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                 f"wrk.body = {json.dumps(json.dumps(body))}\n")
+    if body is not None:
+        script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                     f"wrk.body = {json.dumps(json.dumps(body))}\n")
     script.close()
     threads = min(connections, 2)
     out = subprocess.run(

@@ -1,11 +1,11 @@
-"""Cutting the data into batches, sampling them, and moving each group through them on a clock."""
+"""Cutting the data into batches, sampling them, and moving each group through them."""
 
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,14 @@ import pandas as pd
 from .state import GroupState, StateStore
 
 Clock = Callable[[], float]
+
+# How a group moves on to its next batch:
+# - per_call (the course API's behaviour, the default): one batch per call, on the
+#   first call once the interval has passed since the group last moved. A client
+#   that pauses still receives every batch, later.
+# - clock: on a fixed clock from the group's first call; batches nobody fetched
+#   within their interval are skipped.
+Advance = Literal["per_call", "clock"]
 
 
 def split_into_batches(n_rows: int, n_batches: int, seed: int) -> list[np.ndarray]:
@@ -77,12 +85,16 @@ class GroupStatus:
 
 
 class BatchScheduler:
-    """Moves each group through batches 1..n_batches on its own clock.
+    """Moves each group through batches 1..n_batches, each group on its own.
 
-    A group starts at batch 1 on its first request. Batch b+k is current once
-    k intervals have passed since batch b started; batch start times stay on the
-    group's original grid (start + (b-1) * interval), so skipped intervals are
-    counted exactly. After batch n_batches has had its interval the group is exhausted.
+    A group starts at batch 1 on its first request. With ``advance="per_call"``
+    a request made at least one interval after the group's batch started moves
+    it on by exactly one batch, and that batch starts then. With
+    ``advance="clock"`` batch b+k is current once k intervals have passed since
+    batch b started; batch start times stay on the group's original grid
+    (start + (b-1) * interval), so skipped intervals are counted exactly.
+    Either way, a request after batch n_batches has had its interval finds the
+    group exhausted.
     """
 
     def __init__(
@@ -91,18 +103,25 @@ class BatchScheduler:
         interval_seconds: float,
         store: StateStore,
         clock: Clock | None = None,
+        advance: Advance = "per_call",
     ) -> None:
         self.n_batches = n_batches
         self.interval = float(interval_seconds)
         self.store = store
         self.clock = clock or time.time
+        self.advance = advance
         # Sync endpoints run in a thread pool: serialise the read-modify-write of state.
         self._lock = threading.Lock()
         self._groups = store.load()
 
     def _resolve(self, state: GroupState, now: float) -> GroupState:
+        """The group's state as a request at ``now`` finds it."""
+        elapsed = now - state.batch_started_at
+        if self.advance == "per_call":
+            # A clock that moved backwards gives a negative elapsed time: no move.
+            return GroupState(state.batch_number + 1, now) if elapsed >= self.interval else state
         # max(0, ..): a clock that moved backwards must not move a group back.
-        steps = max(0, math.floor((now - state.batch_started_at) / self.interval))
+        steps = max(0, math.floor(elapsed / self.interval))
         if steps == 0:
             return state
         return GroupState(
@@ -138,8 +157,11 @@ class BatchScheduler:
             old = self._groups.get(group)
             if old is None:
                 return GroupStatus(group, False, None, None, None, False)
-            new = self._resolve(old, self.clock())
-            exhausted = new.batch_number > self.n_batches
+            upcoming = self._resolve(old, self.clock())
+            exhausted = upcoming.batch_number > self.n_batches
+            # per_call moves only when a request comes: until then the group is
+            # still on its stored batch, which the next request may move past.
+            new = upcoming if self.advance == "clock" else old
             return GroupStatus(
                 group_number=group,
                 started=True,

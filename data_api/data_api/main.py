@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.settings = s
         app.state.data = data
         app.state.scheduler = BatchScheduler(
-            s.n_batches, s.batch_interval_seconds, StateStore(s.state_dir), clock=clock
+            s.n_batches, s.batch_interval_seconds, StateStore(s.state_dir), clock=clock, advance=s.advance
         )
         log.info(
             "loaded %d rows into %d batches for %d groups in %.2fs (state in %s)",
@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         s = _settings(request)
         return {
             "service": "data_api",
-            "description": "Covertype data in timed batches; each group moves through the batches on its own clock.",
+            "description": "Covertype data in timed batches; each group moves through the batches on its own.",
             "endpoints": {
                 "GET /data?group_number=N": "random sample of group N's current batch",
                 "GET /restart_data_generation?group_number=N": "start group N over at batch 1",
@@ -166,6 +166,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "n_groups": s.n_groups,
             "n_batches": s.n_batches,
             "batch_interval_seconds": s.batch_interval_seconds,
+            "advance": s.advance,
             "sample_fraction": s.sample_fraction,
         }
 
@@ -180,8 +181,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         summary="Random sample of the group's current batch",
         description=(
             "Rows have the 13 columns listed by `GET /` in order. The first call for a group starts "
-            "batch 1; the batch advances every `batch_interval_seconds`. Answers 410 once every "
-            "batch has been delivered."
+            "batch 1. With `advance=per_call` (the default) the first call made `batch_interval_seconds` "
+            "or more after the batch started moves the group on by one batch; with `advance=clock` the "
+            "batch moves on every `batch_interval_seconds` whether or not anyone fetched it. Answers 410 "
+            "once every batch has been delivered."
         ),
         responses={**GROUP_ERRORS, 410: {"model": ErrorResponse, "description": "All batches delivered"}},
     )

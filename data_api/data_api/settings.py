@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from .batches import Advance
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,3 +21,6 @@ class Settings(BaseSettings):
     n_groups: int = Field(default=10, gt=0)
     batch_interval_seconds: float = Field(default=300.0, gt=0)
     sample_fraction: float = Field(default=0.1, gt=0, le=1)
+    # per_call: one batch per call once the interval has passed (the course API);
+    # clock: batches move on a fixed clock and unfetched ones are skipped.
+    advance: Advance = "per_call"

@@ -188,3 +188,21 @@ def test_startup_fails_on_too_few_rows(make_client: MakeClient, settings: Settin
     make_frame(3).to_csv(small, index=False)
     with pytest.raises(ValueError, match="3 rows"):
         make_client(settings.model_copy(update={"data_path": small}))
+
+
+def test_per_call_default_a_late_client_gets_every_batch(make_client: MakeClient, settings: Settings, clock: FakeClock) -> None:
+    """The course API's behaviour: a client that waits 3.5 intervals gets the next batch, and every
+    batch of the group is delivered before the 410."""
+    assert Settings(data_path=settings.data_path).advance == "per_call"
+    client = make_client(settings.model_copy(update={"advance": "per_call", "sample_fraction": 1.0}))
+    seen: dict[int, set[int]] = {}
+    for _ in range(settings.n_batches):
+        body = get_data(client, 1).json()
+        seen[body["batch_number"]] = {row[0] for row in body["data"]}
+        clock.advance(3.5 * settings.batch_interval_seconds)
+    assert list(seen) == [1, 2, 3, 4, 5]
+    assert sorted(v for rows in seen.values() for v in rows) == list(range(2000, 2200))
+    r = get_data(client, 1)
+    assert r.status_code == 410 and "All 5 batches have been delivered for group 1" in r.json()["detail"]
+    assert client.get("/groups/1").json()["exhausted"] is True
+    assert client.get("/").json()["advance"] == "per_call"

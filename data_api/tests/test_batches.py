@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_api.batches import BatchedData, BatchScheduler, DataExhausted, split_into_batches
+from data_api.batches import Advance, BatchedData, BatchScheduler, DataExhausted, split_into_batches
 from data_api.state import GroupState, StateStore
 
 from .conftest import FakeClock, make_frame
@@ -58,8 +58,8 @@ def test_fresh_samples_differ() -> None:
     assert {r[0] for r in a} != {r[0] for r in b}
 
 
-def make_scheduler(tmp_path: Path, clock: FakeClock, n_batches: int = 4) -> BatchScheduler:
-    return BatchScheduler(n_batches, 100.0, StateStore(tmp_path), clock=clock)
+def make_scheduler(tmp_path: Path, clock: FakeClock, n_batches: int = 4, advance: Advance = "clock") -> BatchScheduler:
+    return BatchScheduler(n_batches, 100.0, StateStore(tmp_path), clock=clock, advance=advance)
 
 
 def test_rotation_with_fake_clock(tmp_path: Path) -> None:
@@ -166,3 +166,50 @@ def test_concurrent_requests_keep_state_consistent(tmp_path: Path) -> None:
     assert set(saved) == {1, 2, 3, 4}
     assert saved == {g: sched._groups[g] for g in saved}
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+# per_call: the course API's behaviour, the default.
+
+
+def test_per_call_a_late_client_gets_the_next_batch_not_a_later_one(tmp_path: Path) -> None:
+    clock = FakeClock(1000.0)
+    sched = make_scheduler(tmp_path, clock, n_batches=10, advance="per_call")
+    assert sched.current_batch(1) == 1
+    clock.advance(350)  # 3.5 intervals: the clock mode would jump to batch 4
+    assert sched.current_batch(1) == 2
+    # The batch started with that call, so it lasts a full interval from then.
+    assert sched.status(1).batch_started_at == 1350.0
+    clock.advance(99)
+    assert sched.current_batch(1) == 2
+    clock.advance(1)
+    assert sched.current_batch(1) == 3
+
+
+def test_per_call_delivers_every_batch_once_before_exhaustion(tmp_path: Path) -> None:
+    clock = FakeClock(0.0)
+    sched = make_scheduler(tmp_path, clock, n_batches=4, advance="per_call")
+    served = []
+    for gap in (0, 1000, 250, 100):  # paused, late, on time
+        clock.advance(gap)
+        served.append(sched.current_batch(1))
+    assert served == [1, 2, 3, 4]
+    assert not sched.status(1).exhausted
+    clock.advance(99.9)
+    assert sched.current_batch(1) == 4  # the last batch has its full interval
+    clock.advance(0.1)
+    assert sched.status(1).exhausted
+    with pytest.raises(DataExhausted):
+        sched.current_batch(1)
+
+
+def test_per_call_status_does_not_move_the_group(tmp_path: Path) -> None:
+    clock = FakeClock(0.0)
+    sched = make_scheduler(tmp_path, clock, advance="per_call")
+    sched.current_batch(1)
+    clock.advance(250)
+    st = sched.status(1)
+    # Still batch 1 until a request moves it; that request may come any time now.
+    assert (st.batch_number, st.batch_started_at, st.next_batch_at) == (1, 0.0, 100.0)
+    assert StateStore(tmp_path).load() == {1: GroupState(1, 0.0)}
+    clock.now = -50.0  # a clock that went backwards moves nothing
+    assert sched.current_batch(1) == 1

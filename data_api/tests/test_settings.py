@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from data_api.settings import Settings
 
 ENV_NAMES = [
-    "DATA_PATH", "STATE_DIR", "SEED", "N_BATCHES", "N_GROUPS", "BATCH_INTERVAL_SECONDS", "SAMPLE_FRACTION",
+    "DATA_PATH", "STATE_DIR", "SEED", "N_BATCHES", "N_GROUPS", "BATCH_INTERVAL_SECONDS", "SAMPLE_FRACTION", "ADVANCE",
 ]
 
 
@@ -23,6 +23,7 @@ def test_defaults() -> None:
     assert (s.seed, s.n_batches, s.n_groups) == (42, 10, 10)
     assert s.batch_interval_seconds == 300
     assert s.sample_fraction == 0.1
+    assert s.advance == "per_call"
 
 
 def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,3 +56,11 @@ def test_rejects_invalid_values(monkeypatch: pytest.MonkeyPatch, name: str, valu
     with pytest.raises(ValidationError) as info:
         Settings()
     assert name.lower() in str(info.value)
+
+
+def test_advance_mode_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_API_ADVANCE", "clock")
+    assert Settings().advance == "clock"
+    monkeypatch.setenv("DATA_API_ADVANCE", "hourly")
+    with pytest.raises(ValidationError, match="advance"):
+        Settings()

@@ -31,6 +31,7 @@ class FeatureSpec:
         self.raw = spec
         self.features: list[dict[str, Any]] = spec["features"]
         self.names = [f["name"] for f in self.features]
+        self.target: str = spec["target"]["name"]
         self.classes: list[Any] = spec["target"]["classes"]
         self.class_names: dict[str, str] = spec["target"].get("class_names", {})
         self._by_name = {f["name"]: f for f in self.features}

@@ -14,10 +14,13 @@ from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
+from inference import original_clients
 from inference.metrics import Metrics, MetricsMiddleware
 from inference.model_store import ModelStore, NotServing
 from inference.registry import LoadedModel, ModelNotFound, Registry
-from inference.schemas import PredictResponse, Problem, ValidationProblem
+from inference.schemas import (
+    CovertypePrediction, ModelInfo, PenguinBatchResponse, PenguinPrediction, PredictResponse, Problem, ValidationProblem,
+)
 from inference.settings import Settings
 
 log = logging.getLogger("inference")
@@ -26,6 +29,10 @@ VersionQuery = Annotated[str | None, Query(pattern=r"^[0-9]+$", description="Reg
 AliasQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Alias (e.g. challenger) whose version answers instead of production")]
 # The body's precise schema and examples come from the served models (see `with_row_schemas`).
 PredictBody = Annotated[dict[str, Any], Body(description="One row (an object of raw features) or a batch: {\"rows\": [row, ...]}")]
+# Any JSON, null or no body included: which of the two accepted shapes it is decides
+# the model, and anything else is told both shapes (see original_clients).
+OriginalBody = Annotated[Any, Body(description='One penguin object, or {"features": [...]} with the Covertype feature values in data_api\'s column order')]
+PenguinsBody = Annotated[Any, Body(description='{"penguins": [penguin, ...]}, at most 100')]
 PREDICT_PATHS = ("/models/{name}/predict", "/predict/{dataset}")
 PREDICT_RESPONSES = {
     404: {"model": Problem, "description": "Unknown model, version or alias"},
@@ -48,7 +55,11 @@ def _rows(payload: dict[str, Any], max_rows: int) -> tuple[list[Any], bool]:
     return rows, True
 
 
-def _predictions(model: LoadedModel, rows: list[dict[str, Any]], metrics: Metrics) -> dict[str, Any]:
+def _predictions(model: LoadedModel, rows: list[dict[str, Any]], batch: bool, metrics: Metrics) -> list[dict[str, Any]]:
+    """Validated rows' predictions, each with its label, confidence and every class's probability."""
+    errors = [e.as_dict() for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
+    if errors:
+        raise HTTPException(422, errors)
     proba = model.predict_proba(rows)
     classes = model.classes
     keys = [str(c) for c in classes]
@@ -56,12 +67,13 @@ def _predictions(model: LoadedModel, rows: list[dict[str, Any]], metrics: Metric
     for row_proba in proba.tolist():
         best = max(range(len(row_proba)), key=row_proba.__getitem__)
         label = classes[best]
-        out.append({"label": label, "label_name": model.spec.label_name(label), "probabilities": dict(zip(keys, row_proba))})
+        out.append({"label": label, "label_name": model.spec.label_name(label), "confidence": row_proba[best],
+                    "probabilities": dict(zip(keys, row_proba))})
         metrics.predictions.labels(model.name, model.version, keys[best]).inc()
-    return {"model": model.name, "version": model.version, "predictions": out}
+    return out
 
 
-def with_row_schemas(schema: dict[str, Any], models: dict[str, LoadedModel], max_rows: int) -> dict[str, Any]:
+def with_row_schemas(schema: dict[str, Any], models: dict[str, LoadedModel], settings: Settings) -> dict[str, Any]:
     """Give the predict bodies the row schema and input example of every production model.
 
     Generated from each model's logged feature spec, so clients, the docs page and
@@ -69,6 +81,7 @@ def with_row_schemas(schema: dict[str, Any], models: dict[str, LoadedModel], max
     """
     if not models:
         return schema
+    max_rows = settings.max_batch_rows
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     rows, examples = [], {}
     for name, model in sorted(models.items()):
@@ -85,6 +98,38 @@ def with_row_schemas(schema: dict[str, Any], models: dict[str, LoadedModel], max
     for path in PREDICT_PATHS:
         content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
         content["schema"] = {"anyOf": [row, batch], "description": content["schema"].get("description")}
+        if examples:
+            content["examples"] = examples
+    return _with_original_client_schemas(schema, models.get(settings.penguins_model), models.get(settings.covertype_model))
+
+
+def _request_content(schema: dict[str, Any], path: str) -> dict[str, Any]:
+    return schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+
+
+def _with_original_client_schemas(schema: dict[str, Any], penguins: LoadedModel | None, covertype: LoadedModel | None) -> dict[str, Any]:
+    """The original clients' bodies and working examples, from the same served specs."""
+    components = schema["components"]["schemas"]
+    penguin_row = {"$ref": f"#/components/schemas/{penguins.name}.row"} if penguins else None
+    bodies = original_clients.request_schemas(penguin_row, covertype.spec if covertype else None)
+    shapes, examples = [], {}
+    if penguins:
+        shapes.append(penguin_row)
+        batch = _request_content(schema, "/predict/batch")
+        batch["schema"] = bodies["penguins"]
+        if penguins.input_example:
+            examples["one penguin"] = {"summary": f"{penguins.name} version {penguins.version}", "value": penguins.input_example[0]}
+            batch["examples"] = {"two penguins": {"summary": "A batch", "value": {"penguins": penguins.input_example[:2]}}}
+    if covertype:
+        components["covertype.features"] = bodies["features"]
+        shapes.append({"$ref": "#/components/schemas/covertype.features"})
+        if covertype.input_example:
+            values = [covertype.input_example[0][name] for name in covertype.spec.names]
+            examples["covertype features"] = {"summary": f"{covertype.name} version {covertype.version}: a row as data_api delivers it",
+                                              "value": {"features": values}}
+    if shapes:
+        content = _request_content(schema, "/predict")
+        content["schema"] = {"anyOf": shapes, "description": content["schema"].get("description")}
         if examples:
             content["examples"] = examples
     return schema
@@ -140,10 +185,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     async def predict(request: Request, name: str, payload: dict[str, Any], version: str | None, alias: str | None):
         rows, batch = _rows(payload, settings.max_batch_rows)
         model = await model_for(request, name, version, alias)
-        errors = [e.as_dict() for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
-        if errors:
-            raise HTTPException(422, errors)
-        return JSONResponse(_predictions(model, rows, metrics))
+        predictions = _predictions(model, rows, batch, metrics)
+        return JSONResponse({"model": model.name, "version": model.version, "predictions": predictions})
 
     @app.get("/health", summary="The process is alive")
     async def health() -> dict[str, str]:
@@ -199,6 +242,39 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     async def predict_with_model(request: Request, name: ModelName, payload: PredictBody, version: VersionQuery = None, alias: AliasQuery = None):
         return await predict(request, name, payload, version, alias)
 
+    # The original clients' routes, before /predict/{dataset} so that "batch" is not taken for a dataset.
+    @app.post("/predict", summary="Predict one penguin, or one Covertype row given as {\"features\": [...]}",
+              response_model=PenguinPrediction | CovertypePrediction, responses=PREDICT_RESPONSES)
+    async def predict_original(request: Request, payload: OriginalBody = None, version: VersionQuery = None, alias: AliasQuery = None):
+        if original_clients.is_features_body(payload):
+            model = await model_for(request, settings.covertype_model, version, alias)
+            row, actual = original_clients.features_row(payload, model.spec)
+            [prediction] = _predictions(model, [row], False, metrics)
+            return JSONResponse(original_clients.covertype_answer(prediction, model.name, model.version, actual))
+        model = await model_for(request, settings.penguins_model, version, alias)
+        row = original_clients.check_penguin_body(payload, model.spec)
+        [prediction] = _predictions(model, [row], False, metrics)
+        return JSONResponse(original_clients.penguin_answer(prediction, model.name, model.version))
+
+    @app.post("/predict/batch", summary=f"Predict up to {original_clients.PENGUIN_BATCH_LIMIT} penguins",
+              response_model=PenguinBatchResponse, responses=PREDICT_RESPONSES)
+    async def predict_penguins(request: Request, payload: PenguinsBody = None, version: VersionQuery = None, alias: AliasQuery = None):
+        rows = original_clients.penguin_rows(payload)
+        model = await model_for(request, settings.penguins_model, version, alias)
+        predictions = _predictions(model, rows, True, metrics)
+        return JSONResponse({"model": model.name, "version": model.version, "predictions": [
+            original_clients.penguin_answer(p, model.name, model.version) for p in predictions]})
+
+    @app.get("/model/info", summary="The production penguin model: version, family, hyper-parameters, metrics, training run, features",
+             response_model=ModelInfo, responses={404: {"model": Problem}, 503: {"model": Problem}})
+    async def penguin_model_info(request: Request, version: VersionQuery = None, alias: AliasQuery = None) -> dict[str, Any]:
+        model = await model_for(request, settings.penguins_model, version, alias)
+        try:
+            described = await asyncio.to_thread(store_of(request).registry.version_details, model.name, model.version)
+        except Exception as exc:
+            raise HTTPException(503, f"the MLflow registry cannot be reached: {exc}") from None
+        return original_clients.model_info(model.name, model.version, model.spec, described)
+
     @app.post("/predict/{dataset}", summary="Predict with a dataset's production model (penguins, covertype)",
               response_model=PredictResponse, responses=PREDICT_RESPONSES)
     async def predict_dataset(request: Request, payload: PredictBody,
@@ -224,7 +300,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if key not in cached:
             cached.clear()
             base = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            cached[key] = with_row_schemas(base, production, settings.max_batch_rows)
+            cached[key] = with_row_schemas(base, production, settings)
         return cached[key]
 
     app.openapi = openapi

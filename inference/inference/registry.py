@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ log = logging.getLogger(__name__)
 
 FEATURE_SPEC_KEY = "feature_spec"
 FEATURE_SPEC_FILE = "feature_spec.json"
+# Tags the training DAGs put on each registered version (mlops_pipelines.training.tracking).
+TAG_FAMILY = "training.family"
+TAG_DAG_ID = "airflow.dag_id"
+TAG_RUN_ID = "airflow.run_id"
+
+
+def _iso(millis: int | None) -> str | None:
+    return None if not millis else datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
 
 
 class ModelNotFound(Exception):
@@ -125,6 +134,24 @@ class Registry:
                   "status": v.status, "created_at": v.creation_timestamp} for v in versions),
                 key=lambda v: int(v["version"]), reverse=True,
             ),
+        }
+
+    def version_details(self, name: str, version: str) -> dict[str, Any]:
+        """Who trained a version, how, and how well: its tags, its run and its logged model."""
+        model_version = self.client.get_model_version(name, version)
+        run = self.client.get_run(model_version.run_id) if model_version.run_id else None
+        model_id = getattr(model_version, "model_id", None)
+        logged = self.client.get_logged_model(model_id) if model_id else None
+        tags = {**(run.data.tags if run else {}), **model_version.tags}
+        return {
+            "aliases": sorted(model_version.aliases or []),
+            "family": tags.get(TAG_FAMILY) or (logged.model_type if logged else None),
+            # The hyper-parameters the training DAG logged with the model (not the run's other settings).
+            "hyperparameters": dict(logged.params) if logged and logged.params else dict(run.data.params if run else {}),
+            "metrics": dict(run.data.metrics) if run else {},
+            "trained_at": _iso(run.info.end_time or run.info.start_time) if run else None,
+            "registered_at": _iso(model_version.creation_timestamp),
+            "dag_id": tags.get(TAG_DAG_ID), "dag_run_id": tags.get(TAG_RUN_ID), "run_id": model_version.run_id,
         }
 
     def run_metrics(self, run_id: str | None) -> dict[str, float]:

@@ -13,6 +13,10 @@ class Settings(BaseSettings):
     # Registered models served, comma-separated; the dataset route of each is the
     # name without "-classifier" (POST /predict/penguins -> penguins-classifier).
     models: str = "penguins-classifier,covertype-classifier"
+    # The models behind the original clients' routes (POST /predict, POST /predict/batch,
+    # GET /model/info): the penguin service's and the Covertype course UI's.
+    penguins_model: str = "penguins-classifier"
+    covertype_model: str = "covertype-classifier"
     production_alias: str = "production"
     # How often the registry is asked whether production moved to another version.
     refresh_seconds: float = Field(10.0, gt=0)

@@ -111,3 +111,11 @@ def make_client(mlflow_uri):
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(registered, make_client):
+    """The app serving both registered models, the original clients' routes included."""
+    names = registered["names"]
+    return make_client(f"{names['penguins']},{names['covertype']}",
+                       penguins_model=names["penguins"], covertype_model=names["covertype"])

@@ -26,7 +26,8 @@ def served_app(registered, mlflow_uri):
     from inference.settings import Settings
 
     names = registered["names"]
-    app = create_app(Settings(mlflow_tracking_uri=mlflow_uri, models=f"{names['penguins']},{names['covertype']}", refresh_seconds=1))
+    app = create_app(Settings(mlflow_tracking_uri=mlflow_uri, models=f"{names['penguins']},{names['covertype']}", refresh_seconds=1,
+                              penguins_model=names["penguins"], covertype_model=names["covertype"]))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -57,7 +58,8 @@ def test_no_endpoint_answers_5xx(served_app, registered):
     print(result.stdout[-3000:])
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     # It did exercise the predict operations, with bodies that fit and ones that do not.
-    assert "POST /models/{name}/predict" in result.stdout and "POST /predict/{dataset}" in result.stdout
+    for operation in ("POST /models/{name}/predict", "POST /predict/{dataset}", "POST /predict", "POST /predict/batch", "GET /model/info"):
+        assert operation in result.stdout, operation
     # Bodies generated from the models' row schemas got past the validator to a model.
     # (Which model is a matter of the draw: a row must also meet its own model's
     # name in the path, and most drawn version/alias values name no version.)

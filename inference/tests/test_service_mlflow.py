@@ -16,12 +16,6 @@ from specs import COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
 pytestmark = pytest.mark.mlflow
 
 
-@pytest.fixture
-def client(registered, make_client):
-    names = registered["names"]
-    return make_client(f"{names['penguins']},{names['covertype']}")
-
-
 def test_both_datasets_predict_with_the_production_version(client, registered):
     names = registered["names"]
     one = client.post(f"/models/{names['penguins']}/predict", json=PENGUIN_ROW)
