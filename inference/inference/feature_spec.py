@@ -16,12 +16,8 @@ class FieldError:
     field: str
     reason: str
     row: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {"field": self.field, "reason": self.reason}
-        if self.row is not None:
-            out["row"] = self.row
-        return out
+    # pydantic's names for the kind of problem: missing, extra_forbidden, value_error, ...
+    type: str = "value_error"
 
 
 class FeatureSpec:
@@ -40,15 +36,16 @@ class FeatureSpec:
     def check_row(self, row: Any, index: int | None = None) -> list[FieldError]:
         """Every problem of one row, each naming its field and the reason."""
         if not isinstance(row, dict):
-            return [FieldError("(row)", f"must be a JSON object of features, got {type(row).__name__}", index)]
-        errors = [FieldError(name, "unknown field; expected one of: " + ", ".join(self.names), index)
+            return [FieldError("(row)", f"must be a JSON object of features, got {type(row).__name__}", index, "dict_type")]
+        errors = [FieldError(name, "unknown field; expected one of: " + ", ".join(self.names), index, "extra_forbidden")
                   for name in row if name not in self._by_name]
         for feature in self.features:
             name = feature["name"]
             value = row.get(name)
             if value is None:
                 if not feature.get("nullable"):
-                    errors.append(FieldError(name, "missing" if name not in row else "must not be null", index))
+                    errors.append(FieldError(name, "missing", index, "missing") if name not in row
+                                  else FieldError(name, "must not be null", index))
                 continue
             reason = self._check_value(feature, value)
             if reason:

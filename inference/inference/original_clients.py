@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException
-
-from inference.feature_spec import FeatureSpec
+from inference.errors import invalid, item
+from inference.feature_spec import FeatureSpec, FieldError
 
 # The penguin project's documented batch limit.
 PENGUIN_BATCH_LIMIT = 100
@@ -24,10 +23,6 @@ PENGUIN_BATCH_LIMIT = 100
 PENGUIN_SHAPE = ('a penguin object {"island": ..., "bill_length_mm": ..., "bill_depth_mm": ..., '
                  '"flipper_length_mm": ..., "body_mass_g": ..., "sex": ...}')
 FEATURES_SHAPE = '{"features": [...]}: the Covertype feature values in data_api\'s column order'
-
-
-def _problem(field: str, reason: str) -> HTTPException:
-    return HTTPException(422, [{"field": field, "reason": reason}])
 
 
 def is_features_body(payload: Any) -> bool:
@@ -42,7 +37,7 @@ def check_penguin_body(payload: Any, spec: FeatureSpec) -> dict[str, Any]:
     gets the usual per-field reasons; anything else is a body of the wrong shape.
     """
     if not isinstance(payload, dict) or not set(payload) & set(spec.names):
-        raise _problem("(body)", f"POST /predict takes {PENGUIN_SHAPE} or {FEATURES_SHAPE}; got {_described(payload)}")
+        raise invalid(("body",), f"POST /predict takes {PENGUIN_SHAPE} or {FEATURES_SHAPE}; got {_described(payload)}", "model_type")
     return payload
 
 
@@ -58,30 +53,38 @@ def _described(payload: Any) -> str:
 def features_row(payload: dict[str, Any], spec: FeatureSpec) -> tuple[dict[str, Any], Any]:
     """The row named by a `{"features": [...]}` body, and the target value it carried (or None)."""
     if set(payload) != {"features"}:
-        extra = ", ".join(sorted(map(str, set(payload) - {"features"})))
-        raise _problem(extra, f"unknown field; {FEATURES_SHAPE} has no other field")
+        extra = sorted(map(str, set(payload) - {"features"}))[0]
+        raise invalid(("body", extra), f"unknown field; {FEATURES_SHAPE} has no other field", "extra_forbidden")
     values = payload["features"]
     n = len(spec.names)
     expected = f"{n} values ({', '.join(spec.names)}), or {n + 1} with {spec.target} last as data_api delivers a row"
     if not isinstance(values, list):
-        raise _problem("features", f"must be a list of {expected}")
+        raise invalid(("body", "features"), f"must be a list of {expected}", "list_type")
     if len(values) not in (n, n + 1):
-        raise _problem("features", f"has {len(values)} values; expected {expected}")
+        raise invalid(("body", "features"), f"has {len(values)} values; expected {expected}")
     actual = values[n] if len(values) == n + 1 else None
     return dict(zip(spec.names, values)), actual
 
 
+def features_problems(spec: FeatureSpec) -> Any:
+    """Errors of a feature list's row, placed at each value's position in the list and named."""
+    def describe(errors: list[FieldError]) -> list[dict[str, Any]]:
+        return [item(("body", "features", spec.names.index(e.field)), f"{e.field}: {e.reason}", e.type) for e in errors]
+    return describe
+
+
 def penguin_rows(payload: Any) -> list[Any]:
     """The penguins of a `POST /predict/batch` body, within the penguin project's limit."""
+    loc = ("body", "penguins")
     if not isinstance(payload, dict) or set(payload) != {"penguins"}:
-        raise _problem("penguins", 'the body must be {"penguins": [penguin, ...]}')
+        raise invalid(loc, 'the body must be {"penguins": [penguin, ...]}', "model_type")
     rows = payload["penguins"]
     if not isinstance(rows, list):
-        raise _problem("penguins", "must be a list of penguin objects")
+        raise invalid(loc, "must be a list of penguin objects", "list_type")
     if not rows:
-        raise _problem("penguins", "is empty: send at least one penguin")
+        raise invalid(loc, "is empty: send at least one penguin", "too_short")
     if len(rows) > PENGUIN_BATCH_LIMIT:
-        raise _problem("penguins", f"has {len(rows)} penguins; at most {PENGUIN_BATCH_LIMIT} per request")
+        raise invalid(loc, f"has {len(rows)} penguins; at most {PENGUIN_BATCH_LIMIT} per request", "too_long")
     return rows
 
 

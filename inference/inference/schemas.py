@@ -20,18 +20,67 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
-class FieldProblem(BaseModel):
-    field: str
-    reason: str
-    row: int | None = None
+class ErrorItem(BaseModel):
+    """FastAPI's validation error item, extended with the row index (see inference.errors)."""
+
+    type: str = Field(description="Kind of problem: missing, extra_forbidden, value_error, not_found, unavailable, ...")
+    loc: list[str | int] = Field(description='Where: e.g. ["body", "rows", 2, "island"], ["query", "version"]')
+    msg: str = Field(description="The reason, for people")
+    row: int | None = Field(None, description="Index of the offending row in a batch")
 
 
-class ValidationProblem(BaseModel):
-    detail: list[FieldProblem] | str
+class ErrorResponse(BaseModel):
+    detail: list[ErrorItem]
 
 
-class Problem(BaseModel):
+class Health(BaseModel):
+    status: str
+
+
+class ModelStatus(BaseModel):
+    version: str | None = Field(description="The production version loaded, if any")
+    state: str = Field(description="ready, starting, no_production_version, registry_unreachable or load_failed")
     detail: str
+    checked_at: float | None
+
+
+class Readiness(BaseModel):
+    ready: bool
+    models: dict[str, ModelStatus]
+
+
+class VersionSummary(BaseModel):
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    status: str | None
+    created_at: int | None
+
+
+class ServedModel(BaseModel):
+    name: str
+    dataset: str
+    production_version: str | None
+    aliases: dict[str, str]
+    versions: list[VersionSummary]
+    loaded_versions: list[str]
+    status: dict[str, Any]
+
+
+class ModelList(BaseModel):
+    models: list[ServedModel]
+
+
+class ModelDetail(BaseModel):
+    name: str
+    version: str
+    run_id: str | None
+    metrics: dict[str, float]
+    signature: dict[str, Any] | None
+    feature_spec: dict[str, Any]
+    input_example: list[dict[str, Any]]
+    classes: list[Any]
+    fast_path: bool = Field(description="Whether the compiled path serves it (else the scikit-learn pipeline)")
 
 
 

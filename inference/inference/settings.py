@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A registered model's name is its dataset's with this suffix (the training DAGs name them so).
+MODEL_SUFFIX = "-classifier"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INFERENCE_")
@@ -30,6 +33,10 @@ class Settings(BaseSettings):
     def model_names(self) -> list[str]:
         return [name.strip() for name in self.models.split(",") if name.strip()]
 
+    @staticmethod
+    def dataset_of(name: str) -> str:
+        return name.removesuffix(MODEL_SUFFIX)
+
     @property
     def datasets(self) -> dict[str, str]:
-        return {name.removesuffix("-classifier"): name for name in self.model_names}
+        return {self.dataset_of(name): name for name in self.model_names}

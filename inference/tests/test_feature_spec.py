@@ -47,7 +47,7 @@ def test_missing_fields_and_integers():
 
 def test_not_an_object():
     [error] = penguins.check_row([1, 2], index=4)
-    assert error.as_dict() == {"field": "(row)", "reason": "must be a JSON object of features, got list", "row": 4}
+    assert (error.field, error.reason, error.row, error.type) == ("(row)", "must be a JSON object of features, got list", 4, "dict_type")
 
 
 def test_class_names():

@@ -50,24 +50,28 @@ def test_a_batch_answers_each_penguin_in_request_order(client, registered):
 def test_a_batch_over_the_limit_names_it(client):
     response = client.post("/predict/batch", json={"penguins": [DOCUMENTED_PENGUIN] * 101})
     assert response.status_code == 422
-    assert response.json()["detail"] == [{"field": "penguins", "reason": "has 101 penguins; at most 100 per request"}]
+    assert response.json()["detail"] == [
+        {"type": "too_long", "loc": ["body", "penguins"], "msg": "has 101 penguins; at most 100 per request"}]
     assert client.post("/predict/batch", json={"penguins": [DOCUMENTED_PENGUIN] * 100}).status_code == 200
 
 
-@pytest.mark.parametrize("body, field, reason", [
-    ({"penguins": []}, "penguins", "is empty: send at least one penguin"),
-    ({"penguins": "many"}, "penguins", "must be a list of penguin objects"),
-    ([DOCUMENTED_PENGUIN], "penguins", 'the body must be {"penguins": [penguin, ...]}'),
+@pytest.mark.parametrize("body, reason", [
+    ({"penguins": []}, "is empty: send at least one penguin"),
+    ({"penguins": "many"}, "must be a list of penguin objects"),
+    ([DOCUMENTED_PENGUIN], 'the body must be {"penguins": [penguin, ...]}'),
 ])
-def test_bad_batches_get_422(client, body, field, reason):
+def test_bad_batches_get_422(client, body, reason):
     response = client.post("/predict/batch", json=body)
-    assert response.status_code == 422 and response.json()["detail"] == [{"field": field, "reason": reason}]
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert (problem["loc"], problem["msg"]) == (["body", "penguins"], reason)
 
 
 def test_a_bad_penguin_in_a_batch_is_named_by_its_position(client):
     response = client.post("/predict/batch", json={"penguins": [DOCUMENTED_PENGUIN, {**DOCUMENTED_PENGUIN, "island": "Atlantis"}]})
     assert response.status_code == 422
-    assert response.json()["detail"] == [{"field": "island", "reason": "'Atlantis' is not one of: Biscoe, Dream, Torgersen", "row": 1}]
+    assert response.json()["detail"] == [{"type": "value_error", "loc": ["body", "penguins", 1, "island"],
+                                          "msg": "'Atlantis' is not one of: Biscoe, Dream, Torgersen", "row": 1}]
 
 
 @pytest.mark.parametrize("body, field, reason", [
@@ -79,7 +83,7 @@ def test_a_bad_penguin_gets_422_naming_field_and_reason(client, body, field, rea
     response = client.post("/predict", json=body)
     assert response.status_code == 422
     [problem] = response.json()["detail"]
-    assert problem["field"] == field and problem["reason"].startswith(reason)
+    assert problem["loc"] == ["body", field] and problem["msg"].startswith(reason)
 
 
 @pytest.mark.parametrize("body, got", [
@@ -93,9 +97,9 @@ def test_a_body_of_neither_shape_is_told_the_two_shapes(client, body, got):
     response = client.post("/predict", json=body)
     assert response.status_code == 422, response.text
     [problem] = response.json()["detail"]
-    assert problem["field"] == "(body)"
-    assert "a penguin object" in problem["reason"] and '{"features": [...]}' in problem["reason"]
-    assert problem["reason"].endswith(f"got {got}")
+    assert problem["loc"] == ["body"]
+    assert "a penguin object" in problem["msg"] and '{"features": [...]}' in problem["msg"]
+    assert problem["msg"].endswith(f"got {got}")
 
 
 def test_a_covertype_row_as_a_feature_list(client, registered):
@@ -113,18 +117,19 @@ def test_a_covertype_row_as_a_feature_list(client, registered):
     assert pasted["actual"] == 3 and pasted["probabilities"] == answer["probabilities"]
 
 
-@pytest.mark.parametrize("body, field, reason", [
-    ({"features": COVER_VALUES[:-1]}, "features",
+@pytest.mark.parametrize("body, loc, reason", [
+    ({"features": COVER_VALUES[:-1]}, ["body", "features"],
      "has 3 values; expected 4 values (Elevation, Slope, Wilderness_Area, Soil_Type), or 5 with Cover_Type last"),
-    ({"features": "2783,6"}, "features", "must be a list of 4 values"),
-    ({"features": [99999, *COVER_VALUES[1:]]}, "Elevation", "99999 is outside the valid range [1859, 3858] m"),
-    ({"features": COVER_VALUES, "version": 2}, "version", "unknown field"),
+    ({"features": "2783,6"}, ["body", "features"], "must be a list of 4 values"),
+    ({"features": [99999, *COVER_VALUES[1:]]}, ["body", "features", 0], "Elevation: 99999 is outside the valid range [1859, 3858] m"),
+    ({"features": [*COVER_VALUES[:3], "C0000"]}, ["body", "features", 3], "Soil_Type: 'C0000' is not one of"),
+    ({"features": COVER_VALUES, "version": 2}, ["body", "version"], "unknown field"),
 ])
-def test_a_bad_feature_list_gets_422_naming_field_and_reason(client, body, field, reason):
+def test_a_bad_feature_list_gets_422_naming_field_and_reason(client, body, loc, reason):
     response = client.post("/predict", json=body)
     assert response.status_code == 422, response.text
     [problem] = response.json()["detail"]
-    assert problem["field"] == field and problem["reason"].startswith(reason)
+    assert problem["loc"] == loc and problem["msg"].startswith(reason)
 
 
 def test_the_caller_picks_the_model_on_every_original_route(client, registered):

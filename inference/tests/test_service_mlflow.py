@@ -84,22 +84,45 @@ def test_openapi_publishes_the_served_models_row_schemas_and_examples(client, re
 def test_bad_rows_get_422_naming_field_and_reason(client, registered, row, field, reason):
     response = client.post(f"/models/{registered['names']['penguins']}/predict", json=row)
     assert response.status_code == 422
-    assert response.json()["detail"] == [{"field": field, "reason": reason}]
+    [problem] = response.json()["detail"]
+    assert (problem["loc"], problem["msg"]) == (["body", field], reason)
+    assert problem["type"] == ("missing" if reason == "missing" else "value_error")
 
 
 def test_bad_requests_are_4xx_never_5xx(client, registered):
     url = f"/models/{registered['names']['penguins']}/predict"
     nan = client.post(url, content=b'{"island": "Dream", "bill_length_mm": NaN, "bill_depth_mm": 18, "flipper_length_mm": 190, "body_mass_g": 3800, "sex": null}',
                       headers={"Content-Type": "application/json"})
-    assert nan.status_code == 422 and nan.json()["detail"][0]["field"] == "bill_length_mm"
-    assert client.post(url, content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
-    assert client.post(url, json={"rows": []}).json()["detail"] == [{"field": "rows", "reason": "is empty: send at least one row"}]
+    assert nan.status_code == 422 and nan.json()["detail"][0]["loc"] == ["body", "bill_length_mm"]
+    not_json = client.post(url, content=b"{not json", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 422 and not_json.json()["detail"][0]["type"] == "json_invalid"
+    assert client.post(url, json={"rows": []}).json()["detail"] == [
+        {"type": "too_short", "loc": ["body", "rows"], "msg": "is empty: send at least one row"}]
     too_many = client.post(url, json={"rows": [PENGUIN_ROW] * 1001})
-    assert too_many.status_code == 422 and "at most 1000" in too_many.json()["detail"][0]["reason"]
+    assert too_many.status_code == 422 and "at most 1000" in too_many.json()["detail"][0]["msg"]
     batch = client.post(url, json={"rows": [PENGUIN_ROW, {**PENGUIN_ROW, "sex": "x"}]})
-    assert batch.status_code == 422 and batch.json()["detail"] == [{"field": "sex", "reason": "'x' is not one of: female, male", "row": 1}]
-    assert client.post("/models/nope/predict", json=PENGUIN_ROW).status_code == 404
-    assert client.post("/predict/nope", json=PENGUIN_ROW).status_code == 404
+    assert batch.status_code == 422 and batch.json()["detail"] == [
+        {"type": "value_error", "loc": ["body", "rows", 1, "sex"], "msg": "'x' is not one of: female, male", "row": 1}]
+    unknown = client.post("/models/nope/predict", json=PENGUIN_ROW)
+    assert unknown.status_code == 404 and unknown.json()["detail"][0]["loc"] == ["path", "name"]
+    assert client.post("/predict/nope", json=PENGUIN_ROW).json()["detail"][0]["type"] == "not_found"
+
+
+def test_every_error_has_the_one_shape(client, registered):
+    """FastAPI's validation shape for every 4xx and 5xx, whoever raised it."""
+    answers = [
+        client.post(f"/models/{registered['names']['penguins']}/predict", json={**PENGUIN_ROW, "island": "Atlantis"}),
+        client.post(f"/models/{registered['names']['penguins']}/predict", params={"version": "two"}, json=PENGUIN_ROW),
+        client.post("/predict/nope", json=PENGUIN_ROW),
+        client.get("/no/such/path"),
+        client.delete("/health"),
+        client.post("/predict", json=[]),
+    ]
+    for answer in answers:
+        assert 400 <= answer.status_code < 500
+        [problem] = answer.json()["detail"]
+        assert {"type", "loc", "msg"} <= set(problem), answer.json()
+        assert isinstance(problem["loc"], list) and isinstance(problem["msg"], str)
 
 
 def test_caller_chooses_a_version_or_an_alias(client, registered):
@@ -207,7 +230,7 @@ def test_starts_without_a_production_version_and_recovers_by_itself(registered, 
                         timeout=30, message="no_production_version")
     assert status.status_code == 503 and "no version of" in status.json()["models"][name]["detail"]
     refused = client.post(f"/models/{name}/predict", json=COVER_ROW)
-    assert refused.status_code == 503 and "alias 'production'" in refused.json()["detail"]
+    assert refused.status_code == 503 and "alias 'production'" in refused.json()["detail"][0]["msg"]
     registered["client"].set_registered_model_alias(name, "production", "1")
     wait_until(lambda: client.get("/ready").status_code == 200, timeout=30, message="ready after promotion")
     assert client.post(f"/models/{name}/predict", json=COVER_ROW).json()["version"] == "1"
@@ -220,4 +243,4 @@ def test_starts_with_mlflow_down(make_client):
                        timeout=60, message="registry_unreachable")
     assert ready.status_code == 503 and "cannot ask the MLflow registry" in ready.json()["models"]["penguins-classifier"]["detail"]
     refused = client.post("/predict/penguins", json=PENGUIN_ROW)
-    assert refused.status_code == 503 and "cannot answer yet" in refused.json()["detail"]
+    assert refused.status_code == 503 and "cannot answer yet" in refused.json()["detail"][0]["msg"]

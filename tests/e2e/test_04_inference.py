@@ -49,7 +49,7 @@ def test_rejected_input_names_field_and_reason(stack, ready):
     answer = requests.post(f"{stack.inference}/predict/covertype", json={**COVER, "Soil_Type": "C0000"}, timeout=30)
     assert answer.status_code == 422
     [problem] = answer.json()["detail"]
-    assert problem["field"] == "Soil_Type" and "C5151" in problem["reason"]
+    assert problem["loc"] == ["body", "Soil_Type"] and "C5151" in problem["msg"]
 
 
 def test_promotion_in_mlflow_is_picked_up_without_restart(stack, registry, ready):

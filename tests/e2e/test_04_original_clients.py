@@ -96,4 +96,4 @@ def test_neither_shape_is_told_both(stack, ready):
     answer = requests.post(f"{stack.inference}/predict", json={"rows": []}, timeout=30)
     assert answer.status_code == 422
     [problem] = answer.json()["detail"]
-    assert "a penguin object" in problem["reason"] and '{"features": [...]}' in problem["reason"]
+    assert problem["loc"] == ["body"] and "a penguin object" in problem["msg"] and '{"features": [...]}' in problem["msg"]

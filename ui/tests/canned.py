@@ -128,8 +128,20 @@ def check_row(spec: dict[str, Any], row: Any, index: int | None) -> list[dict[st
             elif not feature["minimum"] <= value <= feature["maximum"]:
                 reason = f"{value} is outside the valid range [{feature['minimum']:g}, {feature['maximum']:g}] {feature['unit']}".rstrip()
         if reason:
-            problems.append({"field": feature["name"], "reason": reason, **({"row": index} if index is not None else {})})
+            problems.append(problem(feature["name"], reason, index))
     return problems
+
+
+def problem(field: str, reason: str, row: int | None = None) -> dict[str, Any]:
+    """One item of inference's error shape (FastAPI's, with the row index of a batch)."""
+    loc = ["body", field] if row is None else ["body", "rows", row, field]
+    return {"type": "missing" if reason == "missing" else "value_error", "loc": loc, "msg": reason,
+            **({"row": row} if row is not None else {})}
+
+
+def error(status: int, message: str) -> tuple[int, dict[str, Any]]:
+    """An answer such as a 404 or 503 in inference's one error shape."""
+    return status, {"detail": [{"type": "not_found" if status == 404 else "unavailable", "loc": [], "msg": message}]}
 
 
 def label_of(name: str, row: dict[str, Any]) -> Any:
@@ -169,7 +181,7 @@ def serve_models(fake: FakeInference, penguins_production: str | None = "3") -> 
         if production:
             fake.on("GET", f"/models/{name}", (200, detail(name, production)))
         else:
-            fake.on("GET", f"/models/{name}", (503, {"detail": f"{name} cannot answer yet: no version of {name} has the alias 'production' yet"}))
+            fake.on("GET", f"/models/{name}", error(503, f"{name} cannot answer yet: no version of {name} has the alias 'production' yet"))
         for version in ("2", "3", "4"):
             fake.on("GET", f"/models/{name}?version={version}", (200, detail(name, version)))
         fake.on("GET", f"/models/{name}?alias=challenger", (200, detail(name, "4")))

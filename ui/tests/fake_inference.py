@@ -44,7 +44,7 @@ class FakeInference:
         self.requests.append(request)
         route = self.routes.get((method, raw_path)) or self.routes.get((method, parts.path))
         if route is None:
-            return 404, {"detail": f"no canned answer for {method} {raw_path}"}
+            return 404, {"detail": [{"type": "not_found", "loc": [], "msg": f"no canned answer for {method} {raw_path}"}]}
         return route(request) if callable(route) else route
 
 

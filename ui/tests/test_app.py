@@ -34,7 +34,7 @@ def test_inference_down_gives_a_clear_message(start_app):
 
 
 def test_registry_down_when_listing_models(start_app, fake):
-    fake.on("GET", "/models", (503, {"detail": "the MLflow registry cannot be reached: connection refused"}))
+    fake.on("GET", "/models", canned.error(503, "the MLflow registry cannot be reached: connection refused"))
     at = start_app(fake.url)
     assert not at.exception
     assert "the MLflow registry cannot be reached" in texts(at.error) + texts(at.warning)
@@ -182,7 +182,7 @@ def test_no_version_at_all_gives_a_warning_and_no_form(start_app, fake):
 def test_production_not_loaded_by_inference_gives_a_warning(start_app, fake):
     """/models knows a production version, but inference cannot answer with it (yet)."""
     canned.serve_models(fake)
-    fake.on("GET", f"/models/{PENGUINS}", (503, {"detail": "penguins-classifier cannot answer yet: loading version 3"}))
+    fake.on("GET", f"/models/{PENGUINS}", canned.error(503, "penguins-classifier cannot answer yet: loading version 3"))
     at = start_app(fake.url)
     assert not at.exception
     assert "penguins-classifier cannot answer yet: loading version 3" in at.warning[0].value
@@ -192,7 +192,7 @@ def test_production_not_loaded_by_inference_gives_a_warning(start_app, fake):
 def test_rejected_input_shows_the_field_and_reason(start_app, fake):
     canned.serve_models(fake)
     fake.on("POST", f"/models/{PENGUINS}/predict", (422, {"detail": [
-        {"field": "island", "reason": "'Atlantis' is not one of: Biscoe, Dream, Torgersen"}]}))
+        canned.problem("island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen")]}))
     at = start_app(fake.url)
     at.button(key="predict_button").click().run()
     assert not at.exception
@@ -205,7 +205,7 @@ def test_rejected_input_shows_the_field_and_reason(start_app, fake):
 def test_inference_down_when_predicting(start_app, fake):
     canned.serve_models(fake)
     at = start_app(fake.url)
-    fake.on("POST", f"/models/{PENGUINS}/predict", (503, {"detail": "penguins-classifier cannot answer yet: registry down"}))
+    fake.on("POST", f"/models/{PENGUINS}/predict", canned.error(503, "penguins-classifier cannot answer yet: registry down"))
     at.button(key="predict_button").click().run()
     assert not at.exception
     assert "penguins-classifier cannot answer yet: registry down" in at.warning[0].value
@@ -286,7 +286,7 @@ def test_batch_file_missing_a_column_is_refused_with_the_reason(start_app, fake)
 def test_batch_with_inference_down(start_app, fake):
     canned.serve_models(fake)
     at = start_app(fake.url)
-    fake.on("POST", f"/models/{PENGUINS}/predict", (503, {"detail": "penguins-classifier cannot answer yet: starting"}))
+    fake.on("POST", f"/models/{PENGUINS}/predict", canned.error(503, "penguins-classifier cannot answer yet: starting"))
     data = _csv([{"island": "Dream", "bill_length_mm": "40", "bill_depth_mm": "18", "flipper_length_mm": "190", "body_mass_g": "3800", "sex": ""}],
                 PENGUIN_COLUMNS[1:])
     at.file_uploader(key="batch_file").set_value(("birds.csv", data, "text/csv")).run()

@@ -65,17 +65,18 @@ def test_rejection_carries_field_reason_and_row(client):
     assert caught.value.problems == [FieldProblem("island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen", 1)]
 
 
-def test_fastapi_style_validation_errors_are_understood(fake):
-    fake.on("POST", f"/models/{PENGUINS}/predict", (422, {"detail": [{"loc": ["query", "version"], "msg": "String should match pattern"}]}))
+def test_fastapis_own_validation_errors_have_the_same_shape(fake):
+    fake.on("POST", f"/models/{PENGUINS}/predict", (422, {"detail": [
+        {"type": "string_pattern_mismatch", "loc": ["query", "version"], "msg": "String should match pattern", "input": "two"}]}))
     with pytest.raises(InputRejected) as caught:
         InferenceClient(fake.url).predict(PENGUINS, {})
-    assert caught.value.problems == [FieldProblem("query.version", "String should match pattern")]
+    assert caught.value.problems == [FieldProblem("version", "String should match pattern")]
 
 
 @pytest.mark.parametrize("status, body, error, message", [
-    (503, {"detail": "penguins-classifier cannot answer yet: no version of penguins-classifier has the alias 'production' yet"},
+    (*canned.error(503, "penguins-classifier cannot answer yet: no version of penguins-classifier has the alias 'production' yet"),
      ModelNotReady, "has the alias 'production' yet"),
-    (404, {"detail": "no version 9 of penguins-classifier"}, NotFound, "no version 9"),
+    (*canned.error(404, "no version 9 of penguins-classifier"), NotFound, "no version 9"),
     (500, b"Internal Server Error", UnexpectedAnswer, "HTTP 500: Internal Server Error"),
     (200, b"<html>", UnexpectedAnswer, "not JSON"),
     (200, {"models": [{"nope": 1}]}, UnexpectedAnswer, "unexpected body"),

@@ -127,7 +127,7 @@ def test_the_helper_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_p
             ui.screenshot(out / "ui-helper-covertype.png")
 
             fake.on("POST", f"/models/{canned.COVERTYPE}/predict",
-                    (422, {"detail": [{"field": "Soil_Type", "reason": "'C9999' is not one of: C2702"}]}))
+                    (422, {"detail": [canned.problem("Soil_Type", "'C9999' is not one of: C2702")]}))
             with pytest.raises(AssertionError, match="is not one of"):
                 ui.predict()
         finally:

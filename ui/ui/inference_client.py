@@ -187,31 +187,38 @@ class InferenceClient:
             body = response.json()
         except ValueError:
             body = None
-        detail = body.get("detail") if isinstance(body, dict) else None
         status = response.status_code
         if 200 <= status < 300:
             if body is None:
                 raise UnexpectedAnswer(f"inference answered {method} {path} with a body that is not JSON")
             return body
-        if status == 422 and isinstance(detail, list):
-            raise InputRejected([_field_problem(p) for p in detail])
-        text = detail if isinstance(detail, str) else (response.text[:300] or response.reason)
+        # Every error answer has one shape: {"detail": [{"type", "loc", "msg", "row"?}, ...]}.
+        problems = _problems(body)
+        text = "; ".join(p.reason for p in problems) or response.text[:300] or response.reason
+        if status == 422:
+            raise InputRejected(problems)
         if status == 503:
             raise ModelNotReady(text)
         if status == 404:
             raise NotFound(text)
-        if status == 422:
-            raise InputRejected([FieldProblem("(request)", str(text))])
         raise UnexpectedAnswer(f"inference answered {method} {path} with HTTP {status}: {text}")
+
+
+def _problems(body: Any) -> list[FieldProblem]:
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, list):
+        return []
+    return [_field_problem(p) for p in detail]
 
 
 def _field_problem(raw: Any) -> FieldProblem:
     if not isinstance(raw, dict):
         return FieldProblem("(request)", str(raw))
     row = raw.get("row")
-    # FastAPI's own validation errors have "loc"/"msg" instead of field/reason.
-    field_name = raw.get("field") or ".".join(str(p) for p in raw.get("loc", ()) if p != "body") or "(request)"
-    return FieldProblem(str(field_name), str(raw.get("reason") or raw.get("msg") or raw), row if isinstance(row, int) else None)
+    # The field is the last step of the location (["body", "rows", 2, "island"] -> island).
+    loc = [p for p in raw.get("loc") or () if p != "body"]
+    field_name = str(loc[-1]) if loc else "(request)"
+    return FieldProblem(field_name, str(raw.get("msg") or raw), row if isinstance(row, int) else None)
 
 
 def _model_summary(raw: dict[str, Any]) -> ModelSummary:

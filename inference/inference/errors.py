@@ -1,0 +1,70 @@
+"""One error shape for every 4xx and 5xx answer: FastAPI's own validation shape.
+
+    {"detail": [{"type": "...", "loc": ["body", "rows", 2, "island"], "msg": "...", "row": 2}]}
+
+FastAPI answers a body it cannot parse with that shape; the service answers
+everything else (a row that does not fit the model's feature spec, an unknown
+model, a model not ready) with the same, extended with `row`: the index of the
+offending row in a batch. A client parses one shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+Loc = tuple[str | int, ...]
+
+
+def item(loc: Loc, msg: str, type_: str, row: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type_, "loc": list(loc), "msg": msg}
+    if row is not None:
+        out["row"] = row
+    return out
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, with its problems in the one shape."""
+
+    def __init__(self, status: int, problems: list[dict[str, Any]]):
+        super().__init__(status, problems)
+        self.status = status
+        self.problems = problems
+
+
+def invalid(loc: Loc, msg: str, type_: str = "value_error") -> ApiError:
+    return ApiError(422, [item(loc, msg, type_)])
+
+
+def not_found(loc: Loc, msg: str) -> ApiError:
+    return ApiError(404, [item(loc, msg, "not_found")])
+
+
+def unavailable(msg: str) -> ApiError:
+    return ApiError(503, [item((), msg, "unavailable")])
+
+
+# Starlette's own errors (unknown path, wrong method) name no location.
+_HTTP_TYPES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.problems}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's shape as it is; `input` and `ctx` can hold values JSON cannot carry.
+        problems = [{k: v for k, v in e.items() if k not in ("url", "ctx")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, list) else [item((), str(exc.detail), _HTTP_TYPES.get(exc.status_code, "http_error"))]
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))

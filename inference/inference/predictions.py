@@ -1,0 +1,54 @@
+"""Rows in, predictions out: validation against the model's feature spec, then its compiled path."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from inference.errors import ApiError, Loc, invalid, item
+from inference.feature_spec import FieldError
+from inference.metrics import Metrics
+from inference.registry import LoadedModel
+
+
+def rows_of(payload: dict[str, Any], max_rows: int) -> tuple[list[Any], bool]:
+    """The rows of a platform predict body (one row, or {"rows": [...]}), and whether it was a batch."""
+    if set(payload) != {"rows"}:
+        return [payload], False
+    rows = payload["rows"]
+    loc = ("body", "rows")
+    if not isinstance(rows, list):
+        raise invalid(loc, "must be a list of rows", "list_type")
+    if not rows:
+        raise invalid(loc, "is empty: send at least one row", "too_short")
+    if len(rows) > max_rows:
+        raise invalid(loc, f"has {len(rows)} rows; at most {max_rows} per request", "too_long")
+    return rows, True
+
+
+def problems(errors: list[FieldError], prefix: Loc) -> list[dict[str, Any]]:
+    """Feature-spec errors in the one error shape; a batch row's location carries its index."""
+    return [item((*prefix, *(() if e.row is None else (e.row,)), e.field), e.reason, e.type, e.row) for e in errors]
+
+
+def predict(model: LoadedModel, rows: list[Any], metrics: Metrics, batch_loc: Loc | None = None,
+            describe: Callable[[list[FieldError]], list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+    """Each row's label, its name, confidence and every class's probability; 422 naming every bad field.
+
+    `batch_loc` is where the rows sit in the body when they came as a batch (`("body", "rows")`);
+    `describe` places the errors of a body of another shape.
+    """
+    batch = batch_loc is not None
+    errors = [e for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
+    if errors:
+        raise ApiError(422, describe(errors) if describe else problems(errors, batch_loc or ("body",)))
+    proba = model.predict_proba(rows)
+    classes = model.classes
+    keys = [str(c) for c in classes]
+    out = []
+    for row_proba in proba.tolist():
+        best = max(range(len(row_proba)), key=row_proba.__getitem__)
+        label = classes[best]
+        out.append({"label": label, "label_name": model.spec.label_name(label), "confidence": row_proba[best],
+                    "probabilities": dict(zip(keys, row_proba))})
+        metrics.predictions.labels(model.name, model.version, keys[best]).inc()
+    return out

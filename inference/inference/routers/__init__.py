@@ -1,0 +1,1 @@
+"""One router per concern: health and metrics, models, the platform's predict routes, the original clients'."""

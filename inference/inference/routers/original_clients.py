@@ -1,0 +1,60 @@
+"""The original clients' routes: the penguin service's and the Covertype course UI's (see inference.original_clients)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+
+from inference import original_clients as shapes
+from inference.deps import ChoiceDep, MetricsDep, SettingsDep, StoreDep, resolve_model
+from inference.errors import unavailable
+from inference.predictions import predict
+from inference.routers.predict import PREDICT_RESPONSES
+from inference.schemas import CovertypePrediction, ErrorResponse, ModelInfo, PenguinBatchResponse, PenguinPrediction
+
+router = APIRouter(tags=["original clients"])
+
+# Any JSON, null or no body included: which of the two accepted shapes it is decides
+# the model, and anything else is told both shapes.
+OriginalBody = Annotated[Any, Body(description='One penguin object, or {"features": [...]} with the Covertype feature values in data_api\'s column order')]
+PenguinsBody = Annotated[Any, Body(description=f'{{"penguins": [penguin, ...]}}, at most {shapes.PENGUIN_BATCH_LIMIT}')]
+
+
+@router.post("/predict", summary="Predict one penguin, or one Covertype row given as {\"features\": [...]}",
+             response_model=PenguinPrediction | CovertypePrediction, responses=PREDICT_RESPONSES)
+async def predict_original(choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep,
+                           payload: OriginalBody = None) -> JSONResponse:
+    if shapes.is_features_body(payload):
+        model = await resolve_model(store, settings.covertype_model, choice)
+        row, actual = shapes.features_row(payload, model.spec)
+        [prediction] = predict(model, [row], metrics, describe=shapes.features_problems(model.spec))
+        return JSONResponse(shapes.covertype_answer(prediction, model.name, model.version, actual))
+    model = await resolve_model(store, settings.penguins_model, choice)
+    row = shapes.check_penguin_body(payload, model.spec)
+    [prediction] = predict(model, [row], metrics)
+    return JSONResponse(shapes.penguin_answer(prediction, model.name, model.version))
+
+
+@router.post("/predict/batch", summary=f"Predict up to {shapes.PENGUIN_BATCH_LIMIT} penguins",
+             response_model=PenguinBatchResponse, responses=PREDICT_RESPONSES)
+async def predict_penguins(choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep,
+                           payload: PenguinsBody = None) -> JSONResponse:
+    rows = shapes.penguin_rows(payload)
+    model = await resolve_model(store, settings.penguins_model, choice)
+    predictions = predict(model, rows, metrics, ("body", "penguins"))
+    return JSONResponse({"model": model.name, "version": model.version, "predictions": [
+        shapes.penguin_answer(p, model.name, model.version) for p in predictions]})
+
+
+@router.get("/model/info", summary="The production penguin model: version, family, hyper-parameters, metrics, training run, features",
+            response_model=ModelInfo, responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+async def penguin_model_info(choice: ChoiceDep, settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
+    model = await resolve_model(store, settings.penguins_model, choice)
+    try:
+        described = await asyncio.to_thread(store.registry.version_details, model.name, model.version)
+    except Exception as exc:
+        raise unavailable(f"the MLflow registry cannot be reached: {exc}") from None
+    return shapes.model_info(model.name, model.version, model.spec, described)
