@@ -1,6 +1,12 @@
 import json
+import os
+from pathlib import Path
 
-from mlops_pipelines.contracts import CONTRACTS, COVERTYPE, PENGUINS, Categorical
+import jsonschema
+
+from mlops_pipelines.contracts import (
+    CONTRACTS, COVERTYPE, FEATURE_SPEC_SCHEMA, PENGUINS, SPEC_VERSION, Categorical, golden_files,
+)
 
 
 def test_covertype_domain_is_the_documented_one_not_a_sample():
@@ -40,3 +46,34 @@ def test_table_and_model_names():
     assert COVERTYPE.raw_table == "covertype_raw"
     assert COVERTYPE.clean_table == "covertype_clean"
     assert COVERTYPE.rejected_table == "covertype_rejected"
+
+
+# The contract as the other services' tests read it: contract/ at the repository root.
+CONTRACT_DIR = Path(__file__).resolve().parents[2] / "contract"
+
+
+def render(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_golden_contract_files_are_what_contracts_py_writes():
+    """inference's and the UI's tests read these files; they must be what training logs.
+
+    After changing contracts.py: `UPDATE_CONTRACT=1 pytest tests/test_contracts.py` rewrites them.
+    """
+    stale = []
+    for name, value in golden_files().items():
+        path = CONTRACT_DIR / name
+        if os.environ.get("UPDATE_CONTRACT") == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(value))
+        if not path.exists() or path.read_text() != render(value):
+            stale.append(name)
+    assert not stale, f"contract/ differs from contracts.py for {stale}: run UPDATE_CONTRACT=1 pytest tests/test_contracts.py"
+
+
+def test_every_logged_spec_fits_the_published_format():
+    validator = jsonschema.Draft202012Validator(FEATURE_SPEC_SCHEMA)
+    for contract in CONTRACTS.values():
+        validator.validate(json.loads(json.dumps(contract.feature_spec())))
+    assert COVERTYPE.feature_spec()["spec_version"] == SPEC_VERSION

@@ -87,3 +87,15 @@ def test_malformed_rows_are_refused(fake_data_api):
     replies.append((200, {"group_number": 1, "batch_number": 1, "data": [[1, 2, 3]]}))
     with pytest.raises(ValueError, match="without 13 values"):
         fetch_covertype_batch(url, 1)
+
+
+def test_named_columns_are_checked_against_the_contract(fake_data_api):
+    url, replies = fake_data_api
+    row = [2783, 48, 6, 361, -4, 886, 222, 227, 140, 1052, "Comanche", "C4704", 2]
+    replies.append((200, {"group_number": 1, "batch_number": 1, "columns": COVERTYPE_RAW_COLUMNS, "data": [row]}))
+    assert fetch_covertype_batch(url, 1).frame.iloc[0].tolist() == [str(v) for v in row]
+    swapped = [COVERTYPE_RAW_COLUMNS[1], COVERTYPE_RAW_COLUMNS[0], *COVERTYPE_RAW_COLUMNS[2:]]
+    replies.clear()
+    replies.append((200, {"group_number": 1, "batch_number": 1, "columns": swapped, "data": [row]}))
+    with pytest.raises(ValueError, match="are not the covertype contract's"):
+        fetch_covertype_batch(url, 1)

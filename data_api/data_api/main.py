@@ -24,6 +24,9 @@ log = logging.getLogger("data_api")
 class DataResponse(BaseModel):
     group_number: int
     batch_number: int
+    # Rows are lists, as the course API sends them; `columns` names their values, so a
+    # reader can check the order by name instead of trusting positions.
+    columns: list[str]
     data: list[list[int | str]]
 
 
@@ -202,7 +205,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ) from None
         rows = request.app.state.data.sample(batch, s.sample_fraction)
         # Returned directly: the rows are already plain ints/strs, so skip re-validating thousands of them.
-        return JSONResponse({"group_number": group_number, "batch_number": batch, "data": rows})
+        return JSONResponse({"group_number": group_number, "batch_number": batch, "columns": list(COLUMNS), "data": rows})
 
     @app.get(
         "/restart_data_generation",

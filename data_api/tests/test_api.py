@@ -36,6 +36,7 @@ def test_data_shape_types_and_fraction(client: TestClient, frame: pd.DataFrame) 
     assert r.status_code == 200
     body = r.json()
     assert (body["group_number"], body["batch_number"]) == (2, 1)
+    assert body["columns"] == list(frame.columns)  # each value named, in row order
     assert len(body["data"]) == 10  # 25 % of a 40-row batch
     by_id = {row[0]: row for row in frame.itertuples(index=False, name=None)}
     for row in body["data"]:

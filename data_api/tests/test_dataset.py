@@ -1,4 +1,5 @@
 import gzip
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -151,3 +152,9 @@ def test_real_file() -> None:
     assert set(df["Wilderness_Area"]) == set(WILDERNESS_AREAS)
     assert set(df["Cover_Type"]) == set(range(1, 8))
     assert df["Elevation"].between(1859, 3858).all()
+
+
+def test_columns_are_the_contracts_in_its_order():
+    """Rows travel by position: the order is the covertype feature spec's, then its target."""
+    spec = json.loads((Path(__file__).resolve().parents[2] / "contract" / "specs" / "covertype.json").read_text())
+    assert list(dataset.COLUMNS) == [f["name"] for f in spec["features"]] + [spec["target"]["name"]]

@@ -20,10 +20,24 @@ class FieldError:
     type: str = "value_error"
 
 
+# The feature-spec format versions this service reads (contract/feature-spec.schema.json).
+# Specs logged before versions existed carry none and are version 1.
+KNOWN_SPEC_VERSIONS = (1,)
+
+
+class UnknownSpecVersion(ValueError):
+    """A model logged with a feature-spec format this service does not know."""
+
+
 class FeatureSpec:
     """A model's input contract, parsed from its logged feature spec."""
 
     def __init__(self, spec: dict[str, Any]):
+        version = spec.get("spec_version", 1)
+        if version not in KNOWN_SPEC_VERSIONS:
+            raise UnknownSpecVersion(
+                f"its feature spec has spec_version {version!r}; this inference service reads versions "
+                f"{', '.join(map(str, KNOWN_SPEC_VERSIONS))}: upgrade inference before serving it")
         self.raw = spec
         self.features: list[dict[str, Any]] = spec["features"]
         self.names = [f["name"] for f in self.features]

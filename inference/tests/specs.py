@@ -1,30 +1,20 @@
-"""Feature specs as the training DAGs log them with each model (test data)."""
+"""Feature specs as the training DAGs log them: the golden files in contract/, never hand copies."""
 
-PENGUINS_SPEC = {
-    "dataset": "penguins",
-    "features": [
-        {"name": "island", "kind": "categorical", "type": "string", "categories": ["Biscoe", "Dream", "Torgersen"], "nullable": False},
-        {"name": "bill_length_mm", "kind": "numeric", "type": "number", "minimum": 25.0, "maximum": 70.0, "unit": "mm", "nullable": False},
-        {"name": "bill_depth_mm", "kind": "numeric", "type": "number", "minimum": 10.0, "maximum": 25.0, "unit": "mm", "nullable": False},
-        {"name": "flipper_length_mm", "kind": "numeric", "type": "number", "minimum": 160.0, "maximum": 240.0, "unit": "mm", "nullable": False},
-        {"name": "body_mass_g", "kind": "numeric", "type": "number", "minimum": 2500.0, "maximum": 6500.0, "unit": "g", "nullable": False},
-        {"name": "sex", "kind": "categorical", "type": "string", "categories": ["female", "male"], "nullable": True},
-    ],
-    "target": {"name": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"],
-               "class_names": {"Adelie": "Adélie penguin", "Chinstrap": "Chinstrap penguin", "Gentoo": "Gentoo penguin"}},
-}
+import json
+from pathlib import Path
 
-SOILS = ["C2702", "C2703", "C4704", "C5151", "C7745"]
-COVERTYPE_SPEC = {
-    "dataset": "covertype",
-    "features": [
-        {"name": "Elevation", "kind": "numeric", "type": "integer", "minimum": 1859, "maximum": 3858, "unit": "m", "nullable": False},
-        {"name": "Slope", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 66, "unit": "degrees", "nullable": False},
-        {"name": "Wilderness_Area", "kind": "categorical", "type": "string", "categories": ["Rawah", "Neota", "Comanche", "Cache"], "nullable": False},
-        {"name": "Soil_Type", "kind": "categorical", "type": "string", "categories": SOILS, "nullable": False},
-    ],
-    "target": {"name": "Cover_Type", "classes": [1, 2, 3], "class_names": {"1": "Spruce/Fir", "2": "Lodgepole Pine", "3": "Ponderosa Pine"}},
-}
+CONTRACT = Path(__file__).resolve().parents[2] / "contract"
+
+
+def golden_spec(dataset: str) -> dict:
+    return json.loads((CONTRACT / "specs" / f"{dataset}.json").read_text())
+
+
+PENGUINS_SPEC = golden_spec("penguins")
+COVERTYPE_SPEC = golden_spec("covertype")
 
 PENGUIN_ROW = {"island": "Biscoe", "bill_length_mm": 45.2, "bill_depth_mm": 15.8, "flipper_length_mm": 215, "body_mass_g": 5300, "sex": "male"}
-COVER_ROW = {"Elevation": 2783, "Slope": 6, "Wilderness_Area": "Comanche", "Soil_Type": "C4704"}
+# data_api's first row of the shared file, without its cover type.
+COVER_ROW = {"Elevation": 2783, "Aspect": 48, "Slope": 6, "Horizontal_Distance_To_Hydrology": 361, "Vertical_Distance_To_Hydrology": -4,
+             "Horizontal_Distance_To_Roadways": 886, "Hillshade_9am": 222, "Hillshade_Noon": 227, "Hillshade_3pm": 140,
+             "Horizontal_Distance_To_Fire_Points": 1052, "Wilderness_Area": "Comanche", "Soil_Type": "C4704"}

@@ -100,3 +100,12 @@ def test_row_schema_accepts_exactly_what_check_row_accepts(spec):
 
     agree()
     assert validator.is_valid(PENGUIN_ROW if spec is penguins else COVER_ROW)
+
+
+def test_a_spec_version_this_service_does_not_know_is_refused_clearly():
+    from inference.feature_spec import UnknownSpecVersion
+
+    with pytest.raises(UnknownSpecVersion, match="spec_version 2; this inference service reads versions 1: upgrade inference"):
+        FeatureSpec({**PENGUINS_SPEC, "spec_version": 2})
+    # Specs logged before the format had versions are version 1.
+    assert FeatureSpec({k: v for k, v in PENGUINS_SPEC.items() if k != "spec_version"}).names == penguins.names

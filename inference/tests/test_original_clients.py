@@ -119,10 +119,10 @@ def test_a_covertype_row_as_a_feature_list(client, registered):
 
 @pytest.mark.parametrize("body, loc, reason", [
     ({"features": COVER_VALUES[:-1]}, ["body", "features"],
-     "has 3 values; expected 4 values (Elevation, Slope, Wilderness_Area, Soil_Type), or 5 with Cover_Type last"),
-    ({"features": "2783,6"}, ["body", "features"], "must be a list of 4 values"),
+     "has 11 values; expected 12 values (Elevation, Aspect, Slope, "),
+    ({"features": "2783,6"}, ["body", "features"], "must be a list of 12 values"),
     ({"features": [99999, *COVER_VALUES[1:]]}, ["body", "features", 0], "Elevation: 99999 is outside the valid range [1859, 3858] m"),
-    ({"features": [*COVER_VALUES[:3], "C0000"]}, ["body", "features", 3], "Soil_Type: 'C0000' is not one of"),
+    ({"features": [*COVER_VALUES[:11], "C0000"]}, ["body", "features", 11], "Soil_Type: 'C0000' is not one of"),
     ({"features": COVER_VALUES, "version": 2}, ["body", "version"], "unknown field"),
 ])
 def test_a_bad_feature_list_gets_422_naming_field_and_reason(client, body, loc, reason):
@@ -178,8 +178,8 @@ def test_openapi_documents_the_original_routes_with_working_examples(client, reg
     assert {ref["$ref"] for ref in predict["schema"]["anyOf"]} == {
         f"#/components/schemas/{names['penguins']}.row", "#/components/schemas/covertype.features"}
     features = schema["components"]["schemas"]["covertype.features"]["properties"]["features"]
-    assert (features["minItems"], features["maxItems"]) == (4, 5)
-    assert features["prefixItems"][0]["type"] == "integer" and features["prefixItems"][4]["enum"] == [1, 2, 3]
+    assert (features["minItems"], features["maxItems"]) == (12, 13)
+    assert features["prefixItems"][0]["type"] == "integer" and features["prefixItems"][12]["enum"] == [1, 2, 3, 4, 5, 6, 7]
     for example in predict["examples"].values():
         assert client.post("/predict", json=example["value"]).status_code == 200, example
     batch = schema["paths"]["/predict/batch"]["post"]["requestBody"]["content"]["application/json"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from tests.fake_inference import FakeInference, Request
@@ -9,62 +11,15 @@ from tests.fake_inference import FakeInference, Request
 PENGUINS = "penguins-classifier"
 COVERTYPE = "covertype-classifier"
 
-PENGUINS_SPEC = {
-    "dataset": "penguins",
-    "description": "Palmer Archipelago (Antarctica) penguins, 2007-2009 (Gorman, Williams & Fraser).",
-    "features": [
-        {"name": "island", "kind": "categorical", "type": "string", "categories": ["Biscoe", "Dream", "Torgersen"],
-         "description": "Island in the Palmer Archipelago", "nullable": False},
-        {"name": "bill_length_mm", "kind": "numeric", "type": "number", "minimum": 25.0, "maximum": 70.0, "unit": "mm",
-         "description": "Bill (culmen) length", "nullable": False},
-        {"name": "bill_depth_mm", "kind": "numeric", "type": "number", "minimum": 10.0, "maximum": 25.0, "unit": "mm",
-         "description": "Bill (culmen) depth", "nullable": False},
-        {"name": "flipper_length_mm", "kind": "numeric", "type": "number", "minimum": 160.0, "maximum": 240.0, "unit": "mm",
-         "description": "Flipper length", "nullable": False},
-        {"name": "body_mass_g", "kind": "numeric", "type": "number", "minimum": 2500.0, "maximum": 6500.0, "unit": "g",
-         "description": "Body mass", "nullable": False},
-        {"name": "sex", "kind": "categorical", "type": "string", "categories": ["female", "male"],
-         "description": "Sex", "nullable": True},
-    ],
-    "target": {"name": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"],
-               "class_names": {"Adelie": "Adélie penguin", "Chinstrap": "Chinstrap penguin", "Gentoo": "Gentoo penguin"}},
-}
+# The feature specs as training logs them: the golden files in contract/, never hand copies.
+CONTRACT = Path(__file__).resolve().parents[2] / "contract"
+PENGUINS_SPEC = json.loads((CONTRACT / "specs" / "penguins.json").read_text())
+COVERTYPE_SPEC = json.loads((CONTRACT / "specs" / "covertype.json").read_text())
 PENGUINS_EXAMPLE = [
     {"island": "Torgersen", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"},
     {"island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2, "flipper_length_mm": 211.0, "body_mass_g": 4500.0, "sex": "female"},
 ]
 
-SOIL_CODES = ["C2702", "C2703", "C2704", "C7745", "C7746"]
-COVERTYPE_SPEC = {
-    "dataset": "covertype",
-    "description": "Forest cover type of 30 x 30 m cells in the Roosevelt National Forest, Colorado (UCI Covertype).",
-    "features": [
-        {"name": "Elevation", "kind": "numeric", "type": "integer", "minimum": 1859, "maximum": 3858, "unit": "m", "description": "Elevation", "nullable": False},
-        {"name": "Aspect", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 360, "unit": "degrees azimuth", "description": "Aspect", "nullable": False},
-        {"name": "Slope", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 66, "unit": "degrees", "description": "Slope", "nullable": False},
-        {"name": "Horizontal_Distance_To_Hydrology", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 1397, "unit": "m",
-         "description": "Horizontal distance to nearest surface water", "nullable": False},
-        {"name": "Vertical_Distance_To_Hydrology", "kind": "numeric", "type": "integer", "minimum": -173, "maximum": 601, "unit": "m",
-         "description": "Vertical distance to nearest surface water", "nullable": False},
-        {"name": "Horizontal_Distance_To_Roadways", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 7117, "unit": "m",
-         "description": "Horizontal distance to nearest roadway", "nullable": False},
-        {"name": "Hillshade_9am", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 255, "unit": "index 0-255",
-         "description": "Hillshade index at 9am, summer solstice", "nullable": False},
-        {"name": "Hillshade_Noon", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 255, "unit": "index 0-255",
-         "description": "Hillshade index at noon, summer solstice", "nullable": False},
-        {"name": "Hillshade_3pm", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 255, "unit": "index 0-255",
-         "description": "Hillshade index at 3pm, summer solstice", "nullable": False},
-        {"name": "Horizontal_Distance_To_Fire_Points", "kind": "numeric", "type": "integer", "minimum": 0, "maximum": 7173, "unit": "m",
-         "description": "Horizontal distance to nearest wildfire ignition point", "nullable": False},
-        {"name": "Wilderness_Area", "kind": "categorical", "type": "string", "categories": ["Rawah", "Neota", "Comanche", "Cache"],
-         "description": "Wilderness area", "nullable": False},
-        {"name": "Soil_Type", "kind": "categorical", "type": "string", "categories": SOIL_CODES,
-         "description": "Soil type (USFS ELU code)", "nullable": False},
-    ],
-    "target": {"name": "Cover_Type", "classes": [1, 2, 3, 4, 5, 6, 7],
-               "class_names": {"1": "Spruce/Fir", "2": "Lodgepole Pine", "3": "Ponderosa Pine", "4": "Cottonwood/Willow",
-                               "5": "Aspen", "6": "Douglas-fir", "7": "Krummholz"}},
-}
 COVERTYPE_EXAMPLE = [
     {"Elevation": 2596, "Aspect": 51, "Slope": 3, "Horizontal_Distance_To_Hydrology": 258, "Vertical_Distance_To_Hydrology": 0,
      "Horizontal_Distance_To_Roadways": 510, "Hillshade_9am": 221, "Hillshade_Noon": 232, "Hillshade_3pm": 148,

@@ -147,7 +147,8 @@ def test_covertype_form_uses_integers(start_app, fake):
     assert elevation.label == "Elevation (m)"
     assert (elevation.min, elevation.max, elevation.value, elevation.step) == (1859, 3858, 2596, 1)
     assert at.number_input(key="feature_Hillshade_9am").label == "Hillshade index at 9am, summer solstice (index 0-255)"
-    assert at.selectbox(key="feature_Soil_Type").options == canned.SOIL_CODES
+    soil = next(f for f in canned.COVERTYPE_SPEC["features"] if f["name"] == "Soil_Type")
+    assert at.selectbox(key="feature_Soil_Type").options == soil["categories"]
     assert "unknown" not in at.selectbox(key="feature_Wilderness_Area").options  # not nullable
     at.number_input(key="feature_Elevation").set_value(3100)
     at.button(key="predict_button").click().run()

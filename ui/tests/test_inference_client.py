@@ -90,3 +90,10 @@ def test_failures_are_clear_errors(fake, status, body, error, message):
 def test_unreachable():
     with pytest.raises(InferenceUnreachable, match=r"http://127.0.0.1:9 cannot be reached \(ConnectionError\)"):
         InferenceClient("http://127.0.0.1:9").models()
+
+
+def test_a_model_with_a_spec_version_this_ui_does_not_know_is_refused(fake):
+    newer = {**canned.detail(PENGUINS), "feature_spec": {**canned.PENGUINS_SPEC, "spec_version": 2}}
+    fake.on("GET", f"/models/{PENGUINS}", (200, newer))
+    with pytest.raises(UnexpectedAnswer, match="spec_version 2; this UI reads versions 1: upgrade the UI"):
+        InferenceClient(fake.url).model_detail(PENGUINS)

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+# The feature-spec format versions this UI reads (contract/feature-spec.schema.json);
+# specs logged before versions existed carry none and are version 1.
+KNOWN_SPEC_VERSIONS = (1,)
+
+
+class UnknownSpecVersion(ValueError):
+    """A model logged with a feature-spec format this UI does not know."""
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str
@@ -75,6 +84,12 @@ class FeatureSpec:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> "FeatureSpec":
+        version = raw.get("spec_version", 1)
+        if version not in KNOWN_SPEC_VERSIONS:
+            # A form built from a format this UI does not know could send wrong rows.
+            raise UnknownSpecVersion(
+                f"the model's feature spec has spec_version {version!r}; this UI reads versions "
+                f"{', '.join(map(str, KNOWN_SPEC_VERSIONS))}: upgrade the UI to use this model")
         target = raw.get("target") or {}
         return cls(
             dataset=str(raw.get("dataset") or ""),

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from ui.feature_spec import FeatureSpec
+from ui.feature_spec import FeatureSpec, UnknownSpecVersion
 
 # Connect fast (a down service must show at once), read long enough for a
 # batch of 1000 rows.
@@ -143,6 +143,8 @@ class InferenceClient:
                 input_example=[r for r in (body.get("input_example") or []) if isinstance(r, dict)],
                 classes=tuple(body.get("classes") or ()),
             )
+        except UnknownSpecVersion as exc:
+            raise UnexpectedAnswer(f"{name} version {body.get('version')} cannot be used here: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise UnexpectedAnswer(f"inference answered GET /models/{name} with an unexpected body ({exc!r})") from None
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+# The version of the feature-spec format below. Readers (inference, the UI) refuse a
+# spec whose version they do not know rather than guess at it: bump it on any change
+# a reader must understand, and teach the readers first.
+SPEC_VERSION = 1
+
 
 @dataclass(frozen=True)
 class Numeric:
@@ -95,6 +100,7 @@ class DatasetContract:
     def feature_spec(self) -> dict[str, Any]:
         """JSON-ready description stored with every model of this dataset."""
         return {
+            "spec_version": SPEC_VERSION,
             "dataset": self.name,
             "description": self.description,
             "features": [f.spec() for f in self.features],
@@ -159,3 +165,39 @@ COVERTYPE = DatasetContract(
 )
 
 CONTRACTS: dict[str, DatasetContract] = {c.name: c for c in (PENGUINS, COVERTYPE)}
+
+
+# JSON Schema of the feature-spec format, for readers in other services and languages.
+FEATURE_SPEC_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Feature spec",
+    "description": "A model's input contract, logged with every model (MLmodel metadata key feature_spec).",
+    "type": "object",
+    "required": ["spec_version", "dataset", "features", "target"],
+    "properties": {
+        "spec_version": {"const": SPEC_VERSION},
+        "dataset": {"type": "string"},
+        "description": {"type": "string"},
+        "features": {"type": "array", "minItems": 1, "items": {"oneOf": [
+            {"type": "object", "additionalProperties": False,
+             "required": ["name", "kind", "type", "minimum", "maximum", "unit", "description", "nullable"],
+             "properties": {"name": {"type": "string"}, "kind": {"const": "numeric"}, "type": {"enum": ["integer", "number"]},
+                            "minimum": {"type": "number"}, "maximum": {"type": "number"}, "unit": {"type": "string"},
+                            "description": {"type": "string"}, "nullable": {"type": "boolean"}}},
+            {"type": "object", "additionalProperties": False,
+             "required": ["name", "kind", "type", "categories", "description", "nullable"],
+             "properties": {"name": {"type": "string"}, "kind": {"const": "categorical"}, "type": {"const": "string"},
+                            "categories": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                            "description": {"type": "string"}, "nullable": {"type": "boolean"}}},
+        ]}},
+        "target": {"type": "object", "additionalProperties": False, "required": ["name", "classes", "class_names"],
+                   "properties": {"name": {"type": "string"}, "classes": {"type": "array", "minItems": 2},
+                                  "class_names": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    },
+}
+
+
+def golden_files() -> dict[str, Any]:
+    """The contract as files other services' tests read (contract/ at the repository root)."""
+    return {"feature-spec.schema.json": FEATURE_SPEC_SCHEMA,
+            **{f"specs/{name}.json": contract.feature_spec() for name, contract in CONTRACTS.items()}}

@@ -87,6 +87,11 @@ def fetch_covertype_batch(base_url: str, group_number: int, timeout: float = 60)
         raise DataExhausted(response.json().get("detail", response.text))
     response.raise_for_status()
     body = response.json()
+    # data_api names its columns: a reordered or renamed column must stop ingestion,
+    # not land values in the wrong fields. (The course API sends no names.)
+    columns = body.get("columns")
+    if columns is not None and list(columns) != list(COVERTYPE_RAW_COLUMNS):
+        raise ValueError(f"data_api's columns {columns} are not the covertype contract's {list(COVERTYPE_RAW_COLUMNS)}")
     rows = body["data"]
     bad = [i for i, row in enumerate(rows) if len(row) != len(COVERTYPE_RAW_COLUMNS)]
     if bad:
