@@ -107,3 +107,13 @@ def test_chart_shows_every_class_in_words_in_spec_order():
                                        "Aspen", "Douglas-fir", "Krummholz"]
     assert frame["probability"].tolist()[1] == 0.4
     assert charts.probability_chart(frame).to_dict()["layer"][0]["mark"]["type"] == "bar"
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    from ui.settings import Settings
+
+    assert Settings().inference_url == "http://inference:8989"
+    monkeypatch.setenv("UI_INFERENCE_URL", "http://localhost:8989/")
+    monkeypatch.setenv("UI_MLFLOW_URL", "http://mlflow.example:5000")
+    settings = Settings()
+    assert (settings.inference_url, settings.mlflow_url) == ("http://localhost:8989", "http://mlflow.example:5000")

@@ -20,7 +20,7 @@ from ui.inference_client import InferenceClient, InferenceError, ModelDetail  # 
 from ui.messages import plain, show_inference_error  # noqa: E402
 from ui.settings import Settings  # noqa: E402
 
-settings = Settings.from_env()
+settings = Settings()
 st.set_page_config(page_title="MLOps platform", page_icon=":bar_chart:", layout="wide")
 st.title("MLOps platform")
 client = InferenceClient(settings.inference_url)

@@ -89,8 +89,8 @@ def render(model: ModelSummary, production: ModelDetail | None, chosen: ModelDet
     else:
         st.caption("None yet.")
     st.markdown("**Pipelines and registry**")
-    mlflow_model = f"{settings.mlflow_ui_url.rstrip('/')}/#/models/{quote(model.name)}"
+    mlflow_model = f"{settings.mlflow_url}/#/models/{quote(model.name)}"
     left, right = st.columns(2)
-    left.link_button("Open Airflow (training pipelines)", settings.airflow_ui_url, key=AIRFLOW_LINK_KEY)
+    left.link_button("Open Airflow (training pipelines)", settings.airflow_url, key=AIRFLOW_LINK_KEY)
     right.link_button("Open MLflow (runs and registry)", mlflow_model, key=MLFLOW_LINK_KEY)
-    st.caption(f"Airflow: {settings.airflow_ui_url} · MLflow: {settings.mlflow_ui_url}")
+    st.caption(f"Airflow: {settings.airflow_url} · MLflow: {settings.mlflow_url}")

@@ -1,21 +1,19 @@
-"""Addresses the UI needs, from the environment."""
+"""Addresses the UI needs, from the environment (UI_INFERENCE_URL, UI_AIRFLOW_URL, UI_MLFLOW_URL)."""
 
-import os
-from dataclasses import dataclass
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-@dataclass(frozen=True)
-class Settings:
-    inference_url: str
-    airflow_ui_url: str
-    mlflow_ui_url: str
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UI_", frozen=True)
 
+    # Called by the Streamlit server, so a container-network address.
+    inference_url: str = "http://inference:8989"
+    # Opened by the person's browser, so host addresses.
+    airflow_url: str = "http://localhost:8080"
+    mlflow_url: str = "http://localhost:5000"
+
+    @field_validator("inference_url", "airflow_url", "mlflow_url")
     @classmethod
-    def from_env(cls) -> "Settings":
-        return cls(
-            # Called by the Streamlit server, so a container-network address.
-            inference_url=os.environ.get("UI_INFERENCE_URL", "http://inference:8989").rstrip("/"),
-            # Opened by the person's browser, so host addresses.
-            airflow_ui_url=os.environ.get("UI_AIRFLOW_URL", "http://localhost:8080"),
-            mlflow_ui_url=os.environ.get("UI_MLFLOW_URL", "http://localhost:5000"),
-        )
+    def _no_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")

@@ -42,7 +42,7 @@ def version_choices(model: ModelSummary) -> list[VersionChoice]:
 
 
 def render_links(settings: Settings) -> None:
-    st.sidebar.markdown(f"[Airflow UI]({settings.airflow_ui_url}) · [MLflow UI]({settings.mlflow_ui_url})")
+    st.sidebar.markdown(f"[Airflow UI]({settings.airflow_url}) · [MLflow UI]({settings.mlflow_url})")
 
 
 def render(models: list[ModelSummary]) -> tuple[ModelSummary, VersionChoice | None]:
