@@ -34,13 +34,18 @@ ensure_uv() {
 venv() {
   local name=$1; shift
   local dir="$VENVS/$name" stamp
-  stamp=$(cat "$@" | sha256sum | cut -c1-16)
+  # Re-synced when its pins or its package definition change.
+  local own=()
+  if [[ -f "$name/pyproject.toml" ]]; then own=("$name/pyproject.toml"); fi
+  stamp=$(cat "$@" "${own[@]}" | sha256sum | cut -c1-16)
   if [[ ! -f "$dir/.stamp" || $(cat "$dir/.stamp") != "$stamp" ]]; then
     log "installing $name test environment"
     uv venv --quiet --allow-existing --python 3.11 "$dir"
     local args=() f
     for f in "$@"; do args+=(-r "$f"); done
     uv pip install --quiet --python "$dir/bin/python" "${args[@]}"
+    # The service's own package, editable, so tests and scripts import it as installed.
+    if [[ -f "$name/pyproject.toml" ]]; then uv pip install --quiet --no-deps --python "$dir/bin/python" -e "$name"; fi
     echo "$stamp" > "$dir/.stamp"
   fi
   echo "$dir"

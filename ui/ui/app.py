@@ -4,21 +4,15 @@ Thin on purpose: which model and version (sidebar), then three tabs. The
 feature spec, versions and metrics all come from inference at run time.
 """
 
-import sys
-from pathlib import Path
+# `streamlit run ui/app.py` puts this file's folder on sys.path, not the one holding
+# the `ui` package: the image sets PYTHONPATH=/app, a checkout installs the package
+# (`pip install -e ui`).
+import streamlit as st
 
-# `streamlit run ui/app.py` puts this file's folder on sys.path, not the one
-# holding the `ui` package (the image sets PYTHONPATH=/app; a checkout may not).
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-import streamlit as st  # noqa: E402
-
-from ui import batch_view, model_view, predict_view, sidebar  # noqa: E402
-from ui.inference_client import InferenceClient, InferenceError, ModelDetail  # noqa: E402
-from ui.messages import plain, show_inference_error  # noqa: E402
-from ui.settings import Settings  # noqa: E402
+from ui import batch_view, model_view, predict_view, sidebar
+from ui.inference_client import InferenceClient, InferenceError, ModelDetail
+from ui.messages import plain, show_inference_error
+from ui.settings import Settings
 
 settings = Settings()
 st.set_page_config(page_title="MLOps platform", page_icon=":bar_chart:", layout="wide")
