@@ -79,7 +79,7 @@ class DatasetContract:
 
     @property
     def registered_model_name(self) -> str:
-        return f"{self.name}-classifier"
+        return f"{self.name}{CONVENTIONS['model_name_suffix']}"
 
     @property
     def raw_table(self) -> str:
@@ -197,7 +197,20 @@ FEATURE_SPEC_SCHEMA: dict[str, Any] = {
 }
 
 
+# Names and limits the services must agree on besides the feature spec. Training uses
+# these; inference and the UI keep their own constants, held to these by their tests.
+CONVENTIONS: dict[str, Any] = {
+    "model_name_suffix": "-classifier",  # <dataset>-classifier in the registry
+    "production_alias": "production",  # the alias a person moves to promote
+    "feature_spec_metadata_key": "feature_spec",  # MLmodel metadata key of the spec
+    "feature_spec_file": "feature_spec.json",  # the same spec as an artifact beside the model
+    "max_batch_rows": 1000,  # rows per predict request
+    # Tags on every registered version, read back by inference's GET /model/info.
+    "version_tags": {"family": "training.family", "dag_id": "airflow.dag_id", "dag_run_id": "airflow.run_id"},
+}
+
+
 def golden_files() -> dict[str, Any]:
     """The contract as files other services' tests read (contract/ at the repository root)."""
-    return {"feature-spec.schema.json": FEATURE_SPEC_SCHEMA,
+    return {"feature-spec.schema.json": FEATURE_SPEC_SCHEMA, "conventions.json": CONVENTIONS,
             **{f"specs/{name}.json": contract.feature_spec() for name, contract in CONTRACTS.items()}}
