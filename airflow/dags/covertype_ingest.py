@@ -1,26 +1,25 @@
 """Covertype: the group's current batch from data_api -> covertype_raw -> clean/rejected."""
 
-import os
-
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops_pipelines.contracts import COVERTYPE
-from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, schedule_from_env
+from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE
 from mlops_pipelines.dag_tasks import validate_and_publish
+from mlops_pipelines.settings import settings
 
 
 @dag(
     dag_id="covertype_ingest",
     # data_api moves to the next batch every 5 minutes by default.
-    schedule=schedule_from_env("COVERTYPE_INGEST_SCHEDULE", "*/5 * * * *"),
+    schedule=settings().covertype_ingest_schedule,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     params={
         "group_number": Param(
-            int(os.environ.get("COVERTYPE_GROUP_NUMBER", "1")), type="integer", minimum=1,
+            settings().covertype_group_number, type="integer", minimum=1,
             description="data_api group whose batches this platform ingests",
         ),
     },

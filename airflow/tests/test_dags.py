@@ -37,15 +37,19 @@ def test_covertype_is_fetched_every_five_minutes_by_default(dagbag):
     assert dagbag.dags["covertype_ingest"].timetable.expression == "*/5 * * * *"
 
 
-def test_schedule_can_be_turned_off(monkeypatch):
-    from mlops_pipelines.dag_defaults import schedule_from_env
+def test_schedule_and_group_come_from_the_environment(monkeypatch):
+    from mlops_pipelines.settings import PipelineSettings
 
-    monkeypatch.setenv("X_SCHEDULE", "none")
-    assert schedule_from_env("X_SCHEDULE", "@daily") is None
-    monkeypatch.setenv("X_SCHEDULE", "*/10 * * * *")
-    assert schedule_from_env("X_SCHEDULE", "@daily") == "*/10 * * * *"
-    monkeypatch.delenv("X_SCHEDULE")
-    assert schedule_from_env("X_SCHEDULE", "@daily") == "@daily"
+    monkeypatch.delenv("COVERTYPE_INGEST_SCHEDULE", raising=False)
+    assert PipelineSettings().covertype_ingest_schedule == "*/5 * * * *"
+    monkeypatch.setenv("COVERTYPE_INGEST_SCHEDULE", "none")
+    assert PipelineSettings().covertype_ingest_schedule is None
+    monkeypatch.setenv("COVERTYPE_INGEST_SCHEDULE", "*/10 * * * *")
+    monkeypatch.setenv("COVERTYPE_GROUP_NUMBER", "3")
+    assert (PipelineSettings().covertype_ingest_schedule, PipelineSettings().covertype_group_number) == ("*/10 * * * *", 3)
+    monkeypatch.setenv("COVERTYPE_GROUP_NUMBER", "0")
+    with pytest.raises(ValueError, match="covertype_group_number"):
+        PipelineSettings()
 
 
 def test_publish_compares_the_clean_table_with_the_last_event():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 from mlops_pipelines.contracts import CONTRACTS
@@ -18,12 +17,6 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
 }
-
-
-def schedule_from_env(variable: str, default: str) -> str | None:
-    """A cron schedule from the environment; "none" turns the schedule off (manual runs only)."""
-    value = os.environ.get(variable, default).strip()
-    return None if value.lower() in ("", "none", "null") else value
 
 
 def clean_asset(dataset: str):
