@@ -8,7 +8,8 @@ from sqlalchemy.engine import Engine
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, DatasetContract
 from mlops_pipelines.sources import fetch_covertype_batch, load_penguins_raw
-from mlops_pipelines.storage import insert_raw, preprocess, table_counts, utcnow
+from mlops_pipelines.preprocessing import preprocess
+from mlops_pipelines.storage import insert_raw, table_counts, utcnow
 from mlops_pipelines.tables import create_tables
 
 log = logging.getLogger(__name__)

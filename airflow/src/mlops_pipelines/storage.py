@@ -1,20 +1,21 @@
-"""Reading and writing the platform's data tables: idempotent, one transaction per step."""
+"""Reading and writing the platform's data tables: idempotent, all-or-nothing writes.
+
+Data access only; what is clean is decided in `preprocessing` and `validation`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from mlops_pipelines.contracts import COVERTYPE, PENGUINS, DatasetContract
-from mlops_pipelines.sources import penguins_to_features
+from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.tables import CLEAN, RAW, REJECTED
-from mlops_pipelines.validation import validate
 
 CHUNK = 1000  # rows per IN (...) lookup and per executemany
 
@@ -67,21 +68,14 @@ def insert_raw(engine: Engine, contract: DatasetContract, frame: pd.DataFrame, *
     return {"received": len(frame), "inserted": len(new), "duplicates": len(frame) - len(new)}
 
 
-# Each dataset's raw columns mapped onto its contract before validation.
-TO_FEATURES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
-    PENGUINS.name: penguins_to_features,
-    COVERTYPE.name: lambda raw: raw[[*COVERTYPE.feature_names, COVERTYPE.target]],
-}
+# Columns a raw table holds besides the delivered values.
+RAW_BOOKKEEPING = ("id", "ingested_at", "group_number", "batch_number", "fetched_at")
 
 
-def preprocess(engine: Engine, contract: DatasetContract) -> dict[str, int]:
-    """Validate raw rows not seen before into the clean and rejected tables.
-
-    Idempotent: a raw row is processed once (its fingerprint then sits in the
-    clean or the rejected table), and everything happens in one transaction.
-    """
+def pending_raw(conn: Connection, contract: DatasetContract) -> pd.DataFrame:
+    """Raw rows neither in the clean nor in the rejected table yet (fingerprint and delivered values), in arrival order."""
     raw, clean, rejected = RAW[contract.name], CLEAN[contract.name], REJECTED[contract.name]
-    value_columns = [c for c in raw.c if c.name not in ("id", "ingested_at", "group_number", "batch_number", "fetched_at")]
+    value_columns = [c for c in raw.c if c.name not in RAW_BOOKKEEPING]
     pending = (
         select(*value_columns)
         .outerjoin(clean, clean.c.fingerprint == raw.c.fingerprint)
@@ -89,22 +83,19 @@ def preprocess(engine: Engine, contract: DatasetContract) -> dict[str, int]:
         .where(clean.c.id.is_(None), rejected.c.id.is_(None))
         .order_by(raw.c.id)
     )
-    with engine.begin() as conn:
-        rows = pd.DataFrame(conn.execute(pending).mappings().all(), columns=[c.name for c in value_columns])
-        features = TO_FEATURES[contract.name](rows)
-        features.insert(0, "fingerprint", rows["fingerprint"])
-        result = validate(features, contract)
-        _insert(conn, clean, _records(result.clean))
-        raw_by_fingerprint = rows.set_index("fingerprint")
-        _insert(conn, rejected, [
-            {
-                "fingerprint": fp,
-                "reason": reason,
-                "row_json": json.dumps(raw_by_fingerprint.loc[fp].where(raw_by_fingerprint.loc[fp].notna(), None).to_dict()),
-            }
-            for fp, reason in zip(result.rejected["fingerprint"], result.rejected["reason"])
-        ])
-    return {"processed": len(rows), **result.counts}
+    return pd.DataFrame(conn.execute(pending).mappings().all(), columns=[c.name for c in value_columns])
+
+
+def insert_clean(conn: Connection, contract: DatasetContract, clean: pd.DataFrame) -> None:
+    _insert(conn, CLEAN[contract.name], _records(clean))
+
+
+def insert_rejected(conn: Connection, contract: DatasetContract, rejected: pd.DataFrame, raw: pd.DataFrame) -> None:
+    """Rejected rows with their reasons and the raw values as delivered (`raw` indexed by fingerprint)."""
+    _insert(conn, REJECTED[contract.name], [
+        {"fingerprint": fp, "reason": reason, "row_json": json.dumps(raw.loc[fp].where(raw.loc[fp].notna(), None).to_dict())}
+        for fp, reason in zip(rejected["fingerprint"], rejected["reason"])
+    ])
 
 
 def table_counts(engine: Engine, contract: DatasetContract) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlops_pipelines import storage
+from mlops_pipelines import preprocessing, storage
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.ingestion import clean, ingest_penguins
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.mysql
 def add_covertype_rows(engine, frame, batch_number):
     raw = frame[COVERTYPE_RAW_COLUMNS].astype(str)
     storage.insert_raw(engine, COVERTYPE, raw, group_number=1, batch_number=batch_number, fetched_at=storage.utcnow())
-    storage.preprocess(engine, COVERTYPE)
+    preprocessing.preprocess(engine, COVERTYPE)
 
 
 def test_snapshot_is_the_clean_rows_up_to_its_id_typed_per_contract(mysql_engine):
