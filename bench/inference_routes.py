@@ -19,35 +19,19 @@ Needs wrk (`apt-get install wrk`) and the inference venv (`.venv/inference`).
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 # Run as a script, bench/ is on the import path.
-from inference_vs_mlflow_serve import example_rows, free_port, post, wait_http, wrk
+from inference_vs_mlflow_serve import arguments, example_rows, free_port, post, production_version, wait_http, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
-    parser.add_argument("--penguins-model", default="penguins-classifier")
-    parser.add_argument("--covertype-model", default="covertype-classifier")
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--python", default=str(ROOT / ".venv/inference/bin/python"), help="python of the inference venv")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install wrk")
-
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=args.tracking_uri)
-    versions = {name: client.get_model_version_by_alias(name, "production").version
-                for name in (args.penguins_model, args.covertype_model)}
+    args = arguments(__doc__.splitlines()[0], {"penguins-model": "penguins-classifier", "covertype-model": "covertype-classifier"})
+    versions = {name: production_version(args.tracking_uri, name) for name in (args.penguins_model, args.covertype_model)}
     penguins = example_rows(args.tracking_uri, f"models:/{args.penguins_model}/{versions[args.penguins_model]}")
     cover = example_rows(args.tracking_uri, f"models:/{args.covertype_model}/{versions[args.covertype_model]}")[0]
     features = list(cover.values())  # the input example keeps the spec's column order

@@ -88,20 +88,29 @@ def example_rows(tracking_uri: str, model_uri: str) -> list[dict]:
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str, models: dict[str, str]) -> argparse.Namespace:
+    """The benchmarks' command line: the tracking server, `--<model> NAME` per entry of `models`, seconds, python."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
-    parser.add_argument("--model", default="penguins-classifier")
+    for option, default in models.items():
+        parser.add_argument(f"--{option}", default=default)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--python", default=str(ROOT / ".venv/inference/bin/python"), help="python of the inference venv")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
+    return args
 
+
+def production_version(tracking_uri: str, name: str) -> str:
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=args.tracking_uri)
-    version = client.get_model_version_by_alias(args.model, "production").version
+    return str(MlflowClient(tracking_uri=tracking_uri).get_model_version_by_alias(name, "production").version)
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0], {"model": "penguins-classifier"})
+    version = production_version(args.tracking_uri, args.model)
     model_uri = f"models:/{args.model}/{version}"
     rows = example_rows(args.tracking_uri, model_uri)
     batch = [rows[i % len(rows)] for i in range(100)]

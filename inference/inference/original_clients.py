@@ -16,6 +16,7 @@ from typing import Any
 
 from inference.errors import invalid, item
 from inference.feature_spec import FeatureSpec, FieldError
+from inference.predictions import batch_rows
 
 # The penguin project's documented batch limit.
 PENGUIN_BATCH_LIMIT = 100
@@ -75,17 +76,9 @@ def features_problems(spec: FeatureSpec) -> Any:
 
 def penguin_rows(payload: Any) -> list[Any]:
     """The penguins of a `POST /predict/batch` body, within the penguin project's limit."""
-    loc = ("body", "penguins")
     if not isinstance(payload, dict) or set(payload) != {"penguins"}:
-        raise invalid(loc, 'the body must be {"penguins": [penguin, ...]}', "model_type")
-    rows = payload["penguins"]
-    if not isinstance(rows, list):
-        raise invalid(loc, "must be a list of penguin objects", "list_type")
-    if not rows:
-        raise invalid(loc, "is empty: send at least one penguin", "too_short")
-    if len(rows) > PENGUIN_BATCH_LIMIT:
-        raise invalid(loc, f"has {len(rows)} penguins; at most {PENGUIN_BATCH_LIMIT} per request", "too_long")
-    return rows
+        raise invalid(("body", "penguins"), 'the body must be {"penguins": [penguin, ...]}', "model_type")
+    return batch_rows(payload["penguins"], "penguins", "penguin", PENGUIN_BATCH_LIMIT)
 
 
 def penguin_answer(prediction: dict[str, Any], model: str, version: str) -> dict[str, Any]:

@@ -14,15 +14,19 @@ def rows_of(payload: dict[str, Any], max_rows: int) -> tuple[list[Any], bool]:
     """The rows of a platform predict body (one row, or {"rows": [...]}), and whether it was a batch."""
     if set(payload) != {"rows"}:
         return [payload], False
-    rows = payload["rows"]
-    loc = ("body", "rows")
+    return batch_rows(payload["rows"], "rows", "row", max_rows), True
+
+
+def batch_rows(rows: Any, key: str, noun: str, limit: int) -> list[Any]:
+    """The list under `key` of a batch body, or a 422: not a list, empty, or over `limit` (`noun`: what a row is called)."""
+    loc = ("body", key)
     if not isinstance(rows, list):
-        raise invalid(loc, "must be a list of rows", "list_type")
+        raise invalid(loc, f"must be a list of {noun}s", "list_type")
     if not rows:
-        raise invalid(loc, "is empty: send at least one row", "too_short")
-    if len(rows) > max_rows:
-        raise invalid(loc, f"has {len(rows)} rows; at most {max_rows} per request", "too_long")
-    return rows, True
+        raise invalid(loc, f"is empty: send at least one {noun}", "too_short")
+    if len(rows) > limit:
+        raise invalid(loc, f"has {len(rows)} {noun}s; at most {limit} per request", "too_long")
+    return rows
 
 
 def problems(errors: list[FieldError], prefix: Loc) -> list[dict[str, Any]]:

@@ -57,7 +57,7 @@ def test_a_batch_over_the_limit_names_it(client):
 
 @pytest.mark.parametrize("body, reason", [
     ({"penguins": []}, "is empty: send at least one penguin"),
-    ({"penguins": "many"}, "must be a list of penguin objects"),
+    ({"penguins": "many"}, "must be a list of penguins"),
     ([DOCUMENTED_PENGUIN], 'the body must be {"penguins": [penguin, ...]}'),
 ])
 def test_bad_batches_get_422(client, body, reason):
