@@ -2,10 +2,20 @@
 
 A one-row DataFrame through a ColumnTransformer costs milliseconds, mostly
 pandas and input checking. The transform of the pipelines this platform trains
-(imputer, scaler, one-hot encoder) is a few array operations, so it is compiled
+(imputer, scaler, one-hot encoder, and the engineered ratio features: numpy
+functions in FunctionTransformers) is a few array operations, so it is compiled
 once per loaded model from the fitted parameters and checked against the
-pipeline itself before it is used. Anything it does not recognise makes
-`compile_pipeline` return None, and the model is served through the pipeline.
+pipeline itself before it is used. The classifier then gets the transformed
+array: a forest through `_forest_proba`, any other (logistic regression, the
+calibrated SVM) through its own predict_proba, which on a numpy row is already
+fast. Anything it does not recognise makes `compile_pipeline` return None, and
+the model is served through the pipeline.
+
+Extended rather than replaced by a converter (skl2onnx + ONNX Runtime): the
+compiled path covers every step the training DAGs use with no new dependency,
+runs the fitted objects' own numbers, and is verified against the pipeline at
+load; a converter would need its own converter for the FunctionTransformer
+steps and a string missing-value marker for the categorical imputer.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +98,22 @@ def _one_hot(step: OneHotEncoder) -> Op:
     return encode
 
 
+def _function(step: FunctionTransformer) -> Op:
+    """The transformer's own function on the array, as FunctionTransformer.transform calls it.
+
+    Only numpy functions (the engineered features: np.log, np.diff, np.exp):
+    one written for DataFrames would see an array here.
+    """
+    func, kw_args = step.func, dict(step.kw_args or {})
+    if func is None:
+        return lambda block: block
+    if getattr(func, "__module__", None) != "numpy":
+        raise Unsupported(f"FunctionTransformer of {getattr(func, '__qualname__', func)!r}")
+    if step.validate:
+        raise Unsupported("FunctionTransformer with validate=True")
+    return lambda block: np.asarray(func(block, **kw_args), dtype=float)
+
+
 def _block_ops(transformer: Any) -> tuple[list[Op], bool]:
     steps = [s for _, s in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
     categorical = any(isinstance(s, OneHotEncoder) for s in steps)
@@ -99,6 +125,8 @@ def _block_ops(transformer: Any) -> tuple[list[Op], bool]:
             ops.append(_scaler(step))
         elif isinstance(step, OneHotEncoder):
             ops.append(_one_hot(step))
+        elif isinstance(step, FunctionTransformer) and not categorical:
+            ops.append(_function(step))
         else:
             raise Unsupported(type(step).__name__)
     return ops, categorical
