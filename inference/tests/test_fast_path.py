@@ -95,3 +95,18 @@ def test_a_missing_value_is_imputed_alike_alone_and_in_a_batch(kind):
     np.testing.assert_allclose(alone, in_batch, rtol=0, atol=1e-12)
     compiled = compile_pipeline(model, names, [PENGUIN_ROW, no_sex])
     np.testing.assert_allclose(compiled.predict_proba([no_sex])[0], alone, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("ensemble, classes", [(False, 2), (True, 3)], ids=["binary", "ensemble"])
+def test_the_calibrated_svm_shortcut_matches_scikit_learn(ensemble, classes):
+    """_calibrated_svm_proba against CalibratedClassifierCV.predict_proba beyond the DAG's setting."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    from inference.fast_path import _calibrated_svm_proba
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(240, 4))
+    y = (X[:, 0] > 0).astype(int) + ((X[:, 1] > 0.5).astype(int) if classes == 3 else 0)
+    model = CalibratedClassifierCV(SVC(random_state=0), method="sigmoid", ensemble=ensemble, cv=3).fit(X, y)
+    np.testing.assert_allclose(_calibrated_svm_proba(model, X), model.predict_proba(X), rtol=0, atol=1e-12)
