@@ -79,12 +79,15 @@ def _svm(params: dict[str, Any], random_state: int):
     return CalibratedClassifierCV(SVC(random_state=random_state, **params), method="sigmoid", ensemble=False, cv=5)
 
 
+# Inverse regularisation strength, with the same default values, of logistic regression and the SVM.
+REGULARISATION = Hyperparameter("C", {"type": "number", "exclusiveMinimum": 0}, (0.1, 1.0, 10.0),
+                                "inverse regularisation strength")
+
 LOGISTIC_REGRESSION = Family(
     name="logistic_regression",
     title="Logistic regression",
     hyperparameters=(
-        Hyperparameter("C", {"type": "number", "exclusiveMinimum": 0}, (0.1, 1.0, 10.0),
-                       "inverse regularisation strength"),
+        REGULARISATION,
         Hyperparameter("class_weight", {"enum": [None, "balanced"]}, (None, "balanced"),
                        "null: every row counts the same; balanced: rare classes weigh more"),
     ),
@@ -114,8 +117,7 @@ SVM = Family(
     name="svm",
     title="Support-vector machine",
     hyperparameters=(
-        Hyperparameter("C", {"type": "number", "exclusiveMinimum": 0}, (0.1, 1.0, 10.0),
-                       "inverse regularisation strength"),
+        REGULARISATION,
         Hyperparameter("kernel", {"enum": ["linear", "rbf", "poly", "sigmoid"]}, ("linear", "rbf"),
                        "kernel function"),
         Hyperparameter("gamma", {"anyOf": [{"enum": ["scale", "auto"]}, {"type": "number", "exclusiveMinimum": 0}]},
