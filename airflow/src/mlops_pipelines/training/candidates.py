@@ -66,7 +66,7 @@ def cross_validate_candidate(contract: DatasetContract, candidate: Candidate, X_
             start = time.perf_counter()
             result = cross_validate(
                 model, X_train, y_train, cv=folds(n_folds, random_state), n_jobs=n_jobs,
-                scoring=partial(_scorer, classes=tuple(contract.classes)), error_score="raise",
+                scoring=partial(score, classes=tuple(contract.classes)), error_score="raise",
             )
             wall = time.perf_counter() - start
         metrics = {}
@@ -78,10 +78,6 @@ def cross_validate_candidate(contract: DatasetContract, candidate: Candidate, X_
     except Exception as exc:  # one candidate's failure must not stop the grid
         log.warning("candidate %s %s failed: %s: %s", candidate.key, candidate.params, type(exc).__name__, exc)
         return Outcome(candidate, error=exc)
-
-
-def _scorer(estimator, X, y, classes) -> dict[str, float]:
-    return score(estimator, X, y, classes)
 
 
 def refit_and_test(contract: DatasetContract, candidate: Candidate, parts: Split, random_state: int,

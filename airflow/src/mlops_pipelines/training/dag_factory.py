@@ -132,6 +132,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
             except SplitError as exc:  # too few rows for test_size: a retry would fail the same way
                 raise AirflowFailException(str(exc)) from exc
 
+        # Takes the parent run only to start after prepare, which validated the Params.
         @task
         def list_candidates(parent: dict) -> list[dict]:
             from mlops_pipelines.training import tasks
