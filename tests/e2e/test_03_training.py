@@ -51,7 +51,8 @@ def test_train_dag_registers_a_production_model(airflow, registry, dag_id):
     )
     roles = [r.data.tags.get("training.role") for r in runs]
     assert roles.count("parent") == 1, roles
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
+    # KILLED: a try of a candidate task that died and was retried (its retry has the run that counts).
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") and r.info.status != "KILLED"]
     keys = sorted(r.data.tags["training.candidate"] for r in children)
     assert len(keys) == len(set(keys)) == CANDIDATES[dag_id] == best["finished"] + len(best["failed"]), keys
     finished = [r for r in children if r.info.status == "FINISHED"]
