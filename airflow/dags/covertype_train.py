@@ -1,5 +1,5 @@
-"""Airflow DAG covertype_train: logistic-regression and random-forest grids on covertype_clean,
-tracked in MLflow; the best becomes a version of covertype-classifier.
+"""Airflow DAG covertype_train: model grids cross-validated on covertype_clean, one mapped task per
+candidate, tracked in MLflow; the best is refit, tested and becomes a version of covertype-classifier.
 
 Built by mlops_pipelines.training.dag_factory (shared with penguins_train).
 """

@@ -1,5 +1,5 @@
-"""Airflow DAG penguins_train: logistic-regression and random-forest grids on penguins_clean,
-tracked in MLflow; the best becomes a version of penguins-classifier.
+"""Airflow DAG penguins_train: model grids cross-validated on penguins_clean, one mapped task per
+candidate, tracked in MLflow; the best is refit, tested and becomes a version of penguins-classifier.
 
 Built by mlops_pipelines.training.dag_factory (shared with covertype_train).
 """

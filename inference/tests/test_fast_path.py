@@ -6,6 +6,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures
 
 from inference.fast_path import CompiledPipeline, Unsupported, compile_pipeline, frame
+from compiled_models import fitted_option
 from models import fitted, synthetic
 from specs import COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
 
@@ -19,10 +20,11 @@ def rows_of(spec, n=200, seed=7):
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
 
 
-@pytest.mark.parametrize("spec", [PENGUINS_SPEC, COVERTYPE_SPEC], ids=["penguins", "covertype"])
-@pytest.mark.parametrize("kind", ["lr", "rf"])
-def test_same_probabilities_as_the_pipeline(spec, kind):
-    model = fitted(spec, kind)
+@pytest.mark.parametrize("spec, engineered", [(PENGUINS_SPEC, False), (PENGUINS_SPEC, True), (COVERTYPE_SPEC, False)],
+                         ids=["penguins", "penguins-engineered", "covertype"])
+@pytest.mark.parametrize("kind", ["lr", "rf", "svm"])
+def test_same_probabilities_as_the_pipeline(spec, engineered, kind):
+    model = fitted_option(spec, kind, engineered)
     names = NAMES[id(spec)]
     rows = rows_of(spec)
     # Categories absent from training (one-hot ignores them) and missing values.
@@ -32,12 +34,40 @@ def test_same_probabilities_as_the_pipeline(spec, kind):
         rows += [{**PENGUIN_ROW, "sex": None}]
     compiled = compile_pipeline(model, names, rows[:5])
     assert compiled is not None
+    if engineered:  # the ratios are compiled blocks, not a fallback
+        assert [names for _, names, _, _ in compiled.blocks][-3:] == [
+            ["bill_depth_mm", "bill_length_mm"], ["body_mass_g"], ["flipper_length_mm", "body_mass_g"]]
     expected = model.predict_proba(frame(rows, names))
     got = compiled.predict_proba(rows)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     # Single rows too, as requests send them.
     for row in rows[:20]:
         np.testing.assert_allclose(compiled.predict_proba([row]), model.predict_proba(frame([row], names)), rtol=0, atol=1e-12)
+
+
+def test_the_engineered_ratios_are_the_raw_fields_divided():
+    model = fitted_option(PENGUINS_SPEC, "lr", engineered=True)
+    compiled = CompiledPipeline(model, NAMES[id(PENGUINS_SPEC)])
+    ratios = {}
+    for output, names, ops, _ in compiled.blocks[-3:]:
+        block = np.array([[PENGUIN_ROW[n] for n in names]], dtype=float)
+        for op in ops[:-1]:  # all but the scaler
+            block = op(block)
+        ratios[tuple(names)] = block[0, 0]
+    assert ratios[("bill_depth_mm", "bill_length_mm")] == pytest.approx(45.2 / 15.8, rel=1e-12)
+    assert ratios[("body_mass_g",)] == pytest.approx(5.3, rel=1e-12)
+    assert ratios[("flipper_length_mm", "body_mass_g")] == pytest.approx(5300 / 215, rel=1e-12)
+
+
+def test_a_function_transformer_of_non_numpy_code_is_not_compiled():
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = fitted(PENGUINS_SPEC, "lr")
+    transform = model.named_steps["preprocess"]
+    odd = transform.transformers_[0][1]
+    odd.steps.insert(1, ("double", FunctionTransformer(lambda x: x * 2).fit(None)))
+    with pytest.raises(Unsupported, match="FunctionTransformer of"):
+        CompiledPipeline(model, NAMES[id(PENGUINS_SPEC)])
 
 
 def test_unknown_structure_falls_back_to_the_pipeline():
@@ -65,3 +95,18 @@ def test_a_missing_value_is_imputed_alike_alone_and_in_a_batch(kind):
     np.testing.assert_allclose(alone, in_batch, rtol=0, atol=1e-12)
     compiled = compile_pipeline(model, names, [PENGUIN_ROW, no_sex])
     np.testing.assert_allclose(compiled.predict_proba([no_sex])[0], alone, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("ensemble, classes", [(False, 2), (True, 3)], ids=["binary", "ensemble"])
+def test_the_calibrated_svm_shortcut_matches_scikit_learn(ensemble, classes):
+    """_calibrated_svm_proba against CalibratedClassifierCV.predict_proba beyond the DAG's setting."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    from inference.fast_path import _calibrated_svm_proba
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(240, 4))
+    y = (X[:, 0] > 0).astype(int) + ((X[:, 1] > 0.5).astype(int) if classes == 3 else 0)
+    model = CalibratedClassifierCV(SVC(random_state=0), method="sigmoid", ensemble=ensemble, cv=3).fit(X, y)
+    np.testing.assert_allclose(_calibrated_svm_proba(model, X), model.predict_proba(X), rtol=0, atol=1e-12)

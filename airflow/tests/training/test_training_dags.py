@@ -10,9 +10,11 @@ from mlops_pipelines.training.config import default_grids
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 TRAIN_DAGS = {f"{name}_train": name for name in CONTRACTS}
 PARAMS = {
-    "logistic_regression_grid", "random_forest_grid", "test_size", "random_state",
+    "logistic_regression_grid", "random_forest_grid", "svm_grid", "test_size", "random_state", "cv_folds",
     "selection_metric", "auto_promote", "promotion_margin",
 }
+# Only datasets with engineered features offer the switch.
+EXTRA_PARAMS = {"penguins_train": {"engineered_features"}, "covertype_train": set()}
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +40,39 @@ def test_scheduled_on_the_clean_data_asset_of_its_dataset(dagbag, dag_id, datase
     assert dag.max_active_runs == 1 and not dag.catchup
 
 
-@pytest.mark.parametrize("dag_id", TRAIN_DAGS)
-def test_params_with_their_defaults(dagbag, dag_id):
+@pytest.mark.parametrize("dag_id, dataset", TRAIN_DAGS.items())
+def test_params_with_their_defaults(dagbag, dag_id, dataset):
     params = dagbag.dags[dag_id].params
-    assert set(params.keys()) == PARAMS
-    assert params["logistic_regression_grid"] == default_grids()["logistic_regression"]
-    assert params["random_forest_grid"] == default_grids()["random_forest"]
+    assert set(params.keys()) == PARAMS | EXTRA_PARAMS[dag_id]
+    grids = default_grids(CONTRACTS[dataset])
+    for family in ("logistic_regression", "random_forest", "svm"):
+        assert params[f"{family}_grid"] == grids[family]
     assert params["auto_promote"] is False
     assert params["selection_metric"] == "f1_macro"
     assert params["promotion_margin"] == 0.0
+    assert params["cv_folds"] == 5
+    # SVM is on for penguins, off for Covertype (too slow there: bench/README.md).
+    assert (params["svm_grid"] == {}) is (dataset == "covertype")
 
 
 @pytest.mark.parametrize("dag_id", TRAIN_DAGS)
-def test_one_task_per_family_then_registration(dagbag, dag_id):
+def test_one_mapped_task_per_candidate_then_refit_and_registration(dagbag, dag_id):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
     dag = dagbag.dags[dag_id]
-    assert {t.task_id for t in dag.tasks} == {"prepare", "train_logistic_regression", "train_random_forest", "register_best"}
-    for family_task in ("train_logistic_regression", "train_random_forest"):
-        assert dag.get_task(family_task).upstream_task_ids == {"prepare"}
-    register = dag.get_task("register_best")
-    assert register.upstream_task_ids == {"prepare", "train_logistic_regression", "train_random_forest"}
-    # One family failing whole still lets the other's best be registered.
-    assert register.trigger_rule == "all_done_min_one_success"
+    assert {t.task_id for t in dag.tasks} == {"prepare", "list_candidates", "train_candidate", "refit_best", "register_best"}
+    assert dag.get_task("list_candidates").upstream_task_ids == {"prepare"}
+    train = dag.get_task("train_candidate")
+    assert isinstance(train, MappedOperator)
+    assert train.upstream_task_ids == {"prepare", "list_candidates"}
+    # The grid names each instance by its candidate's key; two run at once on the 2 cores.
+    assert train.map_index_template == "{{ task.op_kwargs['candidate']['key'] }}"
+    assert train.max_active_tis_per_dagrun == 2
+    refit = dag.get_task("refit_best")
+    assert refit.upstream_task_ids == {"prepare", "train_candidate"}
+    # A candidate task that failed for good still lets the others' best be refit.
+    assert refit.trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("register_best").upstream_task_ids == {"prepare", "refit_best"}
 
 
 def test_dag_files_only_call_the_shared_factory():

@@ -11,7 +11,8 @@ from sklearn.linear_model import LogisticRegression
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.training import families
-from mlops_pipelines.training.candidates import fit_grid
+from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
+from mlops_pipelines.training.grids import candidates
 from mlops_pipelines.training.data import SplitError, snapshot_from_frame, split, typed
 from mlops_pipelines.training.evaluation import aligned_proba, confusion_matrix_figure, score
 from mlops_pipelines.training.pipelines import build_pipeline
@@ -107,18 +108,59 @@ def _failing_forest(monkeypatch, bad_depth):
     monkeypatch.setitem(families.FAMILIES, "random_forest", dataclasses.replace(original, make=make))
 
 
-def test_a_failing_candidate_does_not_stop_the_others(monkeypatch, penguins_snapshot):
+def test_a_failing_candidate_is_an_outcome_not_an_exception(monkeypatch, penguins_snapshot):
     _failing_forest(monkeypatch, bad_depth=3)
     grid = {"n_estimators": [5], "max_depth": [2, 3, 4], "min_samples_leaf": [1]}
-    outcomes = list(fit_grid(PENGUINS, "random_forest", grid, split(penguins_snapshot, 0.2, 0), 0))
+    parts = split(penguins_snapshot, 0.2, 0)
+    outcomes = [cross_validate_candidate(PENGUINS, c, parts.X_train, parts.y_train, 3, 0) for c in candidates("random_forest", grid)]
     assert [o.ok for o in outcomes] == [True, False, True]
-    assert isinstance(outcomes[1].error, MemoryError) and outcomes[1].model is None
-    assert outcomes[2].metrics["accuracy"] > 0.8 and outcomes[2].metrics["fit_time_s"] > 0
+    assert isinstance(outcomes[1].error, MemoryError) and not outcomes[1].metrics
+    assert outcomes[2].metrics["cv_accuracy_mean"] > 0.8 and outcomes[2].metrics["cv_fit_time_s_mean"] > 0
 
 
-def test_fitting_a_grid_reports_every_candidate(penguins_snapshot):
+def test_a_fold_that_fails_fails_the_candidate(penguins_snapshot, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    class FailsOnSmallFolds(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            if len(X) < 200:
+                raise ValueError("simulated: too few rows")
+            return super().fit(X, y)
+
+    original = families.FAMILIES["logistic_regression"]
+    monkeypatch.setitem(families.FAMILIES, "logistic_regression",
+                        dataclasses.replace(original, make=lambda params, rs: FailsOnSmallFolds(**params)))
     parts = split(penguins_snapshot, 0.2, 42)
-    outcomes = list(fit_grid(PENGUINS, "logistic_regression", {"C": [0.1, 1.0], "class_weight": [None]}, parts, 42))
-    assert [o.candidate.key for o in outcomes] == ["logistic_regression-00", "logistic_regression-01"]
-    assert all(o.ok and len(o.predictions) == len(parts.X_test) for o in outcomes)
-    assert outcomes[1].metrics["accuracy"] >= 0.97
+    (candidate,) = candidates("logistic_regression", {"C": [1.0], "class_weight": [None]})
+    # 273 training rows: 5 folds train on ~218 rows each, 2 folds on ~136.
+    assert cross_validate_candidate(PENGUINS, candidate, parts.X_train, parts.y_train, 5, 42).ok
+    failed = cross_validate_candidate(PENGUINS, candidate, parts.X_train, parts.y_train, 2, 42)
+    assert not failed.ok and "simulated: too few rows" in str(failed.error)
+
+
+def test_cv_scores_every_metric_across_the_folds_of_the_training_split_only(penguins_snapshot):
+    parts = split(penguins_snapshot, 0.2, 42)
+    lr = candidates("logistic_regression", {"C": [0.1, 1.0], "class_weight": [None]})
+    outcomes = [cross_validate_candidate(PENGUINS, c, parts.X_train, parts.y_train, 5, 42) for c in lr]
+    metrics = outcomes[1].metrics
+    assert set(metrics) == {f"cv_{m}_{s}" for m in ("accuracy", "f1_macro", "log_loss") for s in ("mean", "std")} | {
+        "cv_fit_time_s_mean", "cv_time_s"}
+    assert metrics["cv_accuracy_mean"] >= 0.97 and 0 <= metrics["cv_accuracy_std"] < 0.05
+    # Seeded folds: the same candidate scores the same twice.
+    assert cross_validate_candidate(PENGUINS, lr[1], parts.X_train, parts.y_train, 5, 42).metrics["cv_f1_macro_mean"] == metrics["cv_f1_macro_mean"]
+    # The refit scores the test split once, under test_ names.
+    refit = refit_and_test(PENGUINS, lr[1], parts, 42)
+    assert {"test_accuracy", "test_f1_macro", "test_log_loss", "refit_time_s"} == set(refit.metrics)
+    assert len(refit.predictions) == len(parts.X_test) and refit.metrics["test_accuracy"] >= 0.97
+
+
+def test_a_class_missing_from_a_fold_still_has_a_log_loss():
+    """Covertype samples hold rare classes with fewer rows than folds; probabilities are aligned to the contract."""
+    frame = covertype_frame(300)
+    rare = frame.index[frame["Cover_Type"] == 4]
+    frame.loc[rare[4:], "Cover_Type"] = 3  # 4 rows of class 4 left: 3 in training, fewer than the 5 folds
+    parts = split(snapshot_from_frame(COVERTYPE, frame), 0.2, 42)
+    assert parts.y_train.value_counts().min() < 5
+    (candidate,) = candidates("logistic_regression", {"C": [1.0], "class_weight": [None]})
+    outcome = cross_validate_candidate(COVERTYPE, candidate, parts.X_train, parts.y_train, 5, 42)
+    assert outcome.ok and np.isfinite(outcome.metrics["cv_log_loss_mean"])

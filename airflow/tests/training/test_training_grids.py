@@ -2,9 +2,9 @@
 
 import pytest
 
-from mlops_pipelines.contracts import PENGUINS
+from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.training.config import TrainingConfig, default_grids, grid_param_name
-from mlops_pipelines.training.grids import MAX_CANDIDATES, GridError, candidates, expand_grid, validate_grid
+from mlops_pipelines.training.grids import MAX_CANDIDATES, Candidate, GridError, candidates, expand_grid, validate_grid
 
 
 def test_expansion_is_the_cartesian_product_first_parameter_slowest():
@@ -18,11 +18,43 @@ def test_expansion_is_the_cartesian_product_first_parameter_slowest():
 def test_default_grids_expand_to_few_candidates_with_stable_keys():
     lr = candidates("logistic_regression", default_grids()["logistic_regression"])
     rf = candidates("random_forest", default_grids()["random_forest"])
-    assert len(lr) == 6 and len(rf) == 4
+    svm = candidates("svm", default_grids()["svm"])
+    assert len(lr) == 6 and len(rf) == 4 and len(svm) == 6
+    assert svm[3].params == {"C": 1.0, "kernel": "rbf", "gamma": "scale"}
     assert [c.key for c in rf] == ["random_forest-00", "random_forest-01", "random_forest-02", "random_forest-03"]
     assert lr[1].params == {"C": 0.1, "class_weight": "balanced"}
     # Bounded forests by default (the inference service loads the model).
     assert all(c.params["max_depth"] is not None and c.params["n_estimators"] <= 100 for c in rf)
+
+
+def test_an_empty_grid_turns_a_family_off_per_dataset():
+    assert validate_grid("svm", {}) == {} and candidates("svm", {}) == []
+    # SVM is too slow for Covertype's size (bench/README.md): off there by default, on for penguins.
+    assert default_grids(COVERTYPE)["svm"] == {} and default_grids(PENGUINS)["svm"] == default_grids()["svm"]
+    assert default_grids(COVERTYPE)["random_forest"] == default_grids(PENGUINS)["random_forest"]
+    covertype = TrainingConfig.for_contract(COVERTYPE)
+    assert [c.family for c in covertype.candidates()].count("svm") == 0 and len(covertype.candidates()) == 10
+    assert len(TrainingConfig.for_contract(PENGUINS).candidates()) == 16
+    with pytest.raises(ValueError, match="every family's grid is empty"):
+        TrainingConfig.from_params(PENGUINS, {f"{name}_grid": {} for name in default_grids()})
+
+
+def test_svm_grid_takes_named_or_numeric_gamma():
+    grid = validate_grid("svm", {"C": [1], "kernel": ["rbf"], "gamma": ["scale", 0.1]})
+    assert grid["gamma"] == ["scale", 0.1]
+    with pytest.raises(GridError, match="gamma/0"):
+        validate_grid("svm", {"C": [1], "kernel": ["rbf"], "gamma": [-1]})
+    with pytest.raises(GridError, match="kernel/0: 'cubic' is not one of"):
+        validate_grid("svm", {"C": [1], "kernel": ["cubic"], "gamma": ["scale"]})
+
+
+def test_candidates_travel_through_xcom_as_plain_dicts():
+    config = TrainingConfig.for_contract(PENGUINS)
+    listed = [c.as_dict() for c in config.candidates()]
+    assert listed[0] == {"family": "logistic_regression", "index": 0, "params": {"C": 0.1, "class_weight": None},
+                         "key": "logistic_regression-00"}
+    assert [c["key"] for c in listed][-1] == "random_forest-03"  # training order: LR, SVM, then forests
+    assert [Candidate.from_dict(d) for d in listed] == config.candidates()
 
 
 @pytest.mark.parametrize("grid, message", [
@@ -67,7 +99,7 @@ def test_oversized_grids_and_unknown_families_are_refused():
 def params():
     from mlops_pipelines.training.dag_factory import training_params
 
-    return training_params()
+    return training_params(PENGUINS)
 
 
 def test_param_defaults_are_valid_and_are_the_default_grids(params):
@@ -75,6 +107,18 @@ def test_param_defaults_are_valid_and_are_the_default_grids(params):
     assert params[grid_param_name("random_forest")].resolve() == default_grids()["random_forest"]
     assert params["auto_promote"].resolve() is False
     assert params["selection_metric"].resolve() == "f1_macro"
+    assert params["cv_folds"].resolve() == 5 and params["engineered_features"].resolve() is False
+    assert params["svm_grid"].resolve({}) == {}  # family off
+
+
+def test_covertype_offers_no_engineered_features_and_no_default_svm():
+    from mlops_pipelines.training.dag_factory import training_params
+
+    params = training_params(COVERTYPE)
+    assert "engineered_features" not in params
+    assert params["svm_grid"].resolve() == {}
+    with pytest.raises(ValueError, match="covertype has no engineered features"):
+        TrainingConfig.from_params(COVERTYPE, {"engineered_features": True})
 
 
 @pytest.mark.parametrize("name, value", [
@@ -88,6 +132,10 @@ def test_param_defaults_are_valid_and_are_the_default_grids(params):
     ("selection_metric", "roc_auc"),
     ("auto_promote", "yes"),
     ("promotion_margin", -0.01),
+    ("cv_folds", 1),
+    ("cv_folds", 2.5),
+    ("engineered_features", "yes"),
+    ("svm_grid", {"C": [1.0]}),
 ])
 def test_params_refuse_bad_values(params, name, value):
     from airflow.sdk.exceptions import ParamValidationError
@@ -109,14 +157,17 @@ def test_config_from_default_params():
     assert config.model_name == "penguins-classifier"
     assert (config.test_size, config.random_state, config.selection_metric) == (0.2, 42, "f1_macro")
     assert config.auto_promote is False and config.promotion_margin == 0.0
-    assert config.grids == default_grids()
+    assert config.cv_folds == 5 and config.engineered_features is False
+    assert config.grids == default_grids(PENGUINS)
 
 
 def test_config_from_overriding_params():
     config = TrainingConfig.from_params(PENGUINS, {
         "logistic_regression_grid": {"C": [2], "class_weight": [None]}, "auto_promote": True,
         "promotion_margin": 0.01, "selection_metric": "log_loss", "test_size": 0.3,
+        "cv_folds": 3, "engineered_features": True,
     })
+    assert config.cv_folds == 3 and config.engineered_features is True
     assert config.grids["logistic_regression"] == {"C": [2], "class_weight": [None]}
     assert config.grids["random_forest"] == default_grids()["random_forest"]
     assert config.auto_promote and config.promotion_margin == 0.01 and config.selection_metric == "log_loss"
@@ -127,6 +178,8 @@ def test_config_from_overriding_params():
     ({"promotion_margin": -1}, "promotion_margin must be >= 0"),
     ({"selection_metric": "auc"}, "unknown selection metric 'auc'"),
     ({"auto_promote": "false"}, "auto_promote must be true or false"),
+    ({"engineered_features": "true"}, "engineered_features must be true or false"),
+    ({"cv_folds": 1}, "cv_folds must be between 2 and 20, got 1: cross-validation needs at least 2 folds"),
     ({"random_forest_grid": {"n_estimators": [0], "max_depth": [2], "min_samples_leaf": [1]}}, "random_forest grid: "),
 ])
 def test_config_refuses_what_the_params_would(params, message):

@@ -10,13 +10,17 @@ import dataclasses
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
-from mlops_pipelines.training import families, tasks, tracking
+from mlops_pipelines.training import evaluation, families, tasks, tracking
 from mlops_pipelines.training.config import TrainingConfig
 from mlops_pipelines.training.data import split
+from mlops_pipelines.training.grids import Candidate
+from mlops_pipelines.training.pipelines import build_preprocessor
 from mlops_pipelines.training.registry import PRODUCTION_ALIAS
 
 from training_helpers import unique
@@ -26,7 +30,10 @@ pytestmark = pytest.mark.mlflow
 SMALL = {
     "logistic_regression": {"C": [1.0], "class_weight": [None]},
     "random_forest": {"n_estimators": [10], "max_depth": [4], "min_samples_leaf": [1]},
+    "svm": {"C": [1.0], "kernel": ["rbf"], "gamma": ["scale"]},
 }
+CV = {f"cv_{m}_{s}" for m in ("accuracy", "f1_macro", "log_loss") for s in ("mean", "std")}
+TEST = {"test_accuracy", "test_f1_macro", "test_log_loss"}
 GOOD = {"logistic_regression": {"C": [1.0], "class_weight": [None]}}
 # One tree of depth 1 tells at most two of the three species apart.
 BAD = {"random_forest": {"n_estimators": [1], "max_depth": [1], "min_samples_leaf": [1]}}
@@ -38,11 +45,18 @@ def config_for(contract, model_name, grids, **settings):
 
 
 def train(contract, snapshot, config, run_id=None):
-    """One DAG run's tasks, in order: prepare, one task per family, register."""
+    """One DAG run's tasks, in order: prepare, one task per candidate, refit the best, register it."""
     run_id = run_id or unique("manual")
     parent = tasks.prepare(contract, snapshot, config, f"{contract.name}_train", run_id)
-    trained = {family: tasks.train_family(contract, family, snapshot, config, parent) for family in config.grids}
+    trained = {c["key"]: tasks.train_candidate(contract, Candidate.from_dict(c), snapshot, config, parent)
+               for c in tasks.list_candidates(config)}
+    tasks.refit_best(contract, snapshot, config, parent)
     return parent, trained, tasks.register_best(contract, snapshot, config, parent)
+
+
+def children(parent):
+    return {r.data.tags["training.candidate"]: r
+            for r in tracking.candidate_runs(client(), parent["experiment_id"], parent["parent_run_id"])}
 
 
 def client():
@@ -57,7 +71,7 @@ def production(name):
 
 @pytest.fixture(scope="module")
 def penguins_run(mlflow_uri, penguins_snapshot):
-    config = config_for(PENGUINS, unique("t-penguins-classifier"), SMALL)
+    config = config_for(PENGUINS, unique("t-penguins-classifier"), SMALL, engineered_features=True)
     parent, trained, registered = train(PENGUINS, penguins_snapshot, config)
     return {"config": config, "parent": parent, "trained": trained, "registered": registered, "snapshot": penguins_snapshot}
 
@@ -69,6 +83,7 @@ def test_parent_run_per_dag_run_with_settings_and_dataset(penguins_run):
     assert parent.data.tags["airflow.dag_id"] == "penguins_train"
     assert parent.data.tags["airflow.run_id"] == penguins_run["parent"]["run_id"]
     assert parent.data.params["selection_metric"] == "f1_macro" and parent.data.params["data.rows"] == "342"
+    assert parent.data.params["cv_folds"] == "5" and parent.data.params["engineered_features"] == "True"
     assert json.loads(parent.data.params["grid.random_forest"]) == SMALL["random_forest"]
     (dataset_input,) = parent.inputs.dataset_inputs
     dataset = dataset_input.dataset
@@ -76,41 +91,43 @@ def test_parent_run_per_dag_run_with_settings_and_dataset(penguins_run):
     assert dataset.source_type == "sql_table" and dataset.digest == snapshot.digest
     assert json.loads(dataset.profile)["num_rows"] == 342
     assert parent.data.tags["registered.version"] == penguins_run["registered"]["version"]
-    assert parent.data.metrics["best.f1_macro"] == penguins_run["registered"]["best"]["metrics"]["f1_macro"]
+    best = penguins_run["registered"]["best"]
+    assert parent.data.tags["best.run_id"] == best["run_id"]
+    assert parent.data.metrics["best.test_f1_macro"] == best["metrics"]["test_f1_macro"]
+    assert parent.data.metrics["best.cv_f1_macro_mean"] == best["metrics"]["cv_f1_macro_mean"]
 
 
-def test_child_run_per_candidate_with_params_metrics_figure_and_datasets(penguins_run):
-    parent = penguins_run["parent"]
-    children = tracking.candidate_runs(client(), parent["experiment_id"], parent["parent_run_id"])
-    assert sorted(r.data.tags["training.candidate"] for r in children) == ["logistic_regression-00", "random_forest-00"]
-    for run in children:
+def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(penguins_run):
+    parent, best = penguins_run["parent"], penguins_run["registered"]["best"]
+    runs = children(parent)
+    assert sorted(runs) == ["logistic_regression-00", "random_forest-00", "svm-00"]
+    for key, run in runs.items():
         assert run.info.status == "FINISHED"
         assert run.data.tags["mlflow.parentRunId"] == parent["parent_run_id"]
         assert run.data.tags["airflow.dag_id"] == "penguins_train" and run.data.tags["airflow.run_id"] == parent["run_id"]
-        assert {"accuracy", "f1_macro", "log_loss", "fit_time_s"} <= set(run.data.metrics)
+        assert CV | {"cv_fit_time_s_mean"} <= set(run.data.metrics)
         assert run.data.params["family"] == run.data.tags["training.family"]
-        assert tracking.CONFUSION_MATRIX_FILE in [a.path for a in client().list_artifacts(run.info.run_id)]
+        # Logged on every run, so MLflow's compare view shows the switch next to the CV scores.
+        assert run.data.params["engineered_features"] == "True" and run.data.params["cv_folds"] == "5"
         contexts = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
-        assert set(contexts) == {"train", "test"}
-        assert json.loads(contexts["test"].profile)["num_rows"] == 69
-        assert contexts["train"].name == "penguins_clean-train" and contexts["train"].digest != contexts["test"].digest
-    forest = next(r for r in children if r.data.tags["training.family"] == "random_forest")
+        artifacts = [a.path for a in client().list_artifacts(run.info.run_id)]
+        if run.info.run_id == best["run_id"]:
+            # Refit on the whole training split, scored once on the test split, the model logged here.
+            assert TEST <= set(run.data.metrics) and run.data.tags["training.refit"] == "true"
+            assert run.data.tags["training.model_id"] == best["model_id"]
+            assert set(contexts) == {"train", "test"} and json.loads(contexts["test"].profile)["num_rows"] == 69
+            assert tracking.CONFUSION_MATRIX_FILE in artifacts
+        else:
+            # Never scored on the test split, no model: only the chosen candidate is.
+            assert not {m for m in run.data.metrics if m.startswith("test_")} and "accuracy" not in run.data.metrics
+            assert "training.model_id" not in run.data.tags and tracking.CONFUSION_MATRIX_FILE not in artifacts
+            assert set(contexts) == {"train"}
+        assert contexts["train"].name == "penguins_clean-train" and json.loads(contexts["train"].profile)["num_rows"] == 273
+    forest = runs["random_forest-00"]
     assert forest.data.params["max_depth"] == "4" and forest.data.params["n_estimators"] == "10"
-    # Penguins are easy: the required accuracy holds for the candidates.
-    assert all(r.data.metrics["accuracy"] >= 0.97 for r in children)
-
-
-def test_best_candidate_registered_with_metric_digest_and_dag_run(penguins_run):
-    registered, config = penguins_run["registered"], penguins_run["config"]
-    version = client().get_model_version(config.model_name, registered["version"])
-    best = registered["best"]
-    assert version.version == "1" and version.run_id == best["run_id"]
-    assert version.source == f"models:/{best['model_id']}"
-    assert version.tags["selection_metric"] == "f1_macro"
-    assert float(version.tags["f1_macro"]) == pytest.approx(best["metrics"]["f1_macro"])
-    assert version.tags["data.digest"] == penguins_run["snapshot"].digest
-    assert version.tags["airflow.run_id"] == penguins_run["parent"]["run_id"]
-    assert version.tags["airflow.dag_id"] == "penguins_train"
+    # Penguins are easy: the required accuracy holds across the folds too.
+    assert all(r.data.metrics["cv_accuracy_mean"] >= 0.95 for r in runs.values())
+    assert best["metrics"]["test_accuracy"] >= 0.97
 
 
 def test_registered_model_artifacts_are_in_the_minio_bucket(penguins_run):
@@ -156,13 +173,19 @@ def test_first_version_takes_production_and_serves_from_the_registry(penguins_ru
     assert all(c.required for c in info.signature.inputs.inputs)
 
 
-def test_served_model_predicts_single_threaded(penguins_run):
+def test_the_logged_pipeline_computes_the_engineered_features_from_raw_rows(penguins_run):
+    import mlflow
     import mlflow.sklearn
 
-    model_id = penguins_run["trained"]["random_forest"]["results"][0]["model_id"]
-    forest = mlflow.sklearn.load_model(f"models:/{model_id}")
-    # Fitted with 2 jobs, logged to predict one request's rows without a thread pool.
-    assert forest.named_steps["classifier"].n_jobs == 1
+    name = penguins_run["config"].model_name
+    pipeline = mlflow.sklearn.load_model(f"models:/{name}/1")
+    branches = [n for n, _, _ in pipeline.named_steps["preprocess"].transformers_]
+    assert branches[-3:] == ["bill_ratio", "body_mass_kg", "mass_flipper_ratio"]
+    model = mlflow.pyfunc.load_model(f"models:/{name}/1")
+    raw = model.input_example  # the raw fields only, as inference sends them
+    assert list(raw.columns) == PENGUINS.feature_names
+    assert set(model.predict(raw)) <= set(PENGUINS.classes)
+    assert "numpy.diff" in mlflow.models.Model.load(f"models:/{name}/1").flavors["sklearn"]["skops_trusted_types"]
 
 
 def test_retried_tasks_reuse_their_runs_and_version(penguins_run):
@@ -172,16 +195,35 @@ def test_retried_tasks_reuse_their_runs_and_version(penguins_run):
     assert tasks.recorded_snapshot_id(config, "penguins_train", "another-run") is None
     again = tasks.prepare(PENGUINS, snapshot, config, "penguins_train", parent["run_id"])
     assert again["parent_run_id"] == parent["parent_run_id"]
-    before = len(tracking.candidate_runs(client(), parent["experiment_id"], parent["parent_run_id"]))
-    summary = tasks.train_family(PENGUINS, "logistic_regression", snapshot, config, parent)
-    assert summary["finished"] == 1
-    assert len(tracking.candidate_runs(client(), parent["experiment_id"], parent["parent_run_id"])) == before
+    before = {k: r.info.run_id for k, r in children(parent).items()}
+    candidate = Candidate.from_dict(tasks.list_candidates(config)[0])
+    result = tasks.train_candidate(PENGUINS, candidate, snapshot, config, parent)
+    assert result["run_id"] == before[candidate.key] and result["status"] == "FINISHED"
+    refit = tasks.refit_best(PENGUINS, snapshot, config, parent)
+    assert refit["model_id"] == penguins_run["registered"]["best"]["model_id"]  # not refit again
+    assert {k: r.info.run_id for k, r in children(parent).items()} == before
     registered = tasks.register_best(PENGUINS, snapshot, config, parent)
     assert registered["version"] == penguins_run["registered"]["version"]
     assert [v.version for v in client().search_model_versions(f"name = '{config.model_name}'")] == ["1"]
 
 
+def test_a_retried_candidate_task_closes_the_run_its_dead_try_left_open(mlflow_uri, penguins_snapshot):
+    config = config_for(PENGUINS, unique("t-dead-try"), GOOD)
+    parent = tasks.prepare(PENGUINS, penguins_snapshot, config, "penguins_train", unique("manual"))
+    candidate = Candidate.from_dict(tasks.list_candidates(config)[0])
+    dead = client().create_run(parent["experiment_id"], tags={
+        "mlflow.parentRunId": parent["parent_run_id"], "training.candidate": candidate.key,
+        "training.family": candidate.family, "training.candidate_index": "0",
+    })  # a try killed mid-fit: RUNNING for ever
+    result = tasks.train_candidate(PENGUINS, candidate, penguins_snapshot, config, parent)
+    assert result["status"] == "FINISHED" and result["run_id"] != dead.info.run_id
+    assert client().get_run(dead.info.run_id).info.status == "KILLED"
+    assert [(r["candidate"], r["run_id"]) for r in tasks.candidate_results(parent)] == [(candidate.key, result["run_id"])]
+
+
 def test_a_failing_candidate_is_a_failed_child_run_and_the_others_go_on(mlflow_uri, penguins_snapshot, monkeypatch):
+    import mlflow.sklearn
+
     original = families.FAMILIES["random_forest"]
 
     def make(params, random_state):
@@ -192,29 +234,80 @@ def test_a_failing_candidate_is_a_failed_child_run_and_the_others_go_on(mlflow_u
     monkeypatch.setitem(families.FAMILIES, "random_forest", dataclasses.replace(original, make=make))
     grids = {"random_forest": {"n_estimators": [5], "max_depth": [2, 3, 4], "min_samples_leaf": [1]}}
     parent, trained, registered = train(PENGUINS, penguins_snapshot, config_for(PENGUINS, unique("t-failing"), grids))
-    assert trained["random_forest"]["failed"] == ["random_forest-01"] and trained["random_forest"]["finished"] == 2
-    runs = {r.data.tags["training.candidate"]: r for r in tracking.candidate_runs(client(), parent["experiment_id"], parent["parent_run_id"])}
+    # The candidate's task returns (a retry would fail the same way); its run says why.
+    assert trained["random_forest-01"]["status"] == "FAILED"
+    assert trained["random_forest-01"]["error"] == "MemoryError: simulated: this candidate does not fit"
+    runs = children(parent)
     assert runs["random_forest-01"].info.status == "FAILED"
     assert runs["random_forest-01"].data.tags["training.error"] == "MemoryError: simulated: this candidate does not fit"
     assert runs["random_forest-00"].info.status == runs["random_forest-02"].info.status == "FINISHED"
     assert registered["version"] == "1" and registered["best"]["candidate"] in ("random_forest-00", "random_forest-02")
-    assert registered["failed"] == ["random_forest-01"]
+    assert registered["failed"] == ["random_forest-01"] and registered["finished"] == 2
+    # Refit with 2 jobs, logged to predict one request's rows without a thread pool.
+    forest = mlflow.sklearn.load_model(f"models:/{registered['best']['model_id']}")
+    assert forest.named_steps["classifier"].n_jobs == 1
 
 
-def test_a_family_whose_candidates_all_fail_raises(mlflow_uri, penguins_snapshot, monkeypatch):
+def test_when_every_candidate_fails_the_run_fails_with_each_reason(mlflow_uri, penguins_snapshot, monkeypatch):
     original = families.FAMILIES["random_forest"]
 
     def make(params, random_state):
-        raise ValueError("simulated")
+        raise ValueError(f"simulated for depth {params['max_depth']}")
 
     monkeypatch.setitem(families.FAMILIES, "random_forest", dataclasses.replace(original, make=make))
-    config = config_for(PENGUINS, unique("t-allfail"), {"random_forest": {"n_estimators": [5], "max_depth": [2], "min_samples_leaf": [1]}})
+    grids = {"random_forest": {"n_estimators": [5], "max_depth": [2, 3], "min_samples_leaf": [1]}}
+    config = config_for(PENGUINS, unique("t-allfail"), grids)
     parent = tasks.prepare(PENGUINS, penguins_snapshot, config, "penguins_train", unique("manual"))
-    with pytest.raises(tasks.AllCandidatesFailed, match="every random_forest candidate failed"):
-        tasks.train_family(PENGUINS, "random_forest", penguins_snapshot, config, parent)
-    with pytest.raises(tasks.AllCandidatesFailed, match="nothing to register"):
-        tasks.register_best(PENGUINS, penguins_snapshot, config, parent)
+    for c in tasks.list_candidates(config):
+        assert tasks.train_candidate(PENGUINS, Candidate.from_dict(c), penguins_snapshot, config, parent)["status"] == "FAILED"
+    with pytest.raises(tasks.AllCandidatesFailed) as failed:
+        tasks.refit_best(PENGUINS, penguins_snapshot, config, parent)
+    assert "nothing to register" in str(failed.value)
+    assert "random_forest-00: ValueError: simulated for depth 2; random_forest-01: ValueError: simulated for depth 3" in str(failed.value)
     assert client().get_run(parent["parent_run_id"]).info.status == "FAILED"
+
+
+class Leaky(ClassifierMixin, BaseEstimator):
+    """Knows the test split's answers and nothing else: perfect on the test split, poor across CV folds.
+
+    Chosen by a test-split score (the platform's former rule), never by a CV mean.
+    """
+
+    def __init__(self, answers=None, fallback=None):
+        self.answers, self.fallback = answers, fallback
+
+    def fit(self, X, y):
+        self.classes_ = np.array(sorted(set(y)))
+        return self
+
+    def predict_proba(self, X):
+        # Exact float keys: inside a CV fold the scaler is fit on other rows, so nothing matches.
+        labels = [self.answers.get(float(v), self.fallback) for v in X[:, 0]]
+        return np.array([[0.98 if c == label else 0.01 for c in self.classes_] for label in labels])
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def test_the_candidate_is_chosen_by_its_cv_mean_not_by_the_test_split(mlflow_uri, penguins_snapshot, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    parts = split(penguins_snapshot, 0.2, 42)
+    # The leaky candidate looks rows up by their first feature (bill length) as the pipeline scales it.
+    scaled = build_preprocessor(PENGUINS).fit(parts.X_train).transform(parts.X_test)[:, 0]
+    answers = {float(v): label for v, label in zip(scaled, parts.y_test)}
+    leaky = dataclasses.replace(families.FAMILIES["svm"], make=lambda params, rs: Leaky(answers, "Adelie"))
+    # Its test score, as the former rule saw it, is better than the honest candidate's.
+    honest = Pipeline([("preprocess", build_preprocessor(PENGUINS)), ("classifier", Leaky(answers, "Adelie"))])
+    leaky_test_f1 = evaluation.score(honest.fit(parts.X_train, parts.y_train), parts.X_test, parts.y_test, PENGUINS.classes)["f1_macro"]
+    monkeypatch.setitem(families.FAMILIES, "svm", leaky)
+    grids = {**BAD, "svm": {"C": [1.0], "kernel": ["rbf"], "gamma": ["scale"]}}
+    parent, trained, registered = train(PENGUINS, penguins_snapshot, config_for(PENGUINS, unique("t-cv-choice"), grids))
+    assert registered["best"]["candidate"] == "random_forest-00"
+    assert leaky_test_f1 > registered["best"]["metrics"]["test_f1_macro"]
+    assert trained["svm-00"]["metrics"]["cv_f1_macro_mean"] < trained["random_forest-00"]["metrics"]["cv_f1_macro_mean"]
+    # The leaky candidate was never scored on the test split.
+    assert not {m for m in children(parent)["svm-00"].data.metrics if m.startswith("test_")}
 
 
 def test_auto_promote_moves_production_only_for_a_better_version(mlflow_uri, penguins_snapshot):
@@ -271,7 +364,7 @@ def test_covertype_model_accepts_a_soil_type_absent_from_its_training_data(mlflo
     assert "C5151" not in set(covertype_snapshot.frame["Soil_Type"])
     config = config_for(COVERTYPE, unique("t-covertype"), SMALL)
     _, trained, registered = train(COVERTYPE, covertype_snapshot, config)
-    assert registered["promoted"] and trained["random_forest"]["finished"] == 1
+    assert registered["promoted"] and trained["random_forest-00"]["status"] == "FINISHED"
     model = mlflow.pyfunc.load_model(f"models:/{config.model_name}@{PRODUCTION_ALIAS}")
     rows = model.input_example.assign(Soil_Type="C5151")
     assert set(model.predict(rows)) <= set(COVERTYPE.classes)

@@ -97,3 +97,52 @@ def test_penguins_logistic_regression_reaches_the_required_accuracy(penguins_sna
     parts = split(penguins_snapshot, 0.2, 42)
     model = build_pipeline(PENGUINS, LogisticRegression(max_iter=1000)).fit(parts.X_train, parts.y_train)
     assert (model.predict(parts.X_test) == parts.y_test).mean() >= 0.97
+
+
+# --- Engineered features (Param engineered_features) ------------------------------------------
+
+def test_engineered_features_are_the_penguin_projects_ratios_of_raw_fields(penguins_clean):
+    frame = typed(penguins_clean, PENGUINS)
+    X = frame[PENGUINS.feature_names]
+    preprocess = build_preprocessor(PENGUINS, engineered=True).fit(X)
+    assert [name for name, _, _ in preprocess.transformers_][-3:] == ["bill_ratio", "body_mass_kg", "mass_flipper_ratio"]
+    assert preprocess.transform(X).shape[1] == 4 + 3 + 2 + 3  # numeric, islands, sexes, engineered
+    # Before scaling, each column is the ratio itself.
+    complete = X.dropna(subset=["bill_length_mm", "bill_depth_mm", "body_mass_g", "flipper_length_mm"]).head(20)
+    expected = {
+        "bill_ratio": complete["bill_length_mm"] / complete["bill_depth_mm"],
+        "body_mass_kg": complete["body_mass_g"] / 1000,
+        "mass_flipper_ratio": complete["body_mass_g"] / complete["flipper_length_mm"],
+    }
+    for name, steps, columns in preprocess.transformers_:
+        if name in expected:
+            unscaled = steps[:-1].transform(complete[columns])[:, 0]
+            np.testing.assert_allclose(unscaled, expected[name].to_numpy(), rtol=1e-12)
+    assert build_preprocessor(PENGUINS).get_params()["transformers"][-1][0] == "categorical"  # off by default
+
+
+def test_engineered_pipeline_predicts_from_raw_rows_with_missing_values(penguins_clean):
+    frame = typed(penguins_clean, PENGUINS)
+    model = build_pipeline(PENGUINS, LogisticRegression(max_iter=1000), engineered=True)
+    model.fit(frame[PENGUINS.feature_names], frame["species"])
+    row = frame[PENGUINS.feature_names].head(1).copy()
+    assert model.predict(row)[0] in PENGUINS.classes
+    row["bill_depth_mm"] = np.nan  # imputed before the ratio is taken
+    assert np.isfinite(model.predict_proba(row)).all()
+
+
+def test_engineered_pipeline_round_trips_through_skops_with_the_logged_trusted_types(penguins_clean):
+    """What inference does: skops.io.load with the trusted types MLflow saved, no training code imported."""
+    import skops.io
+
+    from mlops_pipelines.training.tracking import SKOPS_TRUSTED_TYPES
+
+    frame = typed(penguins_clean, PENGUINS)
+    X = frame[PENGUINS.feature_names]
+    model = build_pipeline(PENGUINS, RandomForestClassifier(n_estimators=5, random_state=0), engineered=True)
+    model.fit(X, frame["species"])
+    data = skops.io.dumps(model)
+    assert set(skops.io.get_untrusted_types(data=data)) <= set(SKOPS_TRUSTED_TYPES)
+    loaded = skops.io.loads(data, trusted=SKOPS_TRUSTED_TYPES)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert "mlops_pipelines" not in data.decode("latin-1")

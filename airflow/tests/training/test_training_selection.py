@@ -4,11 +4,24 @@ import math
 
 import pytest
 
-from mlops_pipelines.training.selection import auto_promotion, beats, choose_best
+from mlops_pipelines.training.selection import auto_promotion, beats, choose_best, cv_mean
 
 
 def result(name, status="FINISHED", **metrics):
-    return {"candidate": name, "status": status, "metrics": metrics}
+    """A candidate's result whose CV means are the given metrics."""
+    return {"candidate": name, "status": status, "metrics": {cv_mean(k): v for k, v in metrics.items()}}
+
+
+def test_the_cv_mean_chooses_never_the_test_score():
+    """a scores better on the test split, b across the folds: b is chosen."""
+    a = {"candidate": "a", "status": "FINISHED",
+         "metrics": {"cv_f1_macro_mean": 0.80, "cv_log_loss_mean": 0.4, "test_f1_macro": 0.99, "f1_macro": 0.99}}
+    b = {"candidate": "b", "status": "FINISHED",
+         "metrics": {"cv_f1_macro_mean": 0.90, "cv_log_loss_mean": 0.3, "test_f1_macro": 0.70, "f1_macro": 0.70}}
+    assert choose_best([a, b], "f1_macro")["candidate"] == "b"
+    assert choose_best([b, a], "f1_macro")["candidate"] == "b"
+    # A candidate with only test scores (no CV) is not a candidate at all.
+    assert choose_best([{"candidate": "c", "status": "FINISHED", "metrics": {"f1_macro": 1.0}}], "f1_macro") is None
 
 
 def test_best_by_the_selection_metric_whatever_its_direction():
@@ -30,7 +43,7 @@ def test_failed_and_unscored_candidates_are_never_chosen():
     assert choose_best([], "f1_macro") is None
 
 
-def test_a_tie_goes_to_the_better_log_loss():
+def test_a_tie_goes_to_the_better_cv_log_loss():
     results = [result("lr", f1_macro=1.0, log_loss=0.10), result("rf", f1_macro=1.0, log_loss=0.04)]
     assert choose_best(results, "f1_macro")["candidate"] == "rf"
 

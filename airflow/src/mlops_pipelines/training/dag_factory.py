@@ -1,14 +1,19 @@
 """The training DAG of a dataset: penguins_train and covertype_train are both built here.
 
-prepare -> train_logistic_regression, train_random_forest -> register_best
+prepare -> list_candidates -> train_candidate (mapped: one task instance per
+candidate) -> refit_best -> register_best
 
 - Scheduled on the dataset's clean-data Asset (each ingest that adds clean rows
   triggers a training run), and triggerable by hand with Params overriding the
   defaults.
-- One task per model family: a failing candidate is logged as a failed child
-  run and the others go on; a family whose candidates all fail fails its task
-  (without retries, since refitting would fail the same way), and registration
-  still runs on the other family's candidates.
+- Each candidate (family x hyper-parameters) is a mapped task instance named
+  by its key in the grid (e.g. `random_forest-02`): it is cross-validated on
+  the training split and logged as a child run. A candidate whose folds fail
+  is a failed child run and its task still succeeds (refitting would fail the
+  same way); a task failing for another reason (MLflow down) is retried alone.
+- refit_best runs once every candidate is done, if at least one succeeded: the
+  best by CV mean is refit on the whole training split and scored once on the
+  test split. If no candidate finished, it fails with each one's reason.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from typing import Any
 
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, clean_asset
-from mlops_pipelines.training.config import DEFAULTS, grid_param_name
+from mlops_pipelines.training.config import DEFAULTS, ENGINEERED_FEATURES_DEFAULT, MAX_CV_FOLDS, default_grids, grid_param_name
+from mlops_pipelines.training.features import has_engineered_features
 from mlops_pipelines.training.families import FAMILIES
 from mlops_pipelines.training.grids import grid_schema
 from mlops_pipelines.training.selection import HIGHER_IS_BETTER
@@ -27,13 +33,22 @@ from mlops_pipelines.training.selection import HIGHER_IS_BETTER
 # but a task hung on a dead server should not hold the DAG (max_active_runs=1) forever.
 TRAIN_TIMEOUT = timedelta(hours=2)
 
+# Candidates cross-validated at the same time in one DAG run. The machine has 2
+# cores: two candidates with one core each (families.CV_N_JOBS) keep both busy,
+# and Airflow's per-task start-up (seconds: a new process importing sklearn
+# and MLflow) overlaps with the other candidate's fitting. Measured against one
+# candidate at a time with 2 cores for its folds in bench/README.md.
+CANDIDATES_AT_ONCE = 2
 
-def training_params() -> dict[str, Any]:
+
+def training_params(contract: DatasetContract | None = None) -> dict[str, Any]:
     from airflow.sdk import Param
 
+    grids = default_grids(contract)
     params = {
         grid_param_name(name): Param(
-            fam.default_grid, description=f"{fam.title}: values to try per hyper-parameter (all combinations are trained)",
+            grids[name], description=f"{fam.title}: values to try per hyper-parameter (all combinations are "
+                                     "cross-validated); {} turns the family off",
             **grid_schema(name),
         )
         for name, fam in FAMILIES.items()
@@ -43,13 +58,20 @@ def training_params() -> dict[str, Any]:
                            description="share of the snapshot held out for the test metrics (stratified)"),
         "random_state": Param(DEFAULTS["random_state"], type="integer", minimum=0,
                               description="seed of the split and of the models"),
+        "cv_folds": Param(DEFAULTS["cv_folds"], type="integer", minimum=2, maximum=MAX_CV_FOLDS,
+                          description="folds of the stratified cross-validation (on the training split) that scores each candidate"),
         "selection_metric": Param(DEFAULTS["selection_metric"], type="string", enum=sorted(HIGHER_IS_BETTER),
-                                  description="test metric that picks the version to register"),
+                                  description="metric whose mean across CV folds picks the candidate to refit and register"),
         "auto_promote": Param(DEFAULTS["auto_promote"], type="boolean",
                               description="move @production to the new version if it beats production by the margin"),
         "promotion_margin": Param(DEFAULTS["promotion_margin"], type="number", minimum=0,
                                   description="how much better (in the selection metric) a new version must be to be auto-promoted"),
     })
+    if contract is not None and has_engineered_features(contract):
+        # Only where the dataset has engineered features (penguins): elsewhere the Param would do nothing.
+        params["engineered_features"] = Param(
+            ENGINEERED_FEATURES_DEFAULT, type="boolean",
+            description="add the engineered ratio features (computed inside the model from the raw fields)")
     return params
 
 
@@ -87,7 +109,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
         # promotion compares against the production version of the moment.
         max_active_runs=1,
         default_args=default_args or DEFAULT_ARGS,
-        params=training_params(),
+        params=training_params(contract),
         tags=[contract.name, "training"],
         doc_md=__doc__,
     )
@@ -110,28 +132,43 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
             except SplitError as exc:  # too few rows for test_size: a retry would fail the same way
                 raise AirflowFailException(str(exc)) from exc
 
-        @task(execution_timeout=TRAIN_TIMEOUT)
-        def train(family: str, parent: dict) -> dict:
+        # Takes the parent run only to start after prepare, which validated the Params.
+        @task
+        def list_candidates(parent: dict) -> list[dict]:
+            from mlops_pipelines.training import tasks
+
+            return tasks.list_candidates(_config(contract))
+
+        # The grid names each task instance by its candidate's key; rendered
+        # from the task's own arguments, so the name shows while it runs.
+        @task(execution_timeout=TRAIN_TIMEOUT, max_active_tis_per_dagrun=CANDIDATES_AT_ONCE,
+              map_index_template="{{ task.op_kwargs['candidate']['key'] }}")
+        def train_candidate(candidate: dict, parent: dict) -> dict:
+            from mlops_pipelines.training import tasks
+            from mlops_pipelines.training.grids import Candidate
+
+            snapshot = _snapshot(contract, parent["snapshot_max_id"])
+            return tasks.train_candidate(contract, Candidate.from_dict(candidate), snapshot, _config(contract), parent)
+
+        # Runs once every candidate is done if at least one task succeeded, so a
+        # candidate that failed for good does not lose the others.
+        @task(execution_timeout=TRAIN_TIMEOUT, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+        def refit_best(parent: dict) -> dict:
             from mlops_pipelines.training import tasks
 
             try:
-                return tasks.train_family(contract, family, _snapshot(contract, parent["snapshot_max_id"]), _config(contract), parent)
+                return tasks.refit_best(contract, _snapshot(contract, parent["snapshot_max_id"]), _config(contract), parent)
             except tasks.AllCandidatesFailed as exc:
                 raise AirflowFailException(str(exc)) from exc
 
-        # Runs once both families are done if at least one upstream succeeded, so
-        # one family failing whole does not lose the other's candidates.
-        @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+        @task
         def register_best(parent: dict) -> dict:
             from mlops_pipelines.training import tasks
 
-            try:
-                return tasks.register_best(contract, _snapshot(contract, parent["snapshot_max_id"]), _config(contract), parent)
-            except tasks.AllCandidatesFailed as exc:
-                raise AirflowFailException(str(exc)) from exc
+            return tasks.register_best(contract, _snapshot(contract, parent["snapshot_max_id"]), _config(contract), parent)
 
         parent = prepare()
-        trained = [train.override(task_id=f"train_{name}")(family=name, parent=parent) for name in FAMILIES]
-        trained >> register_best(parent)
+        trained = train_candidate.partial(parent=parent).expand(candidate=list_candidates(parent))
+        trained >> refit_best(parent) >> register_best(parent)
 
     return training()

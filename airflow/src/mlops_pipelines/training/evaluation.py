@@ -1,4 +1,5 @@
-"""How a fitted candidate is scored on the test split, and the confusion-matrix figure."""
+"""How a fitted model is scored (on each CV fold, and the winner once on the test split), and the
+confusion-matrix figure."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 A grid maps each hyper-parameter of a family to the list of values to try; the
 candidates are their cartesian product, in a fixed order (the order of the
-family's hyper-parameters, then of the values given).
+family's hyper-parameters, then of the values given). An empty grid, `{}`,
+turns the family off: it has no candidates.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ class Candidate:
         """Stable name of the candidate within a DAG run, e.g. random_forest-03."""
         return f"{self.family}-{self.index:02d}"
 
+    def as_dict(self) -> dict[str, Any]:
+        """What a mapped task receives through XCom (JSON), with the key the Airflow grid shows."""
+        return {"family": self.family, "index": self.index, "params": self.params, "key": self.key}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Candidate":
+        return cls(data["family"], int(data["index"]), dict(data["params"]))
+
 
 def family(name: str) -> Family:
     try:
@@ -44,7 +53,8 @@ def family(name: str) -> Family:
 
 
 def grid_schema(name: str) -> dict[str, Any]:
-    """JSON schema of a family's grid: every hyper-parameter, a non-empty list of distinct values."""
+    """JSON schema of a family's grid: `{}` (family off), or every hyper-parameter with a
+    non-empty list of distinct values."""
     fam = family(name)
     return {
         "type": "object",
@@ -52,7 +62,9 @@ def grid_schema(name: str) -> dict[str, Any]:
             h.name: {"type": "array", "minItems": 1, "uniqueItems": True, "items": h.schema, "description": h.description}
             for h in fam.hyperparameters
         },
-        "required": [h.name for h in fam.hyperparameters],
+        # if/then rather than anyOf: a half-written grid still gets "'x' is a required property".
+        "if": {"minProperties": 1},
+        "then": {"required": [h.name for h in fam.hyperparameters]},
         "additionalProperties": False,
     }
 
@@ -72,6 +84,8 @@ def validate_grid(name: str, grid: Any) -> dict[str, list[Any]]:
     if errors:
         where = lambda e: "/".join(str(p) for p in e.absolute_path) or "grid"  # noqa: E731
         raise GridError(f"{name} grid: " + "; ".join(f"{where(e)}: {e.message}" for e in errors))
+    if not grid:
+        return {}
     fam = family(name)
     normalised = {h.name: [_normalise(v, h.schema) for v in grid[h.name]] for h in fam.hyperparameters}
     size = count(normalised)
@@ -81,6 +95,8 @@ def validate_grid(name: str, grid: Any) -> dict[str, list[Any]]:
 
 
 def count(grid: Mapping[str, list[Any]]) -> int:
+    if not grid:
+        return 0
     size = 1
     for values in grid.values():
         size *= len(values)
@@ -89,6 +105,8 @@ def count(grid: Mapping[str, list[Any]]) -> int:
 
 def expand_grid(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
     """Cartesian product of the grid's values, first hyper-parameter varying slowest."""
+    if not grid:
+        return []
     names = list(grid)
     return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
 

@@ -2,7 +2,8 @@
 
 The logged model is the whole pipeline, so it takes raw feature rows as the
 clean table (and the inference service) has them: missing values are imputed,
-numbers scaled, categories one-hot encoded.
+numbers scaled, categories one-hot encoded, and (Param `engineered_features`)
+the contract's engineered features computed from the raw fields (`features`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.training.features import engineered_transformers
 
 
-def build_preprocessor(contract: DatasetContract) -> ColumnTransformer:
+def build_preprocessor(contract: DatasetContract, engineered: bool = False) -> ColumnTransformer:
     numeric = Pipeline([
         ("impute", SimpleImputer(strategy="median")),
         ("scale", StandardScaler()),
@@ -36,12 +38,14 @@ def build_preprocessor(contract: DatasetContract) -> ColumnTransformer:
         transformers.append(("numeric", numeric, [f.name for f in contract.numeric]))
     if contract.categorical:
         transformers.append(("categorical", categorical, [f.name for f in contract.categorical]))
+    if engineered:
+        transformers.extend(engineered_transformers(contract))
     # Columns outside the contract are dropped, so an extra field cannot change the model.
     return ColumnTransformer(transformers, remainder="drop")
 
 
-def build_pipeline(contract: DatasetContract, classifier: ClassifierMixin) -> Pipeline:
-    return Pipeline([("preprocess", build_preprocessor(contract)), ("classifier", classifier)])
+def build_pipeline(contract: DatasetContract, classifier: ClassifierMixin, engineered: bool = False) -> Pipeline:
+    return Pipeline([("preprocess", build_preprocessor(contract, engineered)), ("classifier", classifier)])
 
 
 def for_single_rows(pipeline: Pipeline) -> Pipeline:

@@ -6,8 +6,23 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
-# Every test metric logged per candidate, and whether larger is better.
+# Every metric scored (per CV fold, and once on the test split for the winner),
+# and whether larger is better.
 HIGHER_IS_BETTER = {"accuracy": True, "f1_macro": True, "log_loss": False}
+
+
+def cv_mean(metric: str) -> str:
+    """Name of a metric's mean across CV folds, as each candidate run logs it."""
+    return f"cv_{metric}_mean"
+
+
+def cv_std(metric: str) -> str:
+    return f"cv_{metric}_std"
+
+
+def test_metric(metric: str) -> str:
+    """Name of a metric scored on the test split, as only the chosen candidate's run logs it."""
+    return f"test_{metric}"
 
 
 def check_metric(metric: str) -> str:
@@ -31,25 +46,28 @@ def _usable(value: Any) -> bool:
 
 
 def choose_best(results: Sequence[Mapping[str, Any]], metric: str) -> Mapping[str, Any] | None:
-    """The successful candidate with the best `metric`; None when no candidate succeeded.
+    """The successful candidate with the best cross-validated `metric` (its mean across
+    folds, `cv_<metric>_mean`); None when no candidate succeeded.
 
-    Ties go to the better log loss, then to the earlier candidate: `results`
-    come in training order (logistic regression before random forest, then
-    grid order), so equal scores keep the simpler model and the choice never
-    depends on timing.
+    Test-split scores are never looked at: choosing on the data a score is then
+    reported on would make that score optimistic. Ties go to the better mean
+    CV log loss, then to the earlier candidate: `results` come in training
+    order (family order, then grid order), so equal scores keep the simpler
+    model and the choice never depends on timing.
     """
     check_metric(metric)
+    key, tie_key = cv_mean(metric), cv_mean(TIE_BREAK_METRIC)
     best = None
     for result in results:
         metrics = result.get("metrics", {})
-        if result.get("status") != "FINISHED" or not _usable(metrics.get(metric)):
+        if result.get("status") != "FINISHED" or not _usable(metrics.get(key)):
             continue
         if best is None:
             best = result
             continue
-        gain = improvement(metrics[metric], best["metrics"][metric], metric)
-        if gain == 0 and _usable(metrics.get(TIE_BREAK_METRIC)) and _usable(best["metrics"].get(TIE_BREAK_METRIC)):
-            gain = improvement(metrics[TIE_BREAK_METRIC], best["metrics"][TIE_BREAK_METRIC], TIE_BREAK_METRIC)
+        gain = improvement(metrics[key], best["metrics"][key], metric)
+        if gain == 0 and _usable(metrics.get(tie_key)) and _usable(best["metrics"].get(tie_key)):
+            gain = improvement(metrics[tie_key], best["metrics"][tie_key], TIE_BREAK_METRIC)
         if gain > 0:
             best = result
     return best

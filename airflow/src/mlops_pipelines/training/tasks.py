@@ -1,9 +1,18 @@
 """Bodies of the training DAG's tasks, runnable without Airflow (tests and bench call them).
 
-prepare -> train_family (one task per family) -> register_best. Only the parent
-run's ids and the snapshot's max row id pass through XCom: each task reads the
-same snapshot itself and finds the other tasks' runs in MLflow, under the DAG
-run's parent run.
+prepare -> list_candidates -> train_candidate (one mapped task per candidate)
+-> refit_best -> register_best. Only the parent run's ids, the snapshot's max
+row id and the candidate list pass through XCom: each task reads the same
+snapshot itself and finds the other tasks' runs in MLflow, under the DAG run's
+parent run.
+
+Where the final model lives: on the chosen candidate's own child run. Its CV
+scores are already there; refit_best adds the model refit on the whole training
+split, its test-split scores (`test_*`) and the confusion matrix, and tags it
+`training.refit`. So the registered version's run carries both its CV and its
+test scores, and no other run has test scores. The choice is recorded on the
+parent run (`best.run_id`) before the refit, so a retried refit refits the same
+candidate.
 """
 
 from __future__ import annotations
@@ -18,20 +27,22 @@ from mlflow.entities import DatasetInput, InputTag, Param, Run
 
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.training import registry, tracking
-from mlops_pipelines.training.candidates import fit_candidate
+from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
 from mlops_pipelines.training.config import TrainingConfig
-from mlops_pipelines.training.data import Snapshot, Split, mlflow_dataset, split
+from mlops_pipelines.training.data import Snapshot, mlflow_dataset, split
 from mlops_pipelines.training.evaluation import confusion_matrix_figure
-from mlops_pipelines.training.families import FAMILIES
-from mlops_pipelines.training.grids import Candidate, candidates
+from mlops_pipelines.training.families import FAMILIES, REFIT_N_JOBS
+from mlops_pipelines.training.grids import Candidate
 from mlops_pipelines.training.pipelines import for_single_rows
-from mlops_pipelines.training.selection import choose_best
+from mlops_pipelines.training.selection import HIGHER_IS_BETTER, choose_best, test_metric
 
 log = logging.getLogger(__name__)
 
+BEST_RUN_TAG = "best.run_id"
+
 
 class AllCandidatesFailed(RuntimeError):
-    """Every candidate of a family (or of the whole run) failed: nothing to register from it."""
+    """No candidate of the DAG run finished: nothing to register."""
 
 
 def recorded_snapshot_id(config: TrainingConfig, dag_id: str, run_id: str) -> int | None:
@@ -53,9 +64,9 @@ def prepare(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfi
     experiment = tracking.experiment_id(client, config.experiment_name)
     parent = tracking.parent_run(client, experiment, dag_id, run_id, contract.name).info.run_id
     params = {
-        "test_size": config.test_size, "random_state": config.random_state,
+        "test_size": config.test_size, "random_state": config.random_state, "cv_folds": config.cv_folds,
         "selection_metric": config.selection_metric, "auto_promote": config.auto_promote,
-        "promotion_margin": config.promotion_margin,
+        "promotion_margin": config.promotion_margin, "engineered_features": config.engineered_features,
         "data.table": snapshot.source.table, "data.snapshot_max_id": snapshot.source.max_id,
         "data.rows": snapshot.rows, "data.digest": snapshot.digest,
         **{f"grid.{name}": json.dumps(grid) for name, grid in config.grids.items()},
@@ -69,6 +80,11 @@ def prepare(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfi
     }
 
 
+def list_candidates(config: TrainingConfig) -> list[dict[str, Any]]:
+    """Every candidate of the run as the mapped task's input, in training order."""
+    return [c.as_dict() for c in config.candidates()]
+
+
 def _result(run: Run) -> dict[str, Any]:
     tags = run.data.tags
     return {
@@ -79,23 +95,51 @@ def _result(run: Run) -> dict[str, Any]:
     }
 
 
+# Which of several runs of one candidate (a task retried or cleared) stands for it.
+_STATUS_RANK = {"FINISHED": 0, "FAILED": 1}
+
+
 def candidate_results(parent: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every candidate run of the DAG run, in training order (family, then grid position)."""
+    """One result per candidate of the DAG run, in training order (family, then grid position).
+
+    A candidate tried more than once is represented by its finished run, else
+    its latest failed one, else its latest run (KILLED: a try that died).
+    """
     order = list(FAMILIES)
     runs = tracking.candidate_runs(MlflowClient(), parent["experiment_id"], parent["parent_run_id"])
-    results = [_result(r) for r in runs]
+    chosen: dict[str, Run] = {}
+    for run in sorted(runs, key=lambda r: r.info.start_time):  # later runs replace earlier ones of equal rank
+        key = run.data.tags.get(tracking.TAG_CANDIDATE)
+        current = chosen.get(key)
+        if current is None or _STATUS_RANK.get(run.info.status, 2) <= _STATUS_RANK.get(current.info.status, 2):
+            chosen[key] = run
+    results = [_result(r) for r in chosen.values()]
     return sorted(results, key=lambda r: (order.index(r["family"]) if r["family"] in order else len(order), r["index"]))
 
 
-def split_datasets(snapshot: Snapshot, parts: Split) -> tuple:
-    """The train and test parts as MLflow datasets (same source table, their own digests)."""
-    return (mlflow_dataset(snapshot, parts.X_train.join(parts.y_train), "train"),
-            mlflow_dataset(snapshot, parts.X_test.join(parts.y_test), "test"))
+def train_candidate(contract: DatasetContract, candidate: Candidate, snapshot: Snapshot, config: TrainingConfig,
+                    parent: dict[str, Any]) -> dict[str, Any]:
+    """Cross-validate one candidate on the training split as a child run (the body of one mapped task).
 
+    The candidate's own failure (a fold that does not fit) is a FAILED run with
+    the reason in its `training.error` tag, and the task succeeds: a retry would
+    fail the same way. Anything else (MLflow unreachable) raises, so Airflow
+    retries the task; the retry keeps a FINISHED run of this candidate and marks
+    a run left RUNNING by a dead try as KILLED, so no candidate is counted twice.
+    """
+    client = MlflowClient()
+    earlier = [r for r in tracking.candidate_runs(client, parent["experiment_id"], parent["parent_run_id"])
+               if r.data.tags.get(tracking.TAG_CANDIDATE) == candidate.key]
+    finished = [r for r in earlier if r.info.status == "FINISHED"]
+    if finished:
+        log.info("%s: kept the run %s an earlier try finished", candidate.key, finished[0].info.run_id)
+        return _result(finished[0])
+    for run in earlier:
+        if run.info.status == "RUNNING":
+            client.set_terminated(run.info.run_id, "KILLED")
 
-def train_candidate(contract: DatasetContract, candidate: Candidate, parts: Split, datasets: tuple,
-                    config: TrainingConfig, parent: dict[str, Any]) -> dict[str, Any]:
-    """Fit, score and log one candidate as a child run. Its own failure is recorded, not raised."""
+    parts = split(snapshot, config.test_size, config.random_state)
+    train_ds = mlflow_dataset(snapshot, parts.X_train.join(parts.y_train), "train")
     tags = {
         tracking.TAG_ROLE: "candidate", tracking.TAG_FAMILY: candidate.family,
         tracking.TAG_CANDIDATE: candidate.key, tracking.TAG_INDEX: str(candidate.index),
@@ -105,70 +149,106 @@ def train_candidate(contract: DatasetContract, candidate: Candidate, parts: Spli
     run = mlflow.start_run(experiment_id=parent["experiment_id"], parent_run_id=parent["parent_run_id"],
                            run_name=candidate.key, tags=tags)
     try:
-        train_ds, test_ds = datasets
-        mlflow.log_params({"family": candidate.family, **candidate.params,
-                           "random_state": config.random_state, "test_size": config.test_size})
+        # engineered_features on every run, so MLflow's compare view shows its effect on the CV scores.
+        mlflow.log_params({"family": candidate.family, **candidate.params, "random_state": config.random_state,
+                           "test_size": config.test_size, "cv_folds": config.cv_folds,
+                           "engineered_features": config.engineered_features})
         mlflow.log_input(train_ds, context="train")
-        mlflow.log_input(test_ds, context="test")
-        try:
-            outcome = fit_candidate(contract, candidate, parts, config.random_state)
-            if not outcome.ok:
-                raise outcome.error
-            mlflow.log_figure(
-                confusion_matrix_figure(parts.y_test, outcome.predictions, contract.classes, contract.class_names,
-                                        f"{contract.name} {candidate.key}"),
-                tracking.CONFUSION_MATRIX_FILE,
-            )
-            model_id = tracking.log_model(for_single_rows(outcome.model), contract, parts.X_train, candidate.family, candidate.params)
-            # Metrics linked to the logged model and the test set, so the MLflow
-            # UI can compare models, not only runs.
-            mlflow.log_metrics(outcome.metrics, model_id=model_id, dataset=test_ds)
-            mlflow.set_tag(tracking.TAG_MODEL_ID, model_id)
-        except Exception as exc:
-            log.error("candidate %s failed: %s: %s", candidate.key, type(exc).__name__, exc)
-            mlflow.set_tag(tracking.TAG_ERROR, f"{type(exc).__name__}: {exc}"[:4000])
-            mlflow.end_run("FAILED")
-        else:
+        outcome = cross_validate_candidate(contract, candidate, parts.X_train, parts.y_train, config.cv_folds,
+                                           config.random_state, config.engineered_features)
+        if outcome.ok:
+            mlflow.log_metrics(outcome.metrics, dataset=train_ds)
             mlflow.end_run("FINISHED")
-    finally:
-        if mlflow.active_run() is not None:  # an MLflow error above: leave no run open
+        else:
+            error = outcome.error
+            log.error("candidate %s failed: %s: %s", candidate.key, type(error).__name__, error)
+            mlflow.set_tag(tracking.TAG_ERROR, f"{type(error).__name__}: {error}"[:4000])
             mlflow.end_run("FAILED")
-    return _result(MlflowClient().get_run(run.info.run_id))
+    finally:
+        if mlflow.active_run() is not None:  # an MLflow error above: the task fails and retries
+            mlflow.end_run("KILLED")
+    return _result(client.get_run(run.info.run_id))
 
 
-def train_family(contract: DatasetContract, family: str, snapshot: Snapshot, config: TrainingConfig,
-                 parent: dict[str, Any]) -> dict[str, Any]:
-    """Every candidate of one family's grid; candidates a previous try finished are kept, not refit."""
-    done = {
-        r["candidate"]: r for r in candidate_results(parent)
-        if r["family"] == family and r["status"] == "FINISHED" and r["model_id"]
-    }
+def _reasons(results: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{r['candidate']}: {r['error'] or r['status']}" for r in results) or "no candidate ran"
+
+
+def chosen_candidate(client: MlflowClient, config: TrainingConfig, parent: dict[str, Any]) -> dict[str, Any]:
+    """The candidate with the best CV score; the choice an earlier try recorded, if any.
+
+    Raises AllCandidatesFailed (listing every candidate's reason) and fails the
+    parent run when no candidate finished.
+    """
+    results = candidate_results(parent)
+    recorded = client.get_run(parent["parent_run_id"]).data.tags.get(BEST_RUN_TAG)
+    best = next((r for r in results if r["run_id"] == recorded), None) if recorded else None
+    if best is None:
+        best = choose_best(results, config.selection_metric)
+    if best is None:
+        client.set_terminated(parent["parent_run_id"], "FAILED")
+        raise AllCandidatesFailed(f"no candidate of run {parent['run_id']} finished, nothing to register: {_reasons(results)}")
+    if recorded != best["run_id"]:
+        client.set_tag(parent["parent_run_id"], BEST_RUN_TAG, best["run_id"])
+        client.set_tag(parent["parent_run_id"], "best.candidate", best["candidate"])
+    return best
+
+
+def refit_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig, parent: dict[str, Any]) -> dict[str, Any]:
+    """Refit the chosen candidate on the whole training split, score it once on the test split, log the model.
+
+    All on the chosen candidate's run (see the module docstring). A retry after
+    the model was logged does nothing again.
+    """
+    client = MlflowClient()
+    best = chosen_candidate(client, config, parent)
+    if best["model_id"] and test_metric(config.selection_metric) in best["metrics"]:
+        return best
+    candidate = Candidate(best["family"], best["index"], _grid_params(config, best))
     parts = split(snapshot, config.test_size, config.random_state)
-    datasets = split_datasets(snapshot, parts)
-    results = []
-    for candidate in candidates(family, config.grids[family]):
-        result = done.get(candidate.key) or train_candidate(contract, candidate, parts, datasets, config, parent)
-        log.info("%s: %s %s", candidate.key, result["status"], {k: round(v, 4) for k, v in result["metrics"].items()})
-        results.append(result)
-    failed = [r["candidate"] for r in results if r["status"] != "FINISHED"]
-    if len(failed) == len(results):
-        raise AllCandidatesFailed(f"every {family} candidate failed: {failed}; see their runs' {tracking.TAG_ERROR} tag")
-    return {"family": family, "finished": len(results) - len(failed), "failed": failed, "results": results}
+    test_ds = mlflow_dataset(snapshot, parts.X_test.join(parts.y_test), "test")
+    mlflow.start_run(run_id=best["run_id"])  # resumes the candidate's run
+    try:
+        outcome = refit_and_test(contract, candidate, parts, config.random_state, config.engineered_features, REFIT_N_JOBS)
+        mlflow.log_input(test_ds, context="test")
+        mlflow.log_figure(
+            confusion_matrix_figure(parts.y_test, outcome.predictions, contract.classes, contract.class_names,
+                                    f"{contract.name} {candidate.key} (test split)"),
+            tracking.CONFUSION_MATRIX_FILE,
+        )
+        model_id = tracking.log_model(for_single_rows(outcome.model), contract, parts.X_train, candidate.family, candidate.params)
+        mlflow.set_tags({tracking.TAG_MODEL_ID: model_id, tracking.TAG_REFIT: "true"})
+        # Linked to the logged model and the test set, so the MLflow UI can compare models, not only runs.
+        mlflow.log_metrics(outcome.metrics, model_id=model_id, dataset=test_ds)
+        # The same test scores under the names the UI's Model tab headlines
+        # (ui/ui/model_view.py HEADLINE_METRICS: accuracy, f1_macro).
+        mlflow.log_metrics({m: outcome.metrics[test_metric(m)] for m in HIGHER_IS_BETTER}, model_id=model_id, dataset=test_ds)
+    finally:
+        # The CV result stands whatever happened to the refit: a retry finds the run as it was.
+        mlflow.end_run("FINISHED")
+    return _result(client.get_run(best["run_id"]))
+
+
+def _grid_params(config: TrainingConfig, result: dict[str, Any]) -> dict[str, Any]:
+    """The candidate's hyper-parameters with their types (run params are strings)."""
+    for candidate in config.candidates():
+        if candidate.key == result["candidate"]:
+            return candidate.params
+    raise ValueError(f"{result['candidate']} is not a candidate of this run's grids")
 
 
 def register_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig,
                   parent: dict[str, Any]) -> dict[str, Any]:
-    """Register the best candidate of the DAG run, then apply the promotion rule; closes the parent run."""
+    """Register the refit model of the chosen candidate, then apply the promotion rule; closes the parent run."""
     client = MlflowClient()
     parent_id, metric = parent["parent_run_id"], config.selection_metric
-    results = candidate_results(parent)
-    best = choose_best(results, metric)
-    if best is None:
-        client.set_terminated(parent_id, "FAILED")
-        raise AllCandidatesFailed(f"no candidate of run {parent['run_id']} finished: nothing to register")
-    value = best["metrics"][metric]
+    best = chosen_candidate(client, config, parent)
+    if not best["model_id"]:
+        raise RuntimeError(f"{best['candidate']} has no refit model yet: refit_best has not finished")
+    scores = {k: f"{v:.6f}" for k, v in best["metrics"].items() if k.startswith(("cv_", "test_"))}
     version = registry.register(client, config.model_name, best["model_id"], best["run_id"], {
-        "selection_metric": metric, metric: f"{value:.6f}",
+        "selection_metric": metric, **scores, "cv_folds": config.cv_folds,
+        "engineered_features": config.engineered_features,
         "data.digest": snapshot.digest, "data.rows": snapshot.rows, "data.table": snapshot.source.table,
         tracking.TAG_DAG_ID: parent["dag_id"], tracking.TAG_RUN_ID: parent["run_id"],
         tracking.TAG_FAMILY: best["family"], tracking.TAG_CANDIDATE: best["candidate"],
@@ -179,21 +259,22 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
     registry.apply(client, config.model_name, version, decision)
     _record_on_parent(client, parent_id, best, version.version, decision)
     client.set_terminated(parent_id, "FINISHED")
+    results = candidate_results(parent)
     return {
         "model_name": config.model_name, "version": version.version, "best": best,
         "promoted": decision.promote, "decision": decision.as_dict(),
-        "finished": sum(r["status"] == "FINISHED" for r in results), "failed": [r["candidate"] for r in results if r["status"] != "FINISHED"],
+        "finished": sum(r["status"] == "FINISHED" for r in results),
+        "failed": [r["candidate"] for r in results if r["status"] != "FINISHED"],
     }
 
 
 def _record_on_parent(client: MlflowClient, parent_id: str, best: dict[str, Any], version: str, decision) -> None:
-    client.set_tag(parent_id, "best.run_id", best["run_id"])
-    client.set_tag(parent_id, "best.candidate", best["candidate"])
     client.set_tag(parent_id, "registered.version", version)
     client.set_tag(parent_id, "promotion.decision", "promoted" if decision.promote else "not_promoted")
     client.set_tag(parent_id, "promotion.reason", decision.reason[:4000])
     for key, value in best["metrics"].items():
-        client.log_metric(parent_id, f"best.{key}", value)
+        if key.startswith(("cv_", "test_")):
+            client.log_metric(parent_id, f"best.{key}", value)
     for key in ("new_score", "production_score"):
         if getattr(decision, key) is not None:
             client.log_metric(parent_id, f"promotion.{key}", getattr(decision, key))

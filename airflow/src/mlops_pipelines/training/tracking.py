@@ -1,5 +1,8 @@
 """MLflow records of a training run: one parent run per DAG run, one child run per candidate.
 
+A candidate's run holds its cross-validation scores; the chosen candidate's run
+also gets the refit model and its test-split scores (tasks.refit_best).
+
 Runs carry the Airflow dag_id and run_id as tags, so a retried task finds the
 runs its earlier try made instead of duplicating them.
 """
@@ -29,17 +32,23 @@ TAG_CANDIDATE = "training.candidate"
 TAG_INDEX = "training.candidate_index"
 TAG_MODEL_ID = "training.model_id"
 TAG_ERROR = "training.error"
+TAG_REFIT = "training.refit"  # "true" on the chosen candidate's run once it holds the refit model
 TAG_PARENT = "mlflow.parentRunId"
 
-MODEL_NAME = "model"  # name of each candidate's logged model
+MODEL_NAME = "model"  # name of the refit model logged on the chosen candidate's run
 FEATURE_SPEC_FILE = "feature_spec.json"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 
 # Types in our pipelines that skops does not trust by itself (found with
-# skops.io.get_untrusted_types): a numpy dtype and a forest's trees. Listed, not
-# computed per model, so an unexpected type fails the candidate instead of being
-# trusted silently.
-SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.tree._tree.Tree"]
+# skops.io.get_untrusted_types): a numpy dtype, a forest's trees, an SVM's
+# probability calibration, and numpy's diff function (engineered features, see
+# features.py). Listed, not computed
+# per model, so an unexpected type fails the refit instead of being trusted
+# silently. The list is saved in the MLmodel file: inference trusts the same.
+SKOPS_TRUSTED_TYPES = [
+    "numpy.dtype", "sklearn.tree._tree.Tree", "numpy.diff",
+    "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
+]
 
 
 def quote(value: str) -> str:
