@@ -22,18 +22,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "airflow" / "src"))
-sys.path.insert(0, str(ROOT / "inference"))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from inference.fast_path import compile_pipeline, frame  # noqa: E402
-from mlops_pipelines.contracts import COVERTYPE, PENGUINS  # noqa: E402
-from mlops_pipelines.training.data import snapshot_from_frame, split  # noqa: E402
-from mlops_pipelines.training.families import FAMILIES  # noqa: E402
-from mlops_pipelines.training.pipelines import build_pipeline, for_single_rows  # noqa: E402
-from mlops_pipelines.validation import validate  # noqa: E402
+from inference.fast_path import compile_pipeline, frame
+from mlops_pipelines.contracts import COVERTYPE, PENGUINS
+from mlops_pipelines.training.data import snapshot_from_frame, split
+from mlops_pipelines.training.families import FAMILIES
+from mlops_pipelines.training.pipelines import build_pipeline, for_single_rows
+from mlops_pipelines.validation import validate
 
 PARAMS = {
     "logistic_regression": {"C": 1.0, "class_weight": None},

@@ -15,14 +15,13 @@ import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "airflow" / "src"))
 
-from mlops_pipelines.contracts import PENGUINS  # noqa: E402
-from mlops_pipelines.sources import load_penguins_raw, penguins_to_features  # noqa: E402
-from mlops_pipelines.training.candidates import cross_validate_candidate  # noqa: E402
-from mlops_pipelines.training.config import TrainingConfig  # noqa: E402
-from mlops_pipelines.training.data import snapshot_from_frame, split  # noqa: E402
-from mlops_pipelines.validation import validate  # noqa: E402
+from mlops_pipelines.contracts import PENGUINS
+from mlops_pipelines.sources import load_penguins_raw, penguins_to_features
+from mlops_pipelines.training.candidates import cross_validate_candidate
+from mlops_pipelines.training.config import TrainingConfig
+from mlops_pipelines.training.data import snapshot_from_frame, split
+from mlops_pipelines.validation import validate
 
 
 def main() -> int:

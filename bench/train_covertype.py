@@ -28,21 +28,20 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "airflow" / "src"))
 
-import pandas as pd  # noqa: E402
-import skops.io  # noqa: E402
+import pandas as pd
+import skops.io
 
-from mlops_pipelines.contracts import COVERTYPE  # noqa: E402
-from mlops_pipelines.training.candidates import build, cross_validate_candidate, refit_and_test  # noqa: E402
-from mlops_pipelines.training.config import TrainingConfig  # noqa: E402
-from mlops_pipelines.training.dag_factory import CANDIDATES_AT_ONCE  # noqa: E402
-from mlops_pipelines.training.data import snapshot_from_frame, split  # noqa: E402
-from mlops_pipelines.training.families import CV_N_JOBS, FAMILIES, REFIT_N_JOBS  # noqa: E402
-from mlops_pipelines.training.grids import Candidate  # noqa: E402
-from mlops_pipelines.training.pipelines import for_single_rows  # noqa: E402
-from mlops_pipelines.training.selection import HIGHER_IS_BETTER, choose_best, cv_mean  # noqa: E402
-from mlops_pipelines.validation import validate  # noqa: E402
+from mlops_pipelines.contracts import COVERTYPE
+from mlops_pipelines.training.candidates import build, cross_validate_candidate, refit_and_test
+from mlops_pipelines.training.config import TrainingConfig
+from mlops_pipelines.orchestration.training_dag import CANDIDATES_AT_ONCE
+from mlops_pipelines.training.data import snapshot_from_frame, split
+from mlops_pipelines.training.families import CV_N_JOBS, FAMILIES, REFIT_N_JOBS
+from mlops_pipelines.training.grids import Candidate
+from mlops_pipelines.training.pipelines import for_single_rows
+from mlops_pipelines.training.selection import HIGHER_IS_BETTER, choose_best, cv_mean
+from mlops_pipelines.validation import validate
 
 DEFAULT_PATH = ROOT.parent / "shared" / "data" / "covertype.csv.gz"
 _PARTS = None  # each worker process's copy of the split

@@ -53,10 +53,23 @@ def test_schedule_and_group_come_from_the_environment(monkeypatch):
 
 
 def test_publish_compares_the_clean_table_with_the_last_event():
-    from mlops_pipelines.dag_tasks import PUBLISHED_ROWS, rows_to_publish
+    from mlops_pipelines.orchestration.shared_tasks import PUBLISHED_ROWS, rows_to_publish
 
     assert rows_to_publish(342, None) == 342  # no event yet
     assert rows_to_publish(342, {}) == 342  # an event without our watermark (e.g. created by hand)
     assert rows_to_publish(342, {PUBLISHED_ROWS: 342}) == 0  # nothing new: skip
     # A retry after the clean rows were committed: this attempt inserted 0, but they were never announced.
     assert rows_to_publish(500, {PUBLISHED_ROWS: 342}) == 158
+
+
+def test_only_the_orchestration_package_imports_airflow():
+    """The rest of the package runs without Airflow: tests and benchmarks call it directly."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "src" / "mlops_pipelines"
+    importing = sorted(
+        str(path.relative_to(package)) for path in package.rglob("*.py")
+        if re.search(r"^\s*(from|import) airflow\b", path.read_text(), re.M) and "orchestration" not in path.parts
+    )
+    assert importing == []

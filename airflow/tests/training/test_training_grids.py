@@ -97,7 +97,7 @@ def test_oversized_grids_and_unknown_families_are_refused():
 
 @pytest.fixture(scope="module")
 def params():
-    from mlops_pipelines.training.dag_factory import training_params
+    from mlops_pipelines.orchestration.training_dag import training_params
 
     return training_params(PENGUINS)
 
@@ -112,7 +112,7 @@ def test_param_defaults_are_valid_and_are_the_default_grids(params):
 
 
 def test_covertype_offers_no_engineered_features_and_no_default_svm():
-    from mlops_pipelines.training.dag_factory import training_params
+    from mlops_pipelines.orchestration.training_dag import training_params
 
     params = training_params(COVERTYPE)
     assert "engineered_features" not in params

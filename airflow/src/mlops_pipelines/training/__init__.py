@@ -15,5 +15,6 @@ Modules, in the order a DAG run uses them:
 - `tracking`: MLflow runs (parent per DAG run, child per candidate) and the model.
 - `registry`: model versions, the `production` alias, auto-promotion.
 - `tasks`: bodies of the DAG's tasks, runnable without Airflow.
-- `dag_factory`: the Airflow DAG both `*_train` DAG files build.
+
+The Airflow DAG both `*_train` DAG files build is `orchestration.training_dag`.
 """

@@ -6,7 +6,7 @@ from airflow.sdk import task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops_pipelines.contracts import DatasetContract
-from mlops_pipelines.dag_defaults import clean_asset
+from mlops_pipelines.orchestration.defaults import clean_asset
 
 
 # What the clean-data asset's events carry: how many clean rows the table held.
@@ -33,7 +33,7 @@ def validate_and_publish(contract: DatasetContract, raw_loaded) -> None:
     @task
     def validate_and_clean() -> dict:
         from mlops_pipelines.ingestion import clean
-        from mlops_pipelines.resources import data_engine
+        from mlops_pipelines.orchestration.resources import data_engine
 
         return clean(data_engine(), contract)
 

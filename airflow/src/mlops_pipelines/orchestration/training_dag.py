@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from mlops_pipelines.contracts import DatasetContract
-from mlops_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, clean_asset
+from mlops_pipelines.orchestration.defaults import DEFAULT_ARGS, START_DATE, clean_asset
 from mlops_pipelines.training.config import DEFAULTS, ENGINEERED_FEATURES_DEFAULT, MAX_CV_FOLDS, default_grids, grid_param_name
 from mlops_pipelines.training.features import has_engineered_features
 from mlops_pipelines.training.families import FAMILIES
@@ -76,7 +76,7 @@ def training_params(contract: DatasetContract | None = None) -> dict[str, Any]:
 
 
 def _snapshot(contract: DatasetContract, max_id: int):
-    from mlops_pipelines.resources import data_engine
+    from mlops_pipelines.orchestration.resources import data_engine
     from mlops_pipelines.training.data import read_snapshot
 
     return read_snapshot(data_engine(), contract, max_id)
@@ -116,7 +116,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
     def training():
         @task
         def prepare() -> dict:
-            from mlops_pipelines.resources import data_engine
+            from mlops_pipelines.orchestration.resources import data_engine
             from mlops_pipelines.training import tasks
             from mlops_pipelines.training.data import SplitError, snapshot_max_id
 
