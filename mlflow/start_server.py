@@ -49,7 +49,7 @@ def wait_for_database(host: str, port: int, user: str, password: str, database: 
             return
         except pymysql.err.MySQLError as exc:
             code = exc.args[0] if exc.args else None
-            hint = HINTS.get(code, "see the mysql service's log")
+            hint = HINTS.get(code, "see the mysql service's log") if isinstance(code, int) else "see the mysql service's log"
             message = f"cannot connect to MySQL database {database!r} at {host}:{port} as {user!r}: {exc} -- {hint}"
             if time.monotonic() >= deadline:
                 log(f"giving up after {timeout:.0f}s: {message}")

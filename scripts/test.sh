@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The platform's test command.
 #
-#   ./scripts/test.sh          fast tier, then end-to-end tier
+#   ./scripts/test.sh          lint, fast tier, then end-to-end tier
+#   ./scripts/test.sh lint     ruff (lint, format) and mypy on every service
 #   ./scripts/test.sh fast     unit and service tests of every service (no compose stack)
 #   ./scripts/test.sh e2e      build the images, bring the whole stack up, drive it, tear it down
 #
@@ -91,6 +92,23 @@ run_fast() {
   return $status
 }
 
+# The lint and type gate: ruff (lint and format) over the repository, mypy per
+# service in the service's own venv, so its pins are what is type-checked.
+run_lint() {
+  ensure_uv
+  local svc dir status=0
+  dir=$(venv inference inference/requirements.txt inference/requirements-dev.txt)
+  log "ruff check and ruff format --check (ruff.toml)"
+  "$dir/bin/ruff" check . || status=1
+  "$dir/bin/ruff" format --check . || status=1
+  for svc in data_api inference ui mlflow airflow; do
+    dir=$(venv "$svc" "$svc/requirements.txt" "$svc/requirements-dev.txt")
+    log "mypy: $svc"
+    (cd "$svc" && "$dir/bin/mypy") || status=1
+  done
+  return $status
+}
+
 # The upstream images, or local stand-ins where no registry can be reached.
 choose_images() {
   if [[ -n "${PYTHON_IMAGE:-}" && -n "${MYSQL_IMAGE:-}" && -n "${POSTGRES_IMAGE:-}" && -n "${MINIO_IMAGE:-}" ]]; then
@@ -166,13 +184,15 @@ run_e2e() {
 }
 
 case "${1:-all}" in
+  lint) run_lint ;;
   fast) run_fast ;;
   e2e) run_e2e ;;
   all)
     fast_status=0
+    run_lint || fast_status=$?
     run_fast || fast_status=$?
     run_e2e
     exit $fast_status
     ;;
-  *) echo "usage: $0 [fast|e2e|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [lint|fast|e2e|all]" >&2; exit 2 ;;
 esac

@@ -83,7 +83,7 @@ def validate_frame(df: pd.DataFrame, source: str = "data") -> None:
         raise DatasetError(f"{source}: columns {list(df.columns)} != {list(COLUMNS)}")
     if len(df) == 0:
         raise DatasetError(f"{source}: no data rows")
-    checks = {
+    checks: dict[str, set[Any]] = {
         "Wilderness_Area": set(WILDERNESS_AREAS),
         "Soil_Type": set(SOIL_TYPES),
         TARGET_COLUMN: set(COVER_TYPES),

@@ -120,6 +120,7 @@ class ModelStore:
             return self.serving(name)
         self._check_served(name)
         if version is None:
+            assert alias is not None  # one of the two, by the check above
             version = self._resolve_alias(name, alias)
         production = self.production.get(name)
         if production is not None and production.version == version:

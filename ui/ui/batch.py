@@ -224,7 +224,7 @@ def results_table(parsed: ParsedCsv, outcome: BatchOutcome, spec: FeatureSpec) -
 
 def rejected_table(parsed: ParsedCsv, outcome: BatchOutcome) -> pd.DataFrame:
     """One line per problem of every row not predicted: row number, field, reason."""
-    lines = [{"row": p.row, "field": p.field, "reason": p.reason} for p in parsed.problems]
+    lines: list[dict[str, Any]] = [{"row": p.row, "field": p.field, "reason": p.reason} for p in parsed.problems]
     for i, problems in outcome.rejected.items():
         lines.extend({"row": parsed.row_numbers[i], "field": p.field, "reason": p.reason} for p in problems)
     lines.sort(key=lambda line: line["row"])

@@ -58,7 +58,7 @@ def default_value(feature: Feature, example: dict[str, Any] | None) -> Any:
             return None
         return feature.categories[0]
     low, high = _bounds(feature)
-    if _is_number(value):
+    if value is not None and _is_number(value):
         number = float(value)
     elif example_says_unknown:
         return None

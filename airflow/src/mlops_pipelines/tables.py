@@ -6,6 +6,8 @@ so a fresh volume and an existing one both end up with every table.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table, Text, func,
 )
@@ -40,6 +42,7 @@ def _raw_table(contract: DatasetContract, columns: list[str], extra: list[Column
 def _clean_table(contract: DatasetContract) -> Table:
     feature_columns = []
     for feature in contract.features:
+        kind: Any
         if isinstance(feature, Numeric):
             kind = Integer if feature.integer else Float
         else:

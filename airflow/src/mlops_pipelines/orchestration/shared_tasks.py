@@ -49,4 +49,4 @@ def validate_and_publish(contract: DatasetContract, raw_loaded) -> None:
 
     counts = validate_and_clean()
     raw_loaded >> counts
-    publish_clean(counts)
+    publish_clean(counts)  # type: ignore[arg-type]  # TaskFlow passes the XCom, the task receives the dict

@@ -151,4 +151,5 @@ def mlflow_dataset(snapshot: Snapshot, frame: pd.DataFrame | None = None, part: 
     frame = snapshot.frame if frame is None else frame
     name = snapshot.contract.clean_table + (f"-{part}" if part else "")
     digest = snapshot.digest if part is None else Snapshot(snapshot.contract, frame, snapshot.source).digest
-    return mlflow.data.from_pandas(frame, source=snapshot.source, targets=snapshot.contract.target, name=name, digest=digest)
+    # mlflow.data exposes from_pandas lazily, which mypy cannot see.
+    return mlflow.data.from_pandas(frame, source=snapshot.source, targets=snapshot.contract.target, name=name, digest=digest)  # type: ignore[attr-defined]

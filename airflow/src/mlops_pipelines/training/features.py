@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from mlops_pipelines.contracts import DatasetContract
 
@@ -58,6 +59,7 @@ def engineered_transformers(contract: DatasetContract) -> list[tuple[str, object
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     entries = []
+    diff: dict[str, Any]
     for ratio in ENGINEERED.get(contract.name, ()):
         if isinstance(ratio.denominator, str):
             columns, diff = [ratio.denominator, ratio.numerator], {"axis": 1}

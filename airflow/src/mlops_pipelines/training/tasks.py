@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 import mlflow
 from mlflow import MlflowClient
@@ -109,7 +109,7 @@ def candidate_results(parent: dict[str, Any]) -> list[dict[str, Any]]:
     runs = tracking.candidate_runs(MlflowClient(), parent["experiment_id"], parent["parent_run_id"])
     chosen: dict[str, Run] = {}
     for run in sorted(runs, key=lambda r: r.info.start_time):  # later runs replace earlier ones of equal rank
-        key = run.data.tags.get(tracking.TAG_CANDIDATE)
+        key = run.data.tags.get(tracking.TAG_CANDIDATE, "")
         current = chosen.get(key)
         if current is None or _STATUS_RANK.get(run.info.status, 2) <= _STATUS_RANK.get(current.info.status, 2):
             chosen[key] = run
@@ -182,7 +182,7 @@ def chosen_candidate(client: MlflowClient, config: TrainingConfig, parent: dict[
     """
     results = candidate_results(parent)
     recorded = client.get_run(parent["parent_run_id"]).data.tags.get(BEST_RUN_TAG)
-    best = next((r for r in results if r["run_id"] == recorded), None) if recorded else None
+    best: Mapping[str, Any] | None = next((r for r in results if r["run_id"] == recorded), None) if recorded else None
     if best is None:
         best = choose_best(results, config.selection_metric)
     if best is None:
@@ -191,7 +191,7 @@ def chosen_candidate(client: MlflowClient, config: TrainingConfig, parent: dict[
     if recorded != best["run_id"]:
         client.set_tag(parent["parent_run_id"], BEST_RUN_TAG, best["run_id"])
         client.set_tag(parent["parent_run_id"], "best.candidate", best["candidate"])
-    return best
+    return dict(best)
 
 
 def refit_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig, parent: dict[str, Any]) -> dict[str, Any]:
