@@ -10,11 +10,12 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
 from inference import original_clients
+from inference.api_keys import require_api_key
 from inference.metrics import Metrics, MetricsMiddleware
 from inference.model_store import ModelStore, NotServing
 from inference.registry import LoadedModel, ModelNotFound, Registry
@@ -35,6 +36,7 @@ OriginalBody = Annotated[Any, Body(description='One penguin object, or {"feature
 PenguinsBody = Annotated[Any, Body(description='{"penguins": [penguin, ...]}, at most 100')]
 PREDICT_PATHS = ("/models/{name}/predict", "/predict/{dataset}")
 PREDICT_RESPONSES = {
+    401: {"model": Problem, "description": "API keys are configured (INFERENCE_API_KEYS) and none was given"},
     404: {"model": Problem, "description": "Unknown model, version or alias"},
     422: {"model": ValidationProblem, "description": "Rows that do not fit the model's feature spec, with field and reason"},
     503: {"model": Problem, "description": "No version of the model can answer yet"},
@@ -138,6 +140,8 @@ def _with_original_client_schemas(schema: dict[str, Any], penguins: LoadedModel 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
+    # The predict routes need one of INFERENCE_API_KEYS when any is set.
+    keyed = [Depends(require_api_key(settings))]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -238,13 +242,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             "classes": model.classes, "fast_path": model.compiled is not None,
         }
 
-    @app.post("/models/{name}/predict", summary="Predict one row or a batch", response_model=PredictResponse, responses=PREDICT_RESPONSES)
+    @app.post("/models/{name}/predict", summary="Predict one row or a batch", response_model=PredictResponse, responses=PREDICT_RESPONSES,
+              dependencies=keyed)
     async def predict_with_model(request: Request, name: ModelName, payload: PredictBody, version: VersionQuery = None, alias: AliasQuery = None):
         return await predict(request, name, payload, version, alias)
 
     # The original clients' routes, before /predict/{dataset} so that "batch" is not taken for a dataset.
     @app.post("/predict", summary="Predict one penguin, or one Covertype row given as {\"features\": [...]}",
-              response_model=PenguinPrediction | CovertypePrediction, responses=PREDICT_RESPONSES)
+              response_model=PenguinPrediction | CovertypePrediction, responses=PREDICT_RESPONSES, dependencies=keyed)
     async def predict_original(request: Request, payload: OriginalBody = None, version: VersionQuery = None, alias: AliasQuery = None):
         if original_clients.is_features_body(payload):
             model = await model_for(request, settings.covertype_model, version, alias)
@@ -257,7 +262,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         return JSONResponse(original_clients.penguin_answer(prediction, model.name, model.version))
 
     @app.post("/predict/batch", summary=f"Predict up to {original_clients.PENGUIN_BATCH_LIMIT} penguins",
-              response_model=PenguinBatchResponse, responses=PREDICT_RESPONSES)
+              response_model=PenguinBatchResponse, responses=PREDICT_RESPONSES, dependencies=keyed)
     async def predict_penguins(request: Request, payload: PenguinsBody = None, version: VersionQuery = None, alias: AliasQuery = None):
         rows = original_clients.penguin_rows(payload)
         model = await model_for(request, settings.penguins_model, version, alias)
@@ -276,7 +281,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         return original_clients.model_info(model.name, model.version, model.spec, described)
 
     @app.post("/predict/{dataset}", summary="Predict with a dataset's production model (penguins, covertype)",
-              response_model=PredictResponse, responses=PREDICT_RESPONSES)
+              response_model=PredictResponse, responses=PREDICT_RESPONSES, dependencies=keyed)
     async def predict_dataset(request: Request, payload: PredictBody,
                               dataset: Dataset,
                               version: VersionQuery = None, alias: AliasQuery = None):

@@ -1,0 +1,46 @@
+"""Optional API keys for the predict routes (INFERENCE_API_KEYS).
+
+No keys configured: the routes stay open, as on a single-user machine. With
+keys, a predict call needs `Authorization: Bearer <one of the keys>` and gets a
+401 without one; /health, /ready and /metrics never need a key (probes and
+scrapers), and the dependency is only attached to the predict routes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inference.settings import Settings
+
+# auto_error=False: a missing header is ours to answer (401 with a reason), and
+# the scheme still shows up in the OpenAPI document so /docs can send a key.
+bearer = HTTPBearer(auto_error=False, description="One of INFERENCE_API_KEYS (only when keys are configured)")
+
+
+def parse_keys(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
+def key_is_valid(given: str, keys: list[str]) -> bool:
+    # Constant time per key, and every key is compared, so timing tells nothing.
+    return bool(sum(secrets.compare_digest(given.encode(), key.encode()) for key in keys))
+
+
+def require_api_key(settings: Settings):
+    """A FastAPI dependency that checks the bearer key against the settings' keys."""
+    keys = parse_keys(settings.api_keys)
+
+    async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if not keys:
+            return
+        if credentials is None or not key_is_valid(credentials.credentials, keys):
+            raise HTTPException(
+                401, "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return check
