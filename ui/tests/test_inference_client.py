@@ -89,3 +89,19 @@ def test_failures_are_clear_errors(fake, status, body, error, message):
 def test_unreachable():
     with pytest.raises(InferenceUnreachable, match=r"http://127.0.0.1:9 cannot be reached \(ConnectionError\)"):
         InferenceClient("http://127.0.0.1:9").models()
+
+
+def test_an_api_key_is_sent_as_a_bearer_token_on_every_call(fake):
+    canned.serve_models(fake)
+    keyed = InferenceClient(fake.url, api_key="k-123")
+    keyed.models()
+    keyed.predict(PENGUINS, canned.PENGUINS_EXAMPLE[0])
+    assert [r.headers.get("Authorization") for r in fake.requests] == ["Bearer k-123", "Bearer k-123"]
+    InferenceClient(fake.url).models()
+    assert "Authorization" not in fake.requests[-1].headers
+
+
+def test_a_refused_key_is_reported_with_inferences_reason(fake):
+    fake.on("GET", "/models", (401, {"detail": "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS"}))
+    with pytest.raises(UnexpectedAnswer, match="HTTP 401: .*INFERENCE_API_KEYS"):
+        InferenceClient(fake.url, api_key="wrong").models()

@@ -9,6 +9,8 @@ class Settings:
     inference_url: str
     airflow_ui_url: str
     mlflow_ui_url: str
+    # One of inference's INFERENCE_API_KEYS, sent as a bearer token; empty: none.
+    inference_api_key: str = ""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -18,4 +20,5 @@ class Settings:
             # Opened by the person's browser, so host addresses.
             airflow_ui_url=os.environ.get("UI_AIRFLOW_URL", "http://localhost:8080"),
             mlflow_ui_url=os.environ.get("UI_MLFLOW_URL", "http://localhost:5000"),
+            inference_api_key=os.environ.get("UI_INFERENCE_API_KEY", ""),
         )
