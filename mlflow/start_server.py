@@ -170,6 +170,10 @@ def write_auth_config(database_uri: str) -> str:
             # configparser interpolates %: the URI's quoted characters are escaped.
             f"database_uri = {database_uri.replace('%', '%%')}",
             "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
+            # A password check costs a deliberately slow hash, and a training run makes
+            # hundreds of calls: each worker remembers a good login for a minute. The
+            # users only change at start (sync_users), when every worker is new anyway.
+            "auth_cache_ttl_seconds = 60",
             "",
         ]))
     return path

@@ -65,3 +65,13 @@ def test_openapi_documents_the_bearer_scheme_on_predict_routes_only():
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     secured = {path for path, ops in schema["paths"].items() for op in ops.values() if op.get("security")}
     assert secured == {"/predict/{dataset}", "/models/{name}/predict", "/predict", "/predict/batch"}
+
+
+def test_a_model_mlflow_denies_to_the_reader_counts_as_not_there_yet():
+    """Behind MLflow's basic-auth, the read-only user gets 403 for a model not registered yet."""
+    from mlflow.exceptions import RestException
+
+    from inference.registry import Registry
+
+    assert Registry._not_found(RestException({"error_code": "PERMISSION_DENIED", "message": "denied"}))
+    assert not Registry._not_found(RestException({"error_code": "INTERNAL_ERROR", "message": "boom"}))

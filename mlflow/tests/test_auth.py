@@ -66,6 +66,7 @@ def test_auth_config_names_the_database_and_read_as_default(tmp_path, monkeypatc
     config = read_auth_config()
     assert config.database_uri == "mysql+pymysql://u:p%40ss@mysql:3306/mlflow_auth?charset=utf8mb4"
     assert config.default_permission == "READ"
+    assert config.auth_cache_ttl_seconds == 60
 
 
 # -- against the real server (scripts/test.sh starts it with the compose file's users) --------
