@@ -63,46 +63,70 @@ def test_inference_runs_as_the_read_only_user(stack):
     assert env == MLFLOW_READER[0]
 
 
-def test_the_admin_promotes_through_the_rest_api_and_inference_serves_it(stack):
-    from test_04_inference import PENGUIN
-
-    name = "penguins-classifier"
-    current = production_version(stack, name)
+def other_version(stack, name: str, current: str) -> str:
     versions = mlflow_api(stack, "GET", "model-versions/search", MLFLOW_ADMIN, params={"filter": f"name = '{name}'"}).json()["model_versions"]
     other = next((v["version"] for v in versions if v["version"] != current), None)
     if other is None:
         pytest.skip("only one registered version")
+    return other
 
-    def serving() -> str:
-        return requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"]
 
+def serving(stack) -> str:
+    from test_04_inference import PENGUIN
+
+    return requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"]
+
+
+def set_production(stack, name: str, version: str) -> None:
+    answer = mlflow_api(stack, "POST", "registered-models/alias", MLFLOW_ADMIN, json={"name": name, "alias": "production", "version": version})
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_admin_promotes_through_the_rest_api_and_inference_serves_it(stack):
+    name = "penguins-classifier"
+    current = production_version(stack, name)
+    other = other_version(stack, name, current)
     try:
-        promote = mlflow_api(stack, "POST", "registered-models/alias", MLFLOW_ADMIN, json={"name": name, "alias": "production", "version": other})
-        assert promote.status_code == 200, promote.text
-        wait_for(lambda: serving() == other, timeout=60, message=f"inference to serve version {other}")
+        set_production(stack, name, other)
+        wait_for(lambda: serving(stack) == other, timeout=60, message=f"inference to serve version {other}")
     finally:
-        mlflow_api(stack, "POST", "registered-models/alias", MLFLOW_ADMIN, json={"name": name, "alias": "production", "version": current})
-    wait_for(lambda: serving() == current, timeout=60, message=f"version {current} back")
+        set_production(stack, name, current)
+    wait_for(lambda: serving(stack) == current, timeout=60, message=f"version {current} back")
 
 
-def test_the_admin_logs_in_to_the_mlflow_ui_in_chromium(stack):
+def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it(stack):
+    """The README's promotion steps, in the browser, after the login MLflow asks for."""
     from playwright.sync_api import sync_playwright
 
-    from test_05_ui import ui_page
+    from test_05_ui import OUTPUT, ui_page
 
+    name = "penguins-classifier"
+    current = production_version(stack, name)
+    other = other_version(stack, name, current)
     with sync_playwright() as p:
         browser = ui_page.launch_chromium(p)
         try:
-            anonymous = browser.new_page()
-            assert anonymous.goto(stack.mlflow).status == 401
-            context = browser.new_context(http_credentials={"username": MLFLOW_ADMIN[0], "password": MLFLOW_ADMIN[1]})
+            assert browser.new_page().goto(stack.mlflow).status == 401  # no login, no UI
+            context = browser.new_context(http_credentials={"username": MLFLOW_ADMIN[0], "password": MLFLOW_ADMIN[1]},
+                                          viewport={"width": 1400, "height": 1000})
             page = context.new_page()
-            assert page.goto(f"{stack.mlflow}/#/models/penguins-classifier").status == 200
-            page.get_by_text("penguins-classifier").first.wait_for(timeout=60_000)
-            # The page's own calls to the API go through with the login.
-            assert page.evaluate("async () => (await fetch('ajax-api/2.0/mlflow/registered-models/get?name=penguins-classifier')).status") == 200
+            assert page.goto(f"{stack.mlflow}/#/models/{name}/versions/{other}").status == 200
+            promote = page.get_by_role("button", name="Promote model")
+            promote.wait_for(timeout=90_000)
+            # The pencil beside the version's aliases opens "Add/Edit alias".
+            promote.locator("xpath=following::button[1]").click()
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_role("combobox").fill("production")
+            dialog.get_by_role("combobox").press("Enter")
+            dialog.get_by_role("button", name="Save aliases").click()
+            dialog.wait_for(state="hidden", timeout=30_000)
+            page.screenshot(path=str(OUTPUT / "mlflow-promoted.png"))
+            wait_for(lambda: production_version(stack, name) == other, timeout=30, message="the alias to move")
+            wait_for(lambda: serving(stack) == other, timeout=60, message=f"inference to serve version {other}")
         finally:
             browser.close()
+            set_production(stack, name, current)
+    wait_for(lambda: serving(stack) == current, timeout=60, message=f"version {current} back")
 
 
 # -- production mode refuses published defaults, each service names the variable ----------
