@@ -25,6 +25,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# MLflow needs a login: as the e2e suite, the admin from the compose file's
+# variables and defaults (MLflow's client, and the servers started here, read these).
+os.environ.setdefault("MLFLOW_TRACKING_USERNAME", os.environ.get("MLFLOW_ADMIN_USER", "admin"))
+os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", os.environ.get("MLFLOW_ADMIN_PASSWORD", "change-me-mlflow-admin"))
 
 
 def free_port() -> int:

@@ -4,16 +4,22 @@
    password, unknown database, host down) instead of crash-looping silently.
 2. Upgrade the schema (`mlflow db upgrade`), so a new MLflow version migrates an
    existing volume before serving.
-3. Exec `mlflow server` with artifacts proxied to MinIO, so clients need no S3
+3. Prepare MLflow's built-in authentication (`--app-name basic-auth`): its user
+   database in MySQL (own database and user, see mysql/init), and the platform's
+   users from the environment, created if missing, passwords updated if changed.
+4. Exec `mlflow server` with artifacts proxied to MinIO, so clients need no S3
    credentials.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from urllib.parse import quote_plus
 
 import pymysql
@@ -31,16 +37,27 @@ def env(name: str, default: str | None = None) -> str:
     return value
 
 
+# {p}: the settings' prefix (MLFLOW_DB for the tracking database, MLFLOW_AUTH_DB for the logins).
 HINTS = {
-    1045: "check MLFLOW_DB_USER / MLFLOW_DB_PASSWORD: they must match what the mysql service created",
-    1044: "the user has no rights on this database: check MLFLOW_DB_NAME and the grants in mysql/init",
-    1049: "the database does not exist: check MLFLOW_DB_NAME (created on the mysql volume's first start)",
+    1045: "check {p}_USER / {p}_PASSWORD: they must match what the mysql service created",
+    1044: "the user has no rights on this database: check {p}_NAME and the grants in mysql/init",
+    1049: "the database does not exist: check {p}_NAME (created on the mysql volume's first start)",
     2003: "MySQL is not reachable: is the mysql service up and MLFLOW_DB_HOST/MLFLOW_DB_PORT right?",
     2005: "unknown MySQL host: check MLFLOW_DB_HOST",
 }
+# A mysql volume made before a database was added to mysql/init lacks it; the
+# init script is idempotent and can be run again.
+UPGRADE_HINT = ("; on a mysql volume older than this database, create it with "
+                "`docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh`")
 
 
-def wait_for_database(host: str, port: int, user: str, password: str, database: str, timeout: float) -> None:
+def hint(code: int | None, prefix: str = "MLFLOW_DB") -> str:
+    text = HINTS.get(code, "see the mysql service's log").format(p=prefix)
+    return text + UPGRADE_HINT if code in (1045, 1049) else text
+
+
+def wait_for_database(host: str, port: int, user: str, password: str, database: str, timeout: float,
+                      prefix: str = "MLFLOW_DB") -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -49,13 +66,117 @@ def wait_for_database(host: str, port: int, user: str, password: str, database: 
             return
         except pymysql.err.MySQLError as exc:
             code = exc.args[0] if exc.args else None
-            hint = HINTS.get(code, "see the mysql service's log") if isinstance(code, int) else "see the mysql service's log"
-            message = f"cannot connect to MySQL database {database!r} at {host}:{port} as {user!r}: {exc} -- {hint}"
+            message = f"cannot connect to MySQL database {database!r} at {host}:{port} as {user!r}: {exc} -- {hint(code, prefix)}"
             if time.monotonic() >= deadline:
                 log(f"giving up after {timeout:.0f}s: {message}")
                 sys.exit(1)
             log(message)
             time.sleep(3)
+
+
+def mysql_uri(user: str, password: str, host: str, port: int, database: str) -> str:
+    return f"mysql+pymysql://{quote_plus(user)}:{quote_plus(password)}@{host}:{port}/{database}?charset=utf8mb4"
+
+
+@dataclass(frozen=True)
+class User:
+    """A login of MLflow's basic-auth app. The rights are MLflow's own: every login
+    reads everything (default_permission READ), whoever creates an experiment or a
+    registered model gets MANAGE on it (MLflow grants that itself), admins may do all."""
+
+    username: str
+    password: str
+    is_admin: bool = False
+
+
+def platform_users() -> list[User]:
+    """The platform's logins, from the environment (compose passes them)."""
+    return [
+        # People: promote in the UI, manage users and grants.
+        User(env("MLFLOW_ADMIN_USER", "admin"), env("MLFLOW_ADMIN_PASSWORD"), is_admin=True),
+        # Airflow's tasks: create experiments and models, log runs, register versions,
+        # set the first alias on the models they created.
+        User(env("MLFLOW_AIRFLOW_USER", "airflow"), env("MLFLOW_AIRFLOW_PASSWORD")),
+        # Inference: read only, so it can move no alias and delete nothing.
+        User(env("MLFLOW_READER_USER", "reader"), env("MLFLOW_READER_PASSWORD")),
+    ]
+
+
+def sync_users(database_uri: str, users: list[User]) -> None:
+    """Create each user if missing; set its password and admin flag if they changed.
+
+    Through the auth app's own store (which also migrates the auth schema), so what
+    is written is exactly what `mlflow server --app-name basic-auth` reads.
+    """
+    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+    allow_auth_schema_on_mysql()
+    store = SqlAlchemyStore()
+    store.init_db(database_uri)
+    try:
+        for user in users:
+            if not store.has_user(user.username, use_primary=True):
+                store.create_user(user.username, user.password, is_admin=user.is_admin)
+                log(f"created MLflow user {user.username!r}" + (" (admin)" if user.is_admin else ""))
+                continue
+            changed = []
+            if not store.authenticate_user(user.username, user.password, use_primary=True):
+                changed.append("password")
+            if store.get_user(user.username).is_admin != user.is_admin:
+                changed.append("admin flag")
+            if changed:
+                store.update_user(user.username, password=user.password, is_admin=user.is_admin)
+                log(f"updated the {' and '.join(changed)} of MLflow user {user.username!r}")
+    finally:
+        store.engine.dispose()
+
+
+# MLflow's first auth migration names two foreign keys `fk_user_id`; MySQL and
+# MariaDB want constraint names unique per database, so creating the second table
+# fails (mlflow/mlflow#9642, open). No later migration refers to the name: the
+# second one is created under its own name instead.
+_DUPLICATE_FK = "CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id)"
+_RENAMED_FK = "CONSTRAINT fk_registered_model_perm_user_id FOREIGN KEY(user_id) REFERENCES users (id)"
+
+
+def rename_duplicate_foreign_key(statement: str) -> str:
+    if statement.lstrip().startswith("CREATE TABLE registered_model_permissions") and _DUPLICATE_FK in statement:
+        return statement.replace(_DUPLICATE_FK, _RENAMED_FK)
+    return statement
+
+
+def allow_auth_schema_on_mysql() -> None:
+    """Rewrite that one CREATE TABLE on its way to the database (this process only:
+    the server's workers find the schema migrated and create nothing)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        return rename_duplicate_foreign_key(statement), parameters
+
+    if not event.contains(Engine, "before_cursor_execute", before):
+        event.listen(Engine, "before_cursor_execute", before, retval=True)
+
+
+def write_auth_config(database_uri: str) -> str:
+    """The auth app reads its settings from an ini file (MLFLOW_AUTH_CONFIG_PATH). It
+    holds the auth database's password, so it is private to this process's user."""
+    fd, path = tempfile.mkstemp(prefix="mlflow-auth-", suffix=".ini")
+    with os.fdopen(fd, "w") as ini:
+        ini.write("\n".join([
+            "[mlflow]",
+            # Reading is open to every login; changing needs a grant or ownership.
+            "default_permission = READ",
+            # configparser interpolates %: the URI's quoted characters are escaped.
+            f"database_uri = {database_uri.replace('%', '%%')}",
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
+            # A password check costs a deliberately slow hash, and a training run makes
+            # hundreds of calls: each worker remembers a good login for a minute. The
+            # users only change at start (sync_users), when every worker is new anyway.
+            "auth_cache_ttl_seconds = 60",
+            "",
+        ]))
+    return path
 
 
 def main() -> None:
@@ -64,9 +185,27 @@ def main() -> None:
     user = env("MLFLOW_DB_USER", "mlflow")
     password = env("MLFLOW_DB_PASSWORD")
     database = env("MLFLOW_DB_NAME", "mlflow")
-    wait_for_database(host, port, user, password, database, float(env("MLFLOW_DB_WAIT_SECONDS", "120")))
+    auth_user = env("MLFLOW_AUTH_DB_USER", "mlflow_auth")
+    auth_password = env("MLFLOW_AUTH_DB_PASSWORD")
+    auth_database = env("MLFLOW_AUTH_DB_NAME", "mlflow_auth")
+    users = platform_users()
+    wait_seconds = float(env("MLFLOW_DB_WAIT_SECONDS", "120"))
+    wait_for_database(host, port, user, password, database, wait_seconds)
+    wait_for_database(host, port, auth_user, auth_password, auth_database, wait_seconds, "MLFLOW_AUTH_DB")
 
-    backend_uri = f"mysql+pymysql://{quote_plus(user)}:{quote_plus(password)}@{host}:{port}/{database}?charset=utf8mb4"
+    auth_uri = mysql_uri(auth_user, auth_password, host, port, auth_database)
+    log(f"MLflow logins in database {auth_database!r}: " + ", ".join(u.username for u in users))
+    sync_users(auth_uri, users)
+    os.environ["MLFLOW_AUTH_CONFIG_PATH"] = write_auth_config(auth_uri)
+    # Signs the auth app's CSRF tokens; all workers inherit it. Unset, a random one
+    # per start (a restart only expires open forms): never a published default.
+    if not os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY"):
+        os.environ["MLFLOW_FLASK_SERVER_SECRET_KEY"] = secrets.token_urlsafe(32)
+    # The admin exists now; MLflow's own bootstrap check wants to see its name.
+    os.environ["MLFLOW_AUTH_ADMIN_USERNAME"] = users[0].username
+    os.environ["MLFLOW_AUTH_ADMIN_PASSWORD"] = users[0].password
+
+    backend_uri = mysql_uri(user, password, host, port, database)
     log("upgrading the MLflow schema (mlflow db upgrade)")
     if subprocess.run(["mlflow", "db", "upgrade", backend_uri]).returncode != 0:
         log("mlflow db upgrade failed; see above")
@@ -78,6 +217,8 @@ def main() -> None:
         "--host", "0.0.0.0",
         "--port", env("MLFLOW_PORT", "5000"),
         "--workers", env("MLFLOW_WORKERS", "2"),
+        # Every call but /health needs a login (the users above).
+        "--app-name", "basic-auth",
         "--backend-store-uri", backend_uri,
         # Proxied artifact access: runs record mlflow-artifacts:/ URIs and the
         # server alone talks to MinIO.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The platform's test command.
 #
-#   ./scripts/test.sh          lint, fast tier, then end-to-end tier
+#   ./scripts/test.sh          lint, audit, fast tier, then end-to-end tier
 #   ./scripts/test.sh lint     ruff (lint, format) and mypy on every service
+#   ./scripts/test.sh audit    known vulnerabilities in every service's locked requirements (scripts/audit.sh)
 #   ./scripts/test.sh fast     unit and service tests of every service (no compose stack)
 #   ./scripts/test.sh e2e      build the images, bring the whole stack up, drive it, tear it down
 #
@@ -66,6 +67,10 @@ start_test_services() {
     "${SVC_COMPOSE[@]}" logs --no-color --tail 50; log "the service-test stack did not come up"; exit 1; }
   export TEST_MYSQL_URL="mysql+pymysql://root:test-root@127.0.0.1:$mysql_port/"
   export TEST_MLFLOW_URI="http://127.0.0.1:$mlflow_port"
+  # MLflow needs a login: the service tests use the admin (the compose file's
+  # defaults, or what the environment gives it).
+  export MLFLOW_TRACKING_USERNAME=${MLFLOW_ADMIN_USER:-admin}
+  export MLFLOW_TRACKING_PASSWORD=${MLFLOW_ADMIN_PASSWORD:-change-me-mlflow-admin}
   export TEST_MINIO_URL="http://127.0.0.1:${TEST_MINIO_PORT:-19000}"
   # For the tests that stop and start a service (inference: MLflow restart).
   export TEST_SERVICES_COMPOSE="${SVC_COMPOSE[*]}"
@@ -183,16 +188,24 @@ run_e2e() {
   return $E2E_STATUS
 }
 
+run_audit() {
+  ensure_uv
+  log "audit: known vulnerabilities in the locked requirements"
+  bounded "$SUITE_TIMEOUT" "$ROOT/scripts/audit.sh"
+}
+
 case "${1:-all}" in
   lint) run_lint ;;
+  audit) run_audit ;;
   fast) run_fast ;;
   e2e) run_e2e ;;
   all)
-    fast_status=0
-    run_lint || fast_status=$?
-    run_fast || fast_status=$?
+    status=0
+    run_lint || status=$?
+    run_audit || status=$?
+    run_fast || status=$?
     run_e2e
-    exit $fast_status
+    exit $status
     ;;
-  *) echo "usage: $0 [lint|fast|e2e|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [lint|audit|fast|e2e|all]" >&2; exit 2 ;;
 esac

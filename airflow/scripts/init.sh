@@ -1,9 +1,14 @@
 #!/bin/bash
-# One-shot airflow-init: migrate the metadata database and make sure the admin
-# login exists with the password from the environment. Safe to run on every
-# `docker compose up`.
+# One-shot airflow-init: generate this installation's secrets on the first start,
+# migrate the metadata database and make sure the admin login exists with the
+# password from the environment. Safe to run on every `docker compose up`.
 set -euo pipefail
 : "${AIRFLOW_ADMIN_USER:?}" "${AIRFLOW_ADMIN_PASSWORD:?}"
+
+# shellcheck source=secrets.sh
+source /opt/airflow/scripts/secrets.sh
+generate_missing_secrets
+export_secrets
 
 echo "airflow-init: airflow db migrate"
 airflow db migrate

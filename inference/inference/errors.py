@@ -31,10 +31,11 @@ def item(loc: Loc, msg: str, type_: str, row: int | None = None) -> dict[str, An
 class ApiError(Exception):
     """An answer other than 2xx, with its problems in the one shape."""
 
-    def __init__(self, status: int, problems: list[dict[str, Any]]):
+    def __init__(self, status: int, problems: list[dict[str, Any]], headers: dict[str, str] | None = None):
         super().__init__(status, problems)
         self.status = status
         self.problems = problems
+        self.headers = headers
 
 
 def invalid(loc: Loc, msg: str, type_: str = "value_error") -> ApiError:
@@ -56,7 +57,7 @@ _HTTP_TYPES = {404: "not_found", 405: "method_not_allowed"}
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.problems}, status_code=exc.status)
+        return JSONResponse({"detail": exc.problems}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -99,7 +99,9 @@ class Registry:
 
     @staticmethod
     def _not_found(exc: Exception) -> bool:
-        return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+        # PERMISSION_DENIED: MLflow's basic-auth answers 403 to a non-admin asking for a
+        # model that does not exist yet; every existing one is readable (READ by default).
+        return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "PERMISSION_DENIED")
 
     def version_for(self, name: str, alias: str) -> str | None:
         """The version an alias points to; None when no version has it."""

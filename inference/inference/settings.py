@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     cache_size: int = Field(4, ge=1)
     # MLflow calls must fail fast: a down registry must not stall the refresher.
     mlflow_timeout_seconds: float = Field(10.0, gt=0)
+    # Comma-separated bearer keys for the predict routes; empty: open (inference.api_keys).
+    api_keys: str = ""
 
     @property
     def model_names(self) -> list[str]:

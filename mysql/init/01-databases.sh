@@ -1,20 +1,26 @@
 #!/bin/bash
 # First start of an empty MySQL volume only (the image's entrypoint runs
 # /docker-entrypoint-initdb.d/*). One database per concern, each with its own
-# user that can touch nothing else: MLflow's tracking/registry metadata, and the
-# platform's raw/clean data tables (whose schema the platform's code creates).
+# user that can touch nothing else: MLflow's tracking/registry metadata, MLflow's
+# logins and permissions (its basic-auth app), and the platform's raw/clean data
+# tables (whose schema the platform's code creates).
+# Idempotent: on a volume made before a database was added here, run it again:
+#   docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh
 set -euo pipefail
 
 : "${MLFLOW_DB_NAME:?}" "${MLFLOW_DB_USER:?}" "${MLFLOW_DB_PASSWORD:?}"
+: "${MLFLOW_AUTH_DB_NAME:?}" "${MLFLOW_AUTH_DB_USER:?}" "${MLFLOW_AUTH_DB_PASSWORD:?}"
 : "${DATA_DB_NAME:?}" "${DATA_DB_USER:?}" "${DATA_DB_PASSWORD:?}"
 
 # utf8mb4_bin: accepted by MySQL 8 and MariaDB alike, and case-sensitive, which
 # MLflow relies on for experiment, run and model names.
 mysql --protocol=socket -uroot -p"${MYSQL_ROOT_PASSWORD}" <<SQL
 CREATE DATABASE IF NOT EXISTS \`${MLFLOW_DB_NAME}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+CREATE DATABASE IF NOT EXISTS \`${MLFLOW_AUTH_DB_NAME}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 CREATE DATABASE IF NOT EXISTS \`${DATA_DB_NAME}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 
 CREATE USER IF NOT EXISTS '${MLFLOW_DB_USER}'@'%' IDENTIFIED BY '${MLFLOW_DB_PASSWORD}';
+CREATE USER IF NOT EXISTS '${MLFLOW_AUTH_DB_USER}'@'%' IDENTIFIED BY '${MLFLOW_AUTH_DB_PASSWORD}';
 CREATE USER IF NOT EXISTS '${DATA_DB_USER}'@'%' IDENTIFIED BY '${DATA_DB_PASSWORD}';
 
 -- Schema owners of their own database only: both run their own migrations
@@ -23,9 +29,13 @@ CREATE USER IF NOT EXISTS '${DATA_DB_USER}'@'%' IDENTIFIED BY '${DATA_DB_PASSWOR
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES,
       CREATE VIEW, SHOW VIEW, CREATE TEMPORARY TABLES, LOCK TABLES, TRIGGER
    ON \`${MLFLOW_DB_NAME}\`.* TO '${MLFLOW_DB_USER}'@'%';
+-- MLflow's auth app migrates its own schema (alembic) at start.
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES,
+      CREATE VIEW, SHOW VIEW, CREATE TEMPORARY TABLES, LOCK TABLES
+   ON \`${MLFLOW_AUTH_DB_NAME}\`.* TO '${MLFLOW_AUTH_DB_USER}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES,
       CREATE VIEW, SHOW VIEW, CREATE TEMPORARY TABLES, LOCK TABLES
    ON \`${DATA_DB_NAME}\`.* TO '${DATA_DB_USER}'@'%';
 FLUSH PRIVILEGES;
 SQL
-echo "mysql-init: created databases ${MLFLOW_DB_NAME}, ${DATA_DB_NAME} and their users"
+echo "mysql-init: created databases ${MLFLOW_DB_NAME}, ${MLFLOW_AUTH_DB_NAME}, ${DATA_DB_NAME} and their users"

@@ -20,6 +20,14 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# MLflow needs a login: the suite acts as the admin (a person promoting), from the
+# same variables as the compose file, with its defaults. MLflow's client reads these.
+MLFLOW_ADMIN = (os.environ.get("MLFLOW_ADMIN_USER", "admin"), os.environ.get("MLFLOW_ADMIN_PASSWORD", "change-me-mlflow-admin"))
+MLFLOW_READER = (os.environ.get("MLFLOW_READER_USER", "reader"), os.environ.get("MLFLOW_READER_PASSWORD", "change-me-mlflow-reader"))
+MLFLOW_AIRFLOW = (os.environ.get("MLFLOW_AIRFLOW_USER", "airflow"), os.environ.get("MLFLOW_AIRFLOW_PASSWORD", "change-me-mlflow-airflow"))
+os.environ.setdefault("MLFLOW_TRACKING_USERNAME", MLFLOW_ADMIN[0])
+os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", MLFLOW_ADMIN[1])
+
 
 @dataclass(frozen=True)
 class Stack:

@@ -23,6 +23,7 @@ class Request:
     path: str
     query: dict[str, str]
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,9 +39,9 @@ class FakeInference:
     def sent(self, method: str, path: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path == path]
 
-    def answer(self, method: str, raw_path: str, body: Any) -> Answer:
+    def answer(self, method: str, raw_path: str, body: Any, headers: dict[str, str] | None = None) -> Answer:
         parts = urlsplit(raw_path)
-        request = Request(method, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}, body)
+        request = Request(method, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}, body, headers or {})
         self.requests.append(request)
         route = self.routes.get((method, raw_path)) or self.routes.get((method, parts.path))
         if route is None:
@@ -51,7 +52,7 @@ class FakeInference:
 def serve(fake: FakeInference) -> http.server.ThreadingHTTPServer:
     class Handler(http.server.BaseHTTPRequestHandler):
         def _reply(self, body: Any) -> None:
-            status, answer = fake.answer(self.command, self.path, body)
+            status, answer = fake.answer(self.command, self.path, body, dict(self.headers))
             payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -97,3 +97,20 @@ def test_a_model_with_a_spec_version_this_ui_does_not_know_is_refused(fake):
     fake.on("GET", f"/models/{PENGUINS}", (200, newer))
     with pytest.raises(UnexpectedAnswer, match="spec_version 2; this UI reads versions 1: upgrade the UI"):
         InferenceClient(fake.url).model_detail(PENGUINS)
+
+
+def test_an_api_key_is_sent_as_a_bearer_token_on_every_call(fake):
+    canned.serve_models(fake)
+    keyed = InferenceClient(fake.url, api_key="k-123")
+    keyed.models()
+    keyed.predict(PENGUINS, canned.PENGUINS_EXAMPLE[0])
+    assert [r.headers.get("Authorization") for r in fake.requests] == ["Bearer k-123", "Bearer k-123"]
+    InferenceClient(fake.url).models()
+    assert "Authorization" not in fake.requests[-1].headers
+
+
+def test_a_refused_key_is_reported_with_inferences_reason(fake):
+    fake.on("GET", "/models", (401, {"detail": [{"type": "unauthorized", "loc": ["header", "Authorization"],
+                                                 "msg": "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS"}]}))
+    with pytest.raises(UnexpectedAnswer, match="HTTP 401: .*INFERENCE_API_KEYS"):
+        InferenceClient(fake.url, api_key="wrong").models()

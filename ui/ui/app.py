@@ -17,7 +17,7 @@ from ui.settings import Settings
 settings = Settings()
 st.set_page_config(page_title="MLOps platform", page_icon=":bar_chart:", layout="wide")
 st.title("MLOps platform")
-client = InferenceClient(settings.inference_url)
+client = InferenceClient(settings.inference_url, api_key=settings.inference_api_key)
 
 try:
     models = client.models()

@@ -117,10 +117,14 @@ def _query(version: str | None, alias: str | None) -> dict[str, str]:
 
 
 class InferenceClient:
-    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: Any = TIMEOUT):
+    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: Any = TIMEOUT,
+                 api_key: str = ""):
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
+        if api_key:
+            # Inference's predict routes need it when INFERENCE_API_KEYS is set.
+            self.session.headers["Authorization"] = f"Bearer {api_key}"
 
     # -- the API -------------------------------------------------------------
 

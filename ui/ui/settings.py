@@ -1,4 +1,4 @@
-"""Addresses the UI needs, from the environment (UI_INFERENCE_URL, UI_AIRFLOW_URL, UI_MLFLOW_URL)."""
+"""Addresses the UI needs, from the environment (UI_INFERENCE_URL, UI_AIRFLOW_URL, UI_MLFLOW_URL, UI_INFERENCE_API_KEY)."""
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +12,8 @@ class Settings(BaseSettings):
     # Opened by the person's browser, so host addresses.
     airflow_url: str = "http://localhost:8080"
     mlflow_url: str = "http://localhost:5000"
+    # One of inference's INFERENCE_API_KEYS, sent as a bearer token; empty: none.
+    inference_api_key: str = ""
 
     @field_validator("inference_url", "airflow_url", "mlflow_url")
     @classmethod

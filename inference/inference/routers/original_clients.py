@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
 from inference import original_clients as shapes
+from inference.api_keys import require_api_key
 from inference.deps import ChoiceDep, MetricsDep, SettingsDep, StoreDep, resolve_model
 from inference.errors import unavailable
 from inference.predictions import predict
@@ -16,6 +17,8 @@ from inference.routers.predict import PREDICT_RESPONSES
 from inference.schemas import CovertypePrediction, ErrorResponse, ModelInfo, PenguinBatchResponse, PenguinPrediction
 
 router = APIRouter(tags=["original clients"])
+# The predict routes need one of INFERENCE_API_KEYS when keys are set; /model/info stays open like /models.
+KEYED = [Depends(require_api_key)]
 
 # Any JSON, null or no body included: which of the two accepted shapes it is decides
 # the model, and anything else is told both shapes.
@@ -24,7 +27,7 @@ PenguinsBody = Annotated[Any, Body(description=f'{{"penguins": [penguin, ...]}},
 
 
 @router.post("/predict", summary="Predict one penguin, or one Covertype row given as {\"features\": [...]}",
-             response_model=PenguinPrediction | CovertypePrediction, responses=PREDICT_RESPONSES)
+             response_model=PenguinPrediction | CovertypePrediction, responses=PREDICT_RESPONSES, dependencies=KEYED)
 async def predict_original(choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep,
                            payload: OriginalBody = None) -> JSONResponse:
     if shapes.is_features_body(payload):
@@ -39,7 +42,7 @@ async def predict_original(choice: ChoiceDep, settings: SettingsDep, store: Stor
 
 
 @router.post("/predict/batch", summary=f"Predict up to {shapes.PENGUIN_BATCH_LIMIT} penguins",
-             response_model=PenguinBatchResponse, responses=PREDICT_RESPONSES)
+             response_model=PenguinBatchResponse, responses=PREDICT_RESPONSES, dependencies=KEYED)
 async def predict_penguins(choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep,
                            payload: PenguinsBody = None) -> JSONResponse:
     rows = shapes.penguin_rows(payload)

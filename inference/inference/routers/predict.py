@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
+from inference.api_keys import require_api_key
 from inference.deps import Choice, ChoiceDep, MetricsDep, SettingsDep, StoreDep, resolve_model
 from inference.errors import not_found
 from inference.metrics import Metrics
@@ -15,11 +16,13 @@ from inference.predictions import predict, rows_of
 from inference.schemas import ErrorResponse, PredictResponse
 from inference.settings import Settings
 
-router = APIRouter(tags=["predict"])
+# Every route here predicts: each needs one of INFERENCE_API_KEYS when keys are set.
+router = APIRouter(tags=["predict"], dependencies=[Depends(require_api_key)])
 
 # The body's precise schema and examples come from the served models (inference.openapi).
 PredictBody = Annotated[dict[str, Any], Body(description="One row (an object of raw features) or a batch: {\"rows\": [row, ...]}")]
 PREDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "API keys are configured (INFERENCE_API_KEYS) and none valid was given"},
     404: {"model": ErrorResponse, "description": "Unknown model, version or alias"},
     422: {"model": ErrorResponse, "description": "Rows that do not fit the model's feature spec: where, why, and the row in a batch"},
     503: {"model": ErrorResponse, "description": "No version of the model can answer yet"},

@@ -1,0 +1,43 @@
+"""Optional API keys for the predict routes (INFERENCE_API_KEYS).
+
+No keys configured: the routes stay open, as on a single-user machine. With
+keys, a predict call needs `Authorization: Bearer <one of the keys>` and gets a
+401 without one; /health, /ready and /metrics never need a key (probes and
+scrapers), and the dependency is only attached to the predict routes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inference.deps import SettingsDep
+from inference.errors import ApiError, item
+
+# auto_error=False: a missing header is ours to answer (401 with a reason), and
+# the scheme still shows up in the OpenAPI document so /docs can send a key.
+bearer = HTTPBearer(auto_error=False, description="One of INFERENCE_API_KEYS (only when keys are configured)")
+
+
+def parse_keys(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
+def key_is_valid(given: str, keys: list[str]) -> bool:
+    # Constant time per key, and every key is compared, so timing tells nothing.
+    return bool(sum(secrets.compare_digest(given.encode(), key.encode()) for key in keys))
+
+
+async def require_api_key(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """A FastAPI dependency of the predict routes: the bearer key must be one of the settings' keys."""
+    if not settings.api_keys:  # the common case, on the hot path: nothing to check
+        return
+    if credentials is None or not key_is_valid(credentials.credentials, parse_keys(settings.api_keys)):
+        raise ApiError(401, [item(("header", "Authorization"),
+                                  "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS",
+                                  "unauthorized")], headers={"WWW-Authenticate": "Bearer"})
