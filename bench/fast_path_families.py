@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 import numpy as np
 import pandas as pd
 
@@ -32,6 +30,8 @@ from mlops_pipelines.training.data import snapshot_from_frame, split
 from mlops_pipelines.training.families import FAMILIES
 from mlops_pipelines.training.pipelines import build_pipeline, for_single_rows
 from mlops_pipelines.validation import validate
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PARAMS = {
     "logistic_regression": {"C": 1.0, "class_weight": None},
@@ -69,8 +69,7 @@ def per_row_ms(predict, rows: list[dict], repeat: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--covertype-rows", type=int, default=5000,
-                        help="Covertype sample to fit on (an SVM on more takes minutes)")
+    parser.add_argument("--covertype-rows", type=int, default=5000, help="Covertype sample to fit on (an SVM on more takes minutes)")
     parser.add_argument("--repeat", type=int, default=2000)
     args = parser.parse_args()
     cases = [(PENGUINS, penguins(), False), (PENGUINS, None, True), (COVERTYPE, covertype(args.covertype_rows), False)]
@@ -85,11 +84,13 @@ def main() -> int:
             model = build_pipeline(contract, FAMILIES[family].make(params, 42), engineered)
             for_single_rows(model.fit(parts.X_train, parts.y_train))
             compiled = compile_pipeline(model, names, rows[:50])
-            slow = per_row_ms(lambda r: model.predict_proba(frame(r, names)), rows, max(args.repeat // 10, 50))
+            slow = per_row_ms(lambda r, model=model, names=names: model.predict_proba(frame(r, names)), rows, max(args.repeat // 10, 50))
             fast = per_row_ms(compiled.predict_proba, rows, args.repeat) if compiled else float("nan")
             label = contract.name + (" + engineered" if engineered else "")
-            print(f"{label:<22} {family:<20} {fast:>15.3f} {slow:>15.3f} {slow / fast:>7.0f}x"
-                  + ("" if compiled else "  (not compiled: pipeline path)"))
+            print(
+                f"{label:<22} {family:<20} {fast:>15.3f} {slow:>15.3f} {slow / fast:>7.0f}x"
+                + ("" if compiled else "  (not compiled: pipeline path)")
+            )
     return 0
 
 

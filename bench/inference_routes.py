@@ -50,10 +50,14 @@ def main() -> None:
         ("POST /predict/covertype (1 row)", cover_route, cover),
         ('POST /predict {"features"} (covertype)', "/predict", {"features": features}),
     ]
-    env = {**os.environ, "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
-           "INFERENCE_MLFLOW_TRACKING_URI": args.tracking_uri,
-           "INFERENCE_MODELS": f"{args.penguins_model},{args.covertype_model}",
-           "INFERENCE_PENGUINS_MODEL": args.penguins_model, "INFERENCE_COVERTYPE_MODEL": args.covertype_model}
+    env = {
+        **os.environ,
+        "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+        "INFERENCE_MLFLOW_TRACKING_URI": args.tracking_uri,
+        "INFERENCE_MODELS": f"{args.penguins_model},{args.covertype_model}",
+        "INFERENCE_PENGUINS_MODEL": args.penguins_model,
+        "INFERENCE_COVERTYPE_MODEL": args.covertype_model,
+    }
     command = [args.python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     print(f"models {versions}, {args.seconds}s per measurement, one uvicorn worker, wrk on the same machine\n")
     results: dict[tuple[str, int], dict[str, float]] = {}
@@ -65,15 +69,20 @@ def main() -> None:
                 post(f"{base}{path}", body)  # fail early on a body the route refuses
             for connections in (1, 16):
                 r = results[(label, connections)] = wrk(f"{base}{path}", body, connections, args.seconds)
-                print(f"{label:>40} | c={connections:<2} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms", flush=True)
+                print(
+                    f"{label:>40} | c={connections:<2} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms",
+                    flush=True,
+                )
     finally:
         process.terminate()
         process.wait(30)
 
-    same_model = {"POST /predict (1 penguin)": "POST /predict/penguins (1 row)",
-                  # The same two rows through the platform's own batch body.
-                  "POST /predict/batch (2 penguins)": "POST /predict/penguins (2 rows)",
-                  'POST /predict {"features"} (covertype)': "POST /predict/covertype (1 row)"}
+    same_model = {
+        "POST /predict (1 penguin)": "POST /predict/penguins (1 row)",
+        # The same two rows through the platform's own batch body.
+        "POST /predict/batch (2 penguins)": "POST /predict/penguins (2 rows)",
+        'POST /predict {"features"} (covertype)': "POST /predict/covertype (1 row)",
+    }
     print("\n| route | concurrency | req/s | p50 ms | p99 ms | share of /health | vs the platform's route |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for (label, connections), r in results.items():

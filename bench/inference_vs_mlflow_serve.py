@@ -60,13 +60,14 @@ def wrk(url: str, body: object, connections: int, seconds: int) -> dict[str, flo
     """wrk's figures for POSTing `body` as JSON to `url`, or GETting it when `body` is None."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     if body is not None:
-        script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                     f"wrk.body = {json.dumps(json.dumps(body))}\n")
+        script.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(json.dumps(body))}\n')
     script.close()
     threads = min(connections, 2)
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(script.name)
     if "Non-2xx" in out:
@@ -82,8 +83,9 @@ def wrk(url: str, body: object, connections: int, seconds: int) -> dict[str, flo
 def example_rows(tracking_uri: str, model_uri: str) -> list[dict]:
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
     os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-    import mlflow
     from mlflow.models import Model
+
+    import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)
@@ -119,9 +121,13 @@ def main() -> None:
     rows = example_rows(args.tracking_uri, model_uri)
     batch = [rows[i % len(rows)] for i in range(100)]
     bin_dir = Path(args.python).parent
-    env = {**os.environ, "MLFLOW_TRACKING_URI": args.tracking_uri, "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
-           # `mlflow models serve` runs `uvicorn` from PATH.
-           "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": args.tracking_uri,
+        "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+        # `mlflow models serve` runs `uvicorn` from PATH.
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
     print(f"model {model_uri}, {args.seconds}s per measurement, wrk on the same 2-core machine\n")
 
     results: dict[tuple[str, str, int], dict[str, float]] = {}
@@ -129,13 +135,29 @@ def main() -> None:
         "inference": lambda port: (
             [args.python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
             {**env, "INFERENCE_MODELS": args.model, "INFERENCE_MLFLOW_TRACKING_URI": args.tracking_uri},
-            ROOT / "inference", "/ready", "/models/" + args.model + "/predict",
+            ROOT / "inference",
+            "/ready",
+            "/models/" + args.model + "/predict",
             lambda rs: rs[0] if len(rs) == 1 else {"rows": rs},
         ),
         "mlflow models serve": lambda port: (
-            [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env, ROOT, "/ping", "/invocations",
+            [
+                str(bin_dir / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                model_uri,
+                "--env-manager",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env,
+            ROOT,
+            "/ping",
+            "/invocations",
             lambda rs: {"dataframe_records": rs},
         ),
     }
@@ -151,8 +173,11 @@ def main() -> None:
                 for connections in (1, 16):
                     r = wrk(url, body_of(payload_rows), connections, args.seconds)
                     results[(server, f"{len(payload_rows)} row" + ("s" if len(payload_rows) > 1 else ""), connections)] = r
-                    print(f"{server:>20} | {len(payload_rows):>3} rows | c={connections:<2} | "
-                          f"{r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms", flush=True)
+                    print(
+                        f"{server:>20} | {len(payload_rows):>3} rows | c={connections:<2} | "
+                        f"{r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms",
+                        flush=True,
+                    )
         finally:
             process.terminate()
             process.wait(30)
@@ -163,8 +188,10 @@ def main() -> None:
         if server != "inference":
             continue
         theirs = results[("mlflow models serve", payload, connections)]
-        print(f"| {payload} | {connections} | {ours['rps']:.0f} | {ours['p50']:.2f} | {ours['p99']:.2f} | "
-              f"{theirs['rps']:.0f} | {theirs['p50']:.2f} | {theirs['p99']:.2f} | {ours['rps'] / theirs['rps']:.1f}x |")
+        print(
+            f"| {payload} | {connections} | {ours['rps']:.0f} | {ours['p50']:.2f} | {ours['p99']:.2f} | "
+            f"{theirs['rps']:.0f} | {theirs['p50']:.2f} | {theirs['p99']:.2f} | {ours['rps'] / theirs['rps']:.1f}x |"
+        )
 
 
 if __name__ == "__main__":

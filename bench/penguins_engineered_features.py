@@ -13,8 +13,6 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from pathlib import Path
-
 
 from mlops_pipelines.contracts import PENGUINS
 from mlops_pipelines.sources import load_penguins_raw, penguins_to_features
@@ -32,8 +30,12 @@ def main() -> int:
     start = time.perf_counter()
     print(f"{'candidate':<22} {'params':<60} {'cv f1_macro':>17} {'cv accuracy':>17} {'cv log_loss':>17}")
     for candidate in config.candidates():
-        off, on = (cross_validate_candidate(PENGUINS, candidate, parts.X_train, parts.y_train, config.cv_folds,
-                                            config.random_state, engineered).metrics for engineered in (False, True))
+        off, on = (
+            cross_validate_candidate(
+                PENGUINS, candidate, parts.X_train, parts.y_train, config.cv_folds, config.random_state, engineered
+            ).metrics
+            for engineered in (False, True)
+        )
         cells = [f"{off[f'cv_{m}_mean']:.4f} -> {on[f'cv_{m}_mean']:.4f}" for m in ("f1_macro", "accuracy", "log_loss")]
         print(f"{candidate.key:<22} {str(candidate.params):<60} " + " ".join(f"{c:>17}" for c in cells))
     print(f"{time.perf_counter() - start:.1f}s")

@@ -27,21 +27,21 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 import pandas as pd
 import skops.io
 
 from mlops_pipelines.contracts import COVERTYPE
+from mlops_pipelines.orchestration.training_dag import CANDIDATES_AT_ONCE
 from mlops_pipelines.training.candidates import build, cross_validate_candidate, refit_and_test
 from mlops_pipelines.training.config import TrainingConfig
-from mlops_pipelines.orchestration.training_dag import CANDIDATES_AT_ONCE
 from mlops_pipelines.training.data import snapshot_from_frame, split
 from mlops_pipelines.training.families import CV_N_JOBS, FAMILIES, REFIT_N_JOBS
 from mlops_pipelines.training.grids import Candidate
 from mlops_pipelines.training.pipelines import for_single_rows
-from mlops_pipelines.training.selection import HIGHER_IS_BETTER, choose_best, cv_mean
+from mlops_pipelines.training.selection import choose_best, cv_mean
 from mlops_pipelines.validation import validate
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_PATH = ROOT.parent / "shared" / "data" / "covertype.csv.gz"
 _PARTS = None  # each worker process's copy of the split
@@ -64,8 +64,7 @@ def _init(parts) -> None:
 
 
 def _cross_validate(candidate: Candidate, folds: int, random_state: int, n_jobs: int):
-    outcome = cross_validate_candidate(COVERTYPE, candidate, _PARTS.X_train, _PARTS.y_train, folds, random_state,
-                                       n_jobs=n_jobs)
+    outcome = cross_validate_candidate(COVERTYPE, candidate, _PARTS.X_train, _PARTS.y_train, folds, random_state, n_jobs=n_jobs)
     error = f"{type(outcome.error).__name__}: {outcome.error}" if outcome.error else None
     return candidate, outcome.metrics, error
 
@@ -94,8 +93,10 @@ def main() -> int:
     start = time.perf_counter()
     snapshot = snapshot_from_frame(COVERTYPE, load(Path(args.path), args.rows, config.random_state))
     parts = split(snapshot, config.test_size, config.random_state)
-    print(f"data: {snapshot.rows} rows ({len(parts.X_train)} train / {len(parts.X_test)} test) "
-          f"from {args.path}, loaded in {time.perf_counter() - start:.1f}s")
+    print(
+        f"data: {snapshot.rows} rows ({len(parts.X_train)} train / {len(parts.X_test)} test) "
+        f"from {args.path}, loaded in {time.perf_counter() - start:.1f}s"
+    )
     if args.svm_rows:
         svm_fit_time(parts, args.svm_rows, config)
         return 0
@@ -109,11 +110,24 @@ def main() -> int:
         for future in futures:  # in training order, which the tie-break relies on
             candidate, metrics, error = future.result()
             m = {k: round(v, 4) for k, v in metrics.items()}
-            print(f"  {candidate.key} {candidate.params}: " + (f"FAILED {error}" if error else
-                  f"cv accuracy {m['cv_accuracy_mean']} ±{m['cv_accuracy_std']}  f1_macro {m['cv_f1_macro_mean']} "
-                  f"±{m['cv_f1_macro_std']}  log_loss {m['cv_log_loss_mean']}  {m['cv_time_s']}s"))
-            results.append({"candidate": candidate.key, "family": candidate.family, "params": candidate.params,
-                            "status": "FAILED" if error else "FINISHED", "metrics": metrics})
+            print(
+                f"  {candidate.key} {candidate.params}: "
+                + (
+                    f"FAILED {error}"
+                    if error
+                    else f"cv accuracy {m['cv_accuracy_mean']} ±{m['cv_accuracy_std']}  f1_macro {m['cv_f1_macro_mean']} "
+                    f"±{m['cv_f1_macro_std']}  log_loss {m['cv_log_loss_mean']}  {m['cv_time_s']}s"
+                )
+            )
+            results.append(
+                {
+                    "candidate": candidate.key,
+                    "family": candidate.family,
+                    "params": candidate.params,
+                    "status": "FAILED" if error else "FINISHED",
+                    "metrics": metrics,
+                }
+            )
         # Before the pool shuts down: a worker that ran joblib's process pool (--cv-jobs 2) waits
         # for its idle workers to time out on exit, which is not training time.
         cv_wall = time.perf_counter() - start
@@ -121,8 +135,10 @@ def main() -> int:
 
     metric = config.selection_metric
     winner = choose_best(results, metric)
-    print(f"\n{'family':<20} {'cand.':>5} {'best by CV':<22} {'cv f1':>7} {'cv acc':>7} {'test f1':>7} {'test acc':>8} "
-          f"{'cv s':>6} {'refit s':>7} {'model MB':>8}")
+    print(
+        f"\n{'family':<20} {'cand.':>5} {'best by CV':<22} {'cv f1':>7} {'cv acc':>7} {'test f1':>7} {'test acc':>8} "
+        f"{'cv s':>6} {'refit s':>7} {'model MB':>8}"
+    )
     refit_wall = 0.0
     for family in FAMILIES:
         mine = [r for r in results if r["family"] == family]
@@ -133,19 +149,21 @@ def main() -> int:
         if best is None:
             print(f"{family:<20} {len(mine):>5} (all failed)")
             continue
-        outcome = refit_and_test(COVERTYPE, Candidate(family, int(best["candidate"][-2:]), best["params"]), parts,
-                                 config.random_state, n_jobs=REFIT_N_JOBS)
+        outcome = refit_and_test(
+            COVERTYPE, Candidate(family, int(best["candidate"][-2:]), best["params"]), parts, config.random_state, n_jobs=REFIT_N_JOBS
+        )
         if best is winner:
             refit_wall = outcome.metrics["refit_time_s"]
         size = len(skops.io.dumps(for_single_rows(outcome.model))) / 1e6
         b, t = best["metrics"], outcome.metrics
-        print(f"{family:<20} {len(mine):>5} {best['candidate']:<22} {b[cv_mean('f1_macro')]:>7.4f} {b[cv_mean('accuracy')]:>7.4f} "
-              f"{t['test_f1_macro']:>7.4f} {t['test_accuracy']:>8.4f} {cv_time:>6.1f} {t['refit_time_s']:>7.1f} {size:>8.2f}")
+        print(
+            f"{family:<20} {len(mine):>5} {best['candidate']:<22} {b[cv_mean('f1_macro')]:>7.4f} {b[cv_mean('accuracy')]:>7.4f} "
+            f"{t['test_f1_macro']:>7.4f} {t['test_accuracy']:>8.4f} {cv_time:>6.1f} {t['refit_time_s']:>7.1f} {size:>8.2f}"
+        )
     print(f"\nchosen: {winner['candidate'] if winner else None} (by {cv_mean(metric)}; ties by the CV log loss)")
     print(f"DAG-equivalent work: CV {cv_wall:.1f}s + winner refit {refit_wall:.1f}s = {cv_wall + refit_wall:.1f}s")
     print(f"total wall time (all families refit and tested): {time.perf_counter() - total_start:.1f}s")
-    return 0 if winner and all(choose_best([r for r in results if r["family"] == f], metric)
-                               for f in {r["family"] for r in results}) else 1
+    return 0 if winner and all(choose_best([r for r in results if r["family"] == f], metric) for f in {r["family"] for r in results}) else 1
 
 
 if __name__ == "__main__":

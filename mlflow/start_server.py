@@ -47,17 +47,19 @@ HINTS = {
 }
 # A mysql volume made before a database was added to mysql/init lacks it; the
 # init script is idempotent and can be run again.
-UPGRADE_HINT = ("; on a mysql volume older than this database, create it with "
-                "`docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh`")
+UPGRADE_HINT = (
+    "; on a mysql volume older than this database, create it with "
+    "`docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh`"
+)
 
 
 def hint(code: int | None, prefix: str = "MLFLOW_DB") -> str:
-    text = HINTS.get(code, "see the mysql service's log").format(p=prefix)
+    text = (HINTS.get(code) if code is not None else None) or "see the mysql service's log"
+    text = text.format(p=prefix)
     return text + UPGRADE_HINT if code in (1045, 1049) else text
 
 
-def wait_for_database(host: str, port: int, user: str, password: str, database: str, timeout: float,
-                      prefix: str = "MLFLOW_DB") -> None:
+def wait_for_database(host: str, port: int, user: str, password: str, database: str, timeout: float, prefix: str = "MLFLOW_DB") -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -163,19 +165,23 @@ def write_auth_config(database_uri: str) -> str:
     holds the auth database's password, so it is private to this process's user."""
     fd, path = tempfile.mkstemp(prefix="mlflow-auth-", suffix=".ini")
     with os.fdopen(fd, "w") as ini:
-        ini.write("\n".join([
-            "[mlflow]",
-            # Reading is open to every login; changing needs a grant or ownership.
-            "default_permission = READ",
-            # configparser interpolates %: the URI's quoted characters are escaped.
-            f"database_uri = {database_uri.replace('%', '%%')}",
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
-            # A password check costs a deliberately slow hash, and a training run makes
-            # hundreds of calls: each worker remembers a good login for a minute. The
-            # users only change at start (sync_users), when every worker is new anyway.
-            "auth_cache_ttl_seconds = 60",
-            "",
-        ]))
+        ini.write(
+            "\n".join(
+                [
+                    "[mlflow]",
+                    # Reading is open to every login; changing needs a grant or ownership.
+                    "default_permission = READ",
+                    # configparser interpolates %: the URI's quoted characters are escaped.
+                    f"database_uri = {database_uri.replace('%', '%%')}",
+                    "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
+                    # A password check costs a deliberately slow hash, and a training run makes
+                    # hundreds of calls: each worker remembers a good login for a minute. The
+                    # users only change at start (sync_users), when every worker is new anyway.
+                    "auth_cache_ttl_seconds = 60",
+                    "",
+                ]
+            )
+        )
     return path
 
 
@@ -213,19 +219,27 @@ def main() -> None:
 
     bucket = env("MLFLOW_ARTIFACTS_BUCKET", "mlflow")
     args = [
-        "mlflow", "server",
-        "--host", "0.0.0.0",
-        "--port", env("MLFLOW_PORT", "5000"),
-        "--workers", env("MLFLOW_WORKERS", "2"),
+        "mlflow",
+        "server",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        env("MLFLOW_PORT", "5000"),
+        "--workers",
+        env("MLFLOW_WORKERS", "2"),
         # Every call but /health needs a login (the users above).
-        "--app-name", "basic-auth",
-        "--backend-store-uri", backend_uri,
+        "--app-name",
+        "basic-auth",
+        "--backend-store-uri",
+        backend_uri,
         # Proxied artifact access: runs record mlflow-artifacts:/ URIs and the
         # server alone talks to MinIO.
         "--serve-artifacts",
-        "--artifacts-destination", f"s3://{bucket}/",
+        "--artifacts-destination",
+        f"s3://{bucket}/",
         # Containers call http://mlflow:5000, people http://localhost:5000.
-        "--allowed-hosts", env("MLFLOW_ALLOWED_HOSTS", "mlflow,mlflow:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"),
+        "--allowed-hosts",
+        env("MLFLOW_ALLOWED_HOSTS", "mlflow,mlflow:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"),
     ]
     log("starting " + " ".join(a if "://" not in a else a.split("://")[0] + "://..." for a in args))
     os.execvp(args[0], args)

@@ -7,7 +7,9 @@ per-version data), a red audit would block every change without finding anything
     python audit_report.py SERVICE REPORT.json IGNORE_FILE
 """
 
-import json, os, sys
+import json
+import os
+import sys
 
 service, report, ignore_file = sys.argv[1:]
 ignored = {}
@@ -21,8 +23,10 @@ dependencies = json.load(open(report))["dependencies"]
 skipped = [d for d in dependencies if d.get("skip_reason")]
 if skipped:
     strict = os.environ.get("AUDIT_STRICT") == "1"
-    print(f"audit: {'FAIL' if strict else 'WARNING'} {service}: {len(skipped)} of {len(dependencies)} packages could not be "
-          f"audited (NOT checked for known vulnerabilities), e.g. {skipped[0]['skip_reason']}")
+    print(
+        f"audit: {'FAIL' if strict else 'WARNING'} {service}: {len(skipped)} of {len(dependencies)} packages could not be "
+        f"audited (NOT checked for known vulnerabilities), e.g. {skipped[0]['skip_reason']}"
+    )
     failed = failed or strict
 for dep in dependencies:
     for vuln in dep.get("vulns", []):

@@ -5,7 +5,13 @@ from pathlib import Path
 import jsonschema
 
 from mlops_pipelines.contracts import (
-    CONTRACTS, COVERTYPE, FEATURE_SPEC_SCHEMA, PENGUINS, SPEC_VERSION, Categorical, golden_files,
+    CONTRACTS,
+    COVERTYPE,
+    FEATURE_SPEC_SCHEMA,
+    PENGUINS,
+    SPEC_VERSION,
+    Categorical,
+    golden_files,
 )
 
 

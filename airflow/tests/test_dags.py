@@ -69,7 +69,8 @@ def test_only_the_orchestration_package_imports_airflow():
 
     package = Path(__file__).resolve().parents[1] / "src" / "mlops_pipelines"
     importing = sorted(
-        str(path.relative_to(package)) for path in package.rglob("*.py")
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
         if re.search(r"^\s*(from|import) airflow\b", path.read_text(), re.M) and "orchestration" not in path.parts
     )
     assert importing == []

@@ -6,7 +6,12 @@ import pytest
 
 from mlops_pipelines.contracts import PENGUINS
 from mlops_pipelines.sources import (
-    COVERTYPE_RAW_COLUMNS, DataExhausted, as_text, fetch_covertype_batch, load_penguins_raw, penguins_to_features,
+    COVERTYPE_RAW_COLUMNS,
+    DataExhausted,
+    as_text,
+    fetch_covertype_batch,
+    load_penguins_raw,
+    penguins_to_features,
 )
 from mlops_pipelines.validation import validate
 

@@ -6,8 +6,15 @@ import pytest
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.validation import validate
 
-GOOD_PENGUIN = {"island": "Dream", "bill_length_mm": "39.1", "bill_depth_mm": "18.7",
-                "flipper_length_mm": "181", "body_mass_g": "3750", "sex": "male", "species": "Adelie"}
+GOOD_PENGUIN = {
+    "island": "Dream",
+    "bill_length_mm": "39.1",
+    "bill_depth_mm": "18.7",
+    "flipper_length_mm": "181",
+    "body_mass_g": "3750",
+    "sex": "male",
+    "species": "Adelie",
+}
 GOOD_COVER = ["2783", "48", "6", "361", "-4", "886", "222", "227", "140", "1052", "Comanche", "C4704", "2"]
 
 
@@ -39,17 +46,20 @@ def test_missing_sex_is_allowed_missing_measurement_is_not():
     assert result.rejected.loc[0, "reason"] == "bill_length_mm: missing"
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"island": "Atlantis"}, "island: 'Atlantis' not one of [Biscoe, Dream, Torgersen]"),
-    ({"sex": "."}, "sex: '.' not one of [female, male]"),
-    ({"bill_depth_mm": "deep"}, "bill_depth_mm: deep is not a number"),
-    ({"body_mass_g": "12000"}, "body_mass_g: 12000.0 outside [2500, 6500]"),
-    ({"flipper_length_mm": "-5"}, "flipper_length_mm: -5.0 outside [160, 240]"),
-    ({"bill_length_mm": "inf"}, "bill_length_mm: must be finite"),
-    ({"species": "Emperor"}, "species: 'Emperor' not one of [Adelie, Chinstrap, Gentoo]"),
-    ({"species": None}, "species: missing"),
-    ({"island": "  "}, "island: missing"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"island": "Atlantis"}, "island: 'Atlantis' not one of [Biscoe, Dream, Torgersen]"),
+        ({"sex": "."}, "sex: '.' not one of [female, male]"),
+        ({"bill_depth_mm": "deep"}, "bill_depth_mm: deep is not a number"),
+        ({"body_mass_g": "12000"}, "body_mass_g: 12000.0 outside [2500, 6500]"),
+        ({"flipper_length_mm": "-5"}, "flipper_length_mm: -5.0 outside [160, 240]"),
+        ({"bill_length_mm": "inf"}, "bill_length_mm: must be finite"),
+        ({"species": "Emperor"}, "species: 'Emperor' not one of [Adelie, Chinstrap, Gentoo]"),
+        ({"species": None}, "species: missing"),
+        ({"island": "  "}, "island: missing"),
+    ],
+)
 def test_rejected_penguin_rows_say_why(change, reason):
     result = validate(penguins({}, change), PENGUINS)
     assert result.counts == {"clean": 1, "rejected": 1}

@@ -116,9 +116,7 @@ def convert_uci(features: Any, target: Any) -> pd.DataFrame:
     if not np.isin(y, COVER_TYPES).all():
         raise DatasetError("Cover_Type values outside 1..7")
 
-    data: dict[str, Any] = {
-        name: numeric[:, i].astype(np.int64) for i, name in enumerate(NUMERIC_COLUMNS)
-    }
+    data: dict[str, Any] = {name: numeric[:, i].astype(np.int64) for i, name in enumerate(NUMERIC_COLUMNS)}
     data["Wilderness_Area"] = np.array(WILDERNESS_AREAS, dtype=object)[wilderness.argmax(axis=1)]
     data["Soil_Type"] = np.array(SOIL_TYPES, dtype=object)[soil.argmax(axis=1)]
     data[TARGET_COLUMN] = y.astype(np.int64)
@@ -148,9 +146,7 @@ def download_and_cache(state_dir: Path, fetch: Callable[..., Any] | None = None)
     return cache
 
 
-def load_dataset(
-    data_path: Path, state_dir: Path, fetch: Callable[..., Any] | None = None
-) -> pd.DataFrame:
+def load_dataset(data_path: Path, state_dir: Path, fetch: Callable[..., Any] | None = None) -> pd.DataFrame:
     """Load the configured file, else the cached download, else download once."""
     data_path, state_dir = Path(data_path), Path(state_dir)
     if data_path.is_file():

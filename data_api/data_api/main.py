@@ -4,7 +4,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
@@ -73,7 +73,7 @@ def _group_range_message(n_groups: int, got: Any = None) -> str:
 
 
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).isoformat()
 
 
 def _settings(request: Request) -> Settings:
@@ -120,12 +120,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         data = BatchedData(load_dataset(s.data_path, s.state_dir), s.n_batches, s.seed)
         app.state.settings = s
         app.state.data = data
-        app.state.scheduler = BatchScheduler(
-            s.n_batches, s.batch_interval_seconds, StateStore(s.state_dir), clock=clock, advance=s.advance
-        )
+        app.state.scheduler = BatchScheduler(s.n_batches, s.batch_interval_seconds, StateStore(s.state_dir), clock=clock, advance=s.advance)
         log.info(
             "loaded %d rows into %d batches for %d groups in %.2fs (state in %s)",
-            data.n_rows, s.n_batches, s.n_groups, time.perf_counter() - started, s.state_dir,
+            data.n_rows,
+            s.n_batches,
+            s.n_groups,
+            time.perf_counter() - started,
+            s.state_dir,
         )
         yield
 
@@ -144,9 +146,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             n_groups = _settings(request).n_groups
             got = request.query_params.get("group_number", request.path_params.get("group_number"))
             detail = (
-                f"group_number is required: an integer between 1 and {n_groups}"
-                if got is None
-                else _group_range_message(n_groups, got)
+                f"group_number is required: an integer between 1 and {n_groups}" if got is None else _group_range_message(n_groups, got)
             )
             return JSONResponse(status_code=422, content={"detail": detail})
         return await request_validation_exception_handler(request, exc)
@@ -238,9 +238,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "n_batches": scheduler.n_batches,
             "batch_started_at": _iso(st.batch_started_at),
             "next_batch_at": _iso(st.next_batch_at),
-            "seconds_until_next_batch": (
-                None if st.next_batch_at is None else max(0.0, st.next_batch_at - scheduler.clock())
-            ),
+            "seconds_until_next_batch": (None if st.next_batch_at is None else max(0.0, st.next_batch_at - scheduler.clock())),
         }
 
     return app

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from .batches import Advance
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .batches import Advance
 
 
 class Settings(BaseSettings):

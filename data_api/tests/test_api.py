@@ -163,16 +163,10 @@ def test_invalid_request_does_not_start_a_clock(client: TestClient, settings: Se
     assert not (settings.state_dir / "state.json").exists()
 
 
-def test_app_downloads_when_data_file_missing(
-    make_client: MakeClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_app_downloads_when_data_file_missing(make_client: MakeClient, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     x, y = uci_rows()
-    monkeypatch.setattr(
-        dataset, "_fetch_covtype", lambda **kw: SimpleNamespace(data=x, target=y)
-    )
-    s = settings.model_copy(
-        update={"data_path": Path("/nonexistent/covertype.csv.gz"), "n_batches": 1, "sample_fraction": 1.0}
-    )
+    monkeypatch.setattr(dataset, "_fetch_covtype", lambda **kw: SimpleNamespace(data=x, target=y))
+    s = settings.model_copy(update={"data_path": Path("/nonexistent/covertype.csv.gz"), "n_batches": 1, "sample_fraction": 1.0})
     body = get_data(make_client(s), 1).json()
     assert sorted(body["data"]) == sorted(
         [

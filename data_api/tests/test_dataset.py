@@ -110,9 +110,7 @@ def test_read_csv_rejects_contract_violations(tmp_path: Path, content: str, mess
         read_covertype_csv(path)
 
 
-def test_missing_file_downloads_converts_and_caches_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_file_downloads_converts_and_caches_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
 
     def fake_fetch(**kwargs: Any) -> SimpleNamespace:

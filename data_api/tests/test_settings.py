@@ -6,7 +6,14 @@ from pydantic import ValidationError
 from data_api.settings import Settings
 
 ENV_NAMES = [
-    "DATA_PATH", "STATE_DIR", "SEED", "N_BATCHES", "N_GROUPS", "BATCH_INTERVAL_SECONDS", "SAMPLE_FRACTION", "ADVANCE",
+    "DATA_PATH",
+    "STATE_DIR",
+    "SEED",
+    "N_BATCHES",
+    "N_GROUPS",
+    "BATCH_INTERVAL_SECONDS",
+    "SAMPLE_FRACTION",
+    "ADVANCE",
 ]
 
 

@@ -32,12 +32,21 @@ def key_is_valid(given: str, keys: list[str]) -> bool:
 
 
 async def require_api_key(
-    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """A FastAPI dependency of the predict routes: the bearer key must be one of the settings' keys."""
     if not settings.api_keys:  # the common case, on the hot path: nothing to check
         return
     if credentials is None or not key_is_valid(credentials.credentials, parse_keys(settings.api_keys)):
-        raise ApiError(401, [item(("header", "Authorization"),
-                                  "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS",
-                                  "unauthorized")], headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            [
+                item(
+                    ("header", "Authorization"),
+                    "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS",
+                    "unauthorized",
+                )
+            ],
+            headers={"WWW-Authenticate": "Bearer"},
+        )

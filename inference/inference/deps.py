@@ -49,7 +49,10 @@ class Choice:
 
 def get_choice(
     version: Annotated[str | None, Query(pattern=r"^[0-9]+$", description="Registered version to answer instead of production")] = None,
-    alias: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Alias (e.g. challenger) whose version answers instead of production")] = None,
+    alias: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Alias (e.g. challenger) whose version answers instead of production"),
+    ] = None,
 ) -> Choice:
     if version is not None and alias is not None:
         raise invalid(("query", "version"), "give either version or alias, not both")

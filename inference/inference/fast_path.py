@@ -22,7 +22,8 @@ steps and a string missing-value marker for the categorical imputer.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,9 +193,17 @@ def _forest_proba(forest: RandomForestClassifier, X: np.ndarray) -> np.ndarray:
 
 
 def _is_sigmoid_calibrated_svm(model: Any) -> bool:
-    return (isinstance(model, CalibratedClassifierCV) and model.method == "sigmoid"
-            and all(isinstance(c.estimator, SVC) and not c.estimator._sparse and isinstance(c.estimator.kernel, str)
-                    and c.estimator.decision_function_shape == "ovr" for c in model.calibrated_classifiers_))
+    return (
+        isinstance(model, CalibratedClassifierCV)
+        and model.method == "sigmoid"
+        and all(
+            isinstance(c.estimator, SVC)
+            and not c.estimator._sparse
+            and isinstance(c.estimator.kernel, str)
+            and c.estimator.decision_function_shape == "ovr"
+            for c in model.calibrated_classifiers_
+        )
+    )
 
 
 def _calibrated_svm_proba(model: CalibratedClassifierCV, X: np.ndarray) -> np.ndarray:

@@ -37,7 +37,8 @@ class FeatureSpec:
         if version not in KNOWN_SPEC_VERSIONS:
             raise UnknownSpecVersion(
                 f"its feature spec has spec_version {version!r}; this inference service reads versions "
-                f"{', '.join(map(str, KNOWN_SPEC_VERSIONS))}: upgrade inference before serving it")
+                f"{', '.join(map(str, KNOWN_SPEC_VERSIONS))}: upgrade inference before serving it"
+            )
         self.raw = spec
         self.features: list[dict[str, Any]] = spec["features"]
         self.names = [f["name"] for f in self.features]
@@ -51,15 +52,19 @@ class FeatureSpec:
         """Every problem of one row, each naming its field and the reason."""
         if not isinstance(row, dict):
             return [FieldError("(row)", f"must be a JSON object of features, got {type(row).__name__}", index, "dict_type")]
-        errors = [FieldError(name, "unknown field; expected one of: " + ", ".join(self.names), index, "extra_forbidden")
-                  for name in row if name not in self._by_name]
+        errors = [
+            FieldError(name, "unknown field; expected one of: " + ", ".join(self.names), index, "extra_forbidden")
+            for name in row
+            if name not in self._by_name
+        ]
         for feature in self.features:
             name = feature["name"]
             value = row.get(name)
             if value is None:
                 if not feature.get("nullable"):
-                    errors.append(FieldError(name, "missing", index, "missing") if name not in row
-                                  else FieldError(name, "must not be null", index))
+                    errors.append(
+                        FieldError(name, "missing", index, "missing") if name not in row else FieldError(name, "must not be null", index)
+                    )
                 continue
             reason = self._check_value(feature, value)
             if reason:
@@ -96,15 +101,20 @@ class FeatureSpec:
             if feature["kind"] == "categorical":
                 prop: dict[str, Any] = {"type": "string", "enum": list(feature["categories"])}
             else:
-                prop = {"type": "integer" if feature.get("type") == "integer" else "number",
-                        "minimum": feature["minimum"], "maximum": feature["maximum"]}
+                prop = {
+                    "type": "integer" if feature.get("type") == "integer" else "number",
+                    "minimum": feature["minimum"],
+                    "maximum": feature["maximum"],
+                }
             if feature.get("unit"):
                 prop["description"] = feature["unit"]
             if feature.get("nullable"):
                 prop = {"anyOf": [prop, {"type": "null"}]}
             properties[feature["name"]] = prop
         return {
-            "type": "object", "properties": properties, "additionalProperties": False,
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": False,
             "required": [f["name"] for f in self.features if not f.get("nullable")],
         }
 

@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app = FastAPI(
         title="MLOps platform inference",
         description="Predicts with the production model of each dataset from the MLflow registry, "
-                    "or with another registered version or alias the caller chooses.",
+        "or with another registered version or alias the caller chooses.",
         version="1.0.0",
         lifespan=lifespan,
     )

@@ -13,12 +13,17 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter("inference_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram(
-            "inference_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=self.registry,
+            "inference_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.predictions = Counter(
-            "inference_predictions_total", "Predicted rows by model, version and class",
-            ["model", "version", "label"], registry=self.registry,
+            "inference_predictions_total",
+            "Predicted rows by model, version and class",
+            ["model", "version", "label"],
+            registry=self.registry,
         )
 
     def render(self) -> tuple[bytes, str]:

@@ -50,8 +50,9 @@ class ModelStore:
             self._set_status(name, "registry_unreachable", f"cannot ask the MLflow registry: {exc}{serving}")
             return
         if version is None:
-            self._set_status(name, "no_production_version",
-                             f"no version of {name} has the alias '{self.settings.production_alias}' yet{serving}")
+            self._set_status(
+                name, "no_production_version", f"no version of {name} has the alias '{self.settings.production_alias}' yet{serving}"
+            )
             return
         if current is not None and current.version == version:
             self._set_status(name, "ready", f"serving version {version}")
@@ -65,8 +66,13 @@ class ModelStore:
             self._set_status(name, "load_failed", f"version {version} failed to load: {exc}{serving}")
             return
         self.production = {**self.production, name: loaded}
-        log.info("%s: now serving version %s (loaded in %.1fs, %s path)", name, version,
-                 time.perf_counter() - started, "compiled" if loaded.compiled else "pipeline")
+        log.info(
+            "%s: now serving version %s (loaded in %.1fs, %s path)",
+            name,
+            version,
+            time.perf_counter() - started,
+            "compiled" if loaded.compiled else "pipeline",
+        )
         self._set_status(name, "ready", f"serving version {version}")
 
     def _set_status(self, name: str, state: str, detail: str) -> None:

@@ -36,7 +36,9 @@ def with_row_schemas(schema: dict[str, Any], models: dict[str, LoadedModel], set
             examples[f"{name}: batch"] = {"summary": f"A batch for {name}", "value": {"rows": model.input_example[:3]}}
     row = rows[0] if len(rows) == 1 else {"anyOf": rows}
     batch = {
-        "type": "object", "required": ["rows"], "additionalProperties": False,
+        "type": "object",
+        "required": ["rows"],
+        "additionalProperties": False,
         "properties": {"rows": {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}},
     }
     for path in PREDICT_PATHS:
@@ -69,8 +71,10 @@ def _with_original_client_schemas(schema: dict[str, Any], penguins: LoadedModel 
         shapes.append({"$ref": "#/components/schemas/covertype.features"})
         if covertype.input_example:
             values = [covertype.input_example[0][name] for name in covertype.spec.names]
-            examples["covertype features"] = {"summary": f"{covertype.name} version {covertype.version}: a row as data_api delivers it",
-                                              "value": {"features": values}}
+            examples["covertype features"] = {
+                "summary": f"{covertype.name} version {covertype.version}: a row as data_api delivers it",
+                "value": {"features": values},
+            }
     if shapes:
         content = _request_content(schema, "/predict")
         content["schema"] = {"anyOf": shapes, "description": content["schema"].get("description")}

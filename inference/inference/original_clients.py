@@ -21,8 +21,10 @@ from inference.predictions import batch_rows
 # The penguin project's documented batch limit.
 PENGUIN_BATCH_LIMIT = 100
 
-PENGUIN_SHAPE = ('a penguin object {"island": ..., "bill_length_mm": ..., "bill_depth_mm": ..., '
-                 '"flipper_length_mm": ..., "body_mass_g": ..., "sex": ...}')
+PENGUIN_SHAPE = (
+    'a penguin object {"island": ..., "bill_length_mm": ..., "bill_depth_mm": ..., '
+    '"flipper_length_mm": ..., "body_mass_g": ..., "sex": ...}'
+)
 FEATURES_SHAPE = '{"features": [...]}: the Covertype feature values in data_api\'s column order'
 
 
@@ -69,8 +71,10 @@ def features_row(payload: dict[str, Any], spec: FeatureSpec) -> tuple[dict[str, 
 
 def features_problems(spec: FeatureSpec) -> Any:
     """Errors of a feature list's row, placed at each value's position in the list and named."""
+
     def describe(errors: list[FieldError]) -> list[dict[str, Any]]:
         return [item(("body", "features", spec.names.index(e.field)), f"{e.field}: {e.reason}", e.type) for e in errors]
+
     return describe
 
 
@@ -82,14 +86,24 @@ def penguin_rows(payload: Any) -> list[Any]:
 
 
 def penguin_answer(prediction: dict[str, Any], model: str, version: str) -> dict[str, Any]:
-    return {"species": prediction["label"], "confidence": prediction["confidence"],
-            "probabilities": prediction["probabilities"], "model": model, "version": version}
+    return {
+        "species": prediction["label"],
+        "confidence": prediction["confidence"],
+        "probabilities": prediction["probabilities"],
+        "model": model,
+        "version": version,
+    }
 
 
 def covertype_answer(prediction: dict[str, Any], model: str, version: str, actual: Any) -> dict[str, Any]:
-    answer = {"prediction": prediction["label"], "label_name": prediction["label_name"],
-              "confidence": prediction["confidence"], "probabilities": prediction["probabilities"],
-              "model": model, "version": version}
+    answer = {
+        "prediction": prediction["label"],
+        "label_name": prediction["label_name"],
+        "confidence": prediction["confidence"],
+        "probabilities": prediction["probabilities"],
+        "model": model,
+        "version": version,
+    }
     if actual is not None:
         answer["actual"] = actual
     return answer
@@ -98,12 +112,20 @@ def covertype_answer(prediction: dict[str, Any], model: str, version: str, actua
 def model_info(model_name: str, version: str, spec: FeatureSpec, described: dict[str, Any]) -> dict[str, Any]:
     """`GET /model/info`: what a person asks of the model that answers, in one object."""
     return {
-        "name": model_name, "version": version, "aliases": described["aliases"],
-        "family": described["family"], "hyperparameters": described["hyperparameters"],
-        "metrics": described["metrics"], "trained_at": described["trained_at"],
-        "registered_at": described["registered_at"], "dag_id": described["dag_id"],
-        "dag_run_id": described["dag_run_id"], "run_id": described["run_id"],
-        "target": spec.target, "classes": spec.classes, "features": spec.features,
+        "name": model_name,
+        "version": version,
+        "aliases": described["aliases"],
+        "family": described["family"],
+        "hyperparameters": described["hyperparameters"],
+        "metrics": described["metrics"],
+        "trained_at": described["trained_at"],
+        "registered_at": described["registered_at"],
+        "dag_id": described["dag_id"],
+        "dag_run_id": described["dag_run_id"],
+        "run_id": described["run_id"],
+        "target": spec.target,
+        "classes": spec.classes,
+        "features": spec.features,
     }
 
 
@@ -114,17 +136,26 @@ def request_schemas(penguin_row: dict[str, Any] | None, covertype: FeatureSpec |
         items = [covertype.row_schema()["properties"][name] for name in covertype.names]
         items.append({"enum": list(covertype.classes), "description": f"{covertype.target} (optional; echoed as actual)"})
         schemas["features"] = {
-            "type": "object", "required": ["features"], "additionalProperties": False,
-            "properties": {"features": {
-                "type": "array", "prefixItems": items, "items": False,
-                "minItems": len(covertype.names), "maxItems": len(covertype.names) + 1,
-                "description": f"{', '.join(covertype.names)}; {covertype.target} may follow",
-            }},
+            "type": "object",
+            "required": ["features"],
+            "additionalProperties": False,
+            "properties": {
+                "features": {
+                    "type": "array",
+                    "prefixItems": items,
+                    "items": False,
+                    "minItems": len(covertype.names),
+                    "maxItems": len(covertype.names) + 1,
+                    "description": f"{', '.join(covertype.names)}; {covertype.target} may follow",
+                }
+            },
         }
     if penguin_row is not None:
         schemas["penguin"] = penguin_row
         schemas["penguins"] = {
-            "type": "object", "required": ["penguins"], "additionalProperties": False,
+            "type": "object",
+            "required": ["penguins"],
+            "additionalProperties": False,
             "properties": {"penguins": {"type": "array", "items": penguin_row, "minItems": 1, "maxItems": PENGUIN_BATCH_LIMIT}},
         }
     return schemas

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from inference.errors import ApiError, Loc, invalid, item
 from inference.feature_spec import FieldError
@@ -34,8 +35,13 @@ def problems(errors: list[FieldError], prefix: Loc) -> list[dict[str, Any]]:
     return [item((*prefix, *(() if e.row is None else (e.row,)), e.field), e.reason, e.type, e.row) for e in errors]
 
 
-def predict(model: LoadedModel, rows: list[Any], metrics: Metrics, batch_loc: Loc | None = None,
-            describe: Callable[[list[FieldError]], list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+def predict(
+    model: LoadedModel,
+    rows: list[Any],
+    metrics: Metrics,
+    batch_loc: Loc | None = None,
+    describe: Callable[[list[FieldError]], list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
     """Each row's label, its name, confidence and every class's probability; 422 naming every bad field.
 
     `batch_loc` is where the rows sit in the body when they came as a batch (`("body", "rows")`);
@@ -52,7 +58,13 @@ def predict(model: LoadedModel, rows: list[Any], metrics: Metrics, batch_loc: Lo
     for row_proba in proba.tolist():
         best = max(range(len(row_proba)), key=row_proba.__getitem__)
         label = classes[best]
-        out.append({"label": label, "label_name": model.spec.label_name(label), "confidence": row_proba[best],
-                    "probabilities": dict(zip(keys, row_proba))})
+        out.append(
+            {
+                "label": label,
+                "label_name": model.spec.label_name(label),
+                "confidence": row_proba[best],
+                "probabilities": dict(zip(keys, row_proba)),
+            }
+        )
         metrics.predictions.labels(model.name, model.version, keys[best]).inc()
     return out

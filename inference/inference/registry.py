@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ TAG_RUN_ID = "airflow.run_id"
 
 
 def _iso(millis: int | None) -> str | None:
-    return None if not millis else datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
+    return None if not millis else datetime.fromtimestamp(millis / 1000, tz=UTC).isoformat()
 
 
 class ModelNotFound(Exception):
@@ -132,9 +132,18 @@ class Registry:
         return {
             "aliases": {alias: str(version) for alias, version in aliases.items()},
             "versions": sorted(
-                ({"version": str(v.version), "aliases": sorted(by_version.get(str(v.version), [])), "run_id": v.run_id,
-                  "status": v.status, "created_at": v.creation_timestamp} for v in versions),
-                key=lambda v: int(v["version"]), reverse=True,
+                (
+                    {
+                        "version": str(v.version),
+                        "aliases": sorted(by_version.get(str(v.version), [])),
+                        "run_id": v.run_id,
+                        "status": v.status,
+                        "created_at": v.creation_timestamp,
+                    }
+                    for v in versions
+                ),
+                key=lambda v: int(v["version"]),
+                reverse=True,
             ),
         }
 
@@ -153,7 +162,9 @@ class Registry:
             "metrics": dict(run.data.metrics) if run else {},
             "trained_at": _iso(run.info.end_time or run.info.start_time) if run else None,
             "registered_at": _iso(model_version.creation_timestamp),
-            "dag_id": tags.get(TAG_DAG_ID), "dag_run_id": tags.get(TAG_RUN_ID), "run_id": model_version.run_id,
+            "dag_id": tags.get(TAG_DAG_ID),
+            "dag_run_id": tags.get(TAG_RUN_ID),
+            "run_id": model_version.run_id,
         }
 
     def run_metrics(self, run_id: str | None) -> dict[str, float]:
@@ -173,8 +184,10 @@ class Registry:
             raise
         with tempfile.TemporaryDirectory(prefix="model-") as tmp:
             local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}", dst_path=tmp,
-                tracking_uri=self.settings.mlflow_tracking_uri, registry_uri=self.settings.mlflow_tracking_uri,
+                artifact_uri=f"models:/{name}/{version}",
+                dst_path=tmp,
+                tracking_uri=self.settings.mlflow_tracking_uri,
+                registry_uri=self.settings.mlflow_tracking_uri,
             )
             meta = Model.load(local)
             pipeline = mlflow.sklearn.load_model(local)
@@ -190,11 +203,15 @@ class Registry:
             classifier.n_jobs = 1
         spec = FeatureSpec(spec_dict)
         # The compiled path must match the pipeline on missing values too.
-        check_rows = example + [
-            {**example[0], f["name"]: None} for f in spec.features if f.get("nullable") and example
-        ]
+        check_rows = example + [{**example[0], f["name"]: None} for f in spec.features if f.get("nullable") and example]
         compiled = compile_pipeline(pipeline, spec.names, check_rows) if example else None
         return LoadedModel(
-            name=name, version=str(version), run_id=model_version.run_id, pipeline=pipeline, spec=spec,
-            signature=meta.signature.to_dict() if meta.signature else None, input_example=example, compiled=compiled,
+            name=name,
+            version=str(version),
+            run_id=model_version.run_id,
+            pipeline=pipeline,
+            spec=spec,
+            signature=meta.signature.to_dict() if meta.signature else None,
+            input_example=example,
+            compiled=compiled,
         )

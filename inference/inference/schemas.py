@@ -83,7 +83,6 @@ class ModelDetail(BaseModel):
     fast_path: bool = Field(description="Whether the compiled path serves it (else the scikit-learn pipeline)")
 
 
-
 # The original clients' answers (see inference.original_clients).
 
 

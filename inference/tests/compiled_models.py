@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from models import pipeline, synthetic
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
@@ -15,8 +16,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC
-
-from models import pipeline, synthetic
 
 # name: (numerator, denominator column or constant)
 PENGUIN_RATIOS = {
@@ -42,13 +41,15 @@ def ratio_branch(numerator: str, denominator) -> tuple[Pipeline, list[str]]:
         columns, diff = [denominator, numerator], {"axis": 1}
     else:
         columns, diff = [numerator], {"axis": 1, "prepend": math.log(denominator)}
-    steps = Pipeline([
-        ("impute", SimpleImputer(strategy="median")),
-        ("log", FunctionTransformer(np.log)),
-        ("diff", FunctionTransformer(np.diff, kw_args=diff)),
-        ("exp", FunctionTransformer(np.exp)),
-        ("scale", StandardScaler()),
-    ])
+    steps = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("log", FunctionTransformer(np.log)),
+            ("diff", FunctionTransformer(np.diff, kw_args=diff)),
+            ("exp", FunctionTransformer(np.exp)),
+            ("scale", StandardScaler()),
+        ]
+    )
     return steps, columns
 
 

@@ -5,7 +5,6 @@ import time
 import uuid
 
 import pytest
-
 from models import fitted, synthetic
 from specs import COVERTYPE_SPEC, PENGUINS_SPEC
 
@@ -30,11 +29,12 @@ def mlflow_uri() -> str:
 
 def log_version(name: str, spec: dict | None, kind: str, seed: int = 0, accuracy: float = 0.9) -> str:
     """Log a fitted pipeline the way the training DAGs do and register it; returns the version."""
-    import mlflow
+    import sklearn
     import skops
     import skops.io
-    import sklearn
     from mlflow.models import infer_signature
+
+    import mlflow
 
     # The apps under test point the process-wide URIs elsewhere (a down MLflow, say).
     mlflow.set_tracking_uri(os.environ["TEST_MLFLOW_URI"])
@@ -45,9 +45,13 @@ def log_version(name: str, spec: dict | None, kind: str, seed: int = 0, accuracy
     with mlflow.start_run():
         mlflow.log_metric("test_accuracy", accuracy)
         info = mlflow.sklearn.log_model(
-            model, name="model", signature=infer_signature(X, model.predict_proba(X)), input_example=X.head(3),
+            model,
+            name="model",
+            signature=infer_signature(X, model.predict_proba(X)),
+            input_example=X.head(3),
             # spec None: a broken model version, as a bad training run might register.
-            metadata={"feature_spec": spec} if spec else None, registered_model_name=name,
+            metadata={"feature_spec": spec} if spec else None,
+            registered_model_name=name,
             # skops (MLflow's default format) loads only types it is told to trust:
             # those of the pipeline just fitted here.
             skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
@@ -117,5 +121,4 @@ def make_client(mlflow_uri):
 def client(registered, make_client):
     """The app serving both registered models, the original clients' routes included."""
     names = registered["names"]
-    return make_client(f"{names['penguins']},{names['covertype']}",
-                       penguins_model=names["penguins"], covertype_model=names["covertype"])
+    return make_client(f"{names['penguins']},{names['covertype']}", penguins_model=names["penguins"], covertype_model=names["covertype"])

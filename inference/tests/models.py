@@ -15,13 +15,21 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 def pipeline(spec: dict, classifier) -> Pipeline:
     numeric = [f["name"] for f in spec["features"] if f["kind"] == "numeric"]
     categorical = [f for f in spec["features"] if f["kind"] == "categorical"]
-    transform = ColumnTransformer([
-        ("numeric", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), numeric),
-        ("categorical", Pipeline([
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            ("one_hot", OneHotEncoder(categories=[f["categories"] for f in categorical], handle_unknown="ignore")),
-        ]), [f["name"] for f in categorical]),
-    ])
+    transform = ColumnTransformer(
+        [
+            ("numeric", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), numeric),
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("one_hot", OneHotEncoder(categories=[f["categories"] for f in categorical], handle_unknown="ignore")),
+                    ]
+                ),
+                [f["name"] for f in categorical],
+            ),
+        ]
+    )
     return Pipeline([("preprocess", transform), ("classifier", classifier)])
 
 
@@ -45,5 +53,7 @@ def synthetic(spec: dict, n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Serie
 
 def fitted(spec: dict, kind: str = "lr", n: int = 300, seed: int = 0) -> Pipeline:
     X, y = synthetic(spec, n, seed)
-    classifier = LogisticRegression(max_iter=500) if kind == "lr" else RandomForestClassifier(n_estimators=25, max_depth=6, random_state=seed)
+    classifier = (
+        LogisticRegression(max_iter=500) if kind == "lr" else RandomForestClassifier(n_estimators=25, max_depth=6, random_state=seed)
+    )
     return pipeline(spec, classifier).fit(X, y)

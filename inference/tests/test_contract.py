@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from specs import CONTRACT, COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
 
 from inference import registry
 from inference.feature_spec import KNOWN_SPEC_VERSIONS, FeatureSpec
 from inference.settings import MODEL_SUFFIX, Settings
-from specs import CONTRACT, COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
 
 CONVENTIONS = json.loads((CONTRACT / "conventions.json").read_text())
 SCHEMA = json.loads((CONTRACT / "feature-spec.schema.json").read_text())
@@ -21,9 +21,12 @@ def test_names_and_limits_are_the_ones_training_uses():
     assert settings.production_alias == CONVENTIONS["production_alias"]
     assert settings.max_batch_rows == CONVENTIONS["max_batch_rows"]
     assert (registry.FEATURE_SPEC_KEY, registry.FEATURE_SPEC_FILE) == (
-        CONVENTIONS["feature_spec_metadata_key"], CONVENTIONS["feature_spec_file"])
+        CONVENTIONS["feature_spec_metadata_key"],
+        CONVENTIONS["feature_spec_file"],
+    )
     assert (registry.TAG_FAMILY, registry.TAG_DAG_ID, registry.TAG_RUN_ID) == tuple(
-        CONVENTIONS["version_tags"][k] for k in ("family", "dag_id", "dag_run_id"))
+        CONVENTIONS["version_tags"][k] for k in ("family", "dag_id", "dag_run_id")
+    )
     assert all(name.endswith(MODEL_SUFFIX) for name in settings.model_names)
 
 

@@ -2,16 +2,18 @@
 
 import numpy as np
 import pytest
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import PolynomialFeatures
-
-from inference.fast_path import CompiledPipeline, Unsupported, compile_pipeline, frame
 from compiled_models import fitted_option
 from models import fitted, synthetic
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import PolynomialFeatures
 from specs import COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
 
-NAMES = {id(PENGUINS_SPEC): [f["name"] for f in PENGUINS_SPEC["features"]],
-         id(COVERTYPE_SPEC): [f["name"] for f in COVERTYPE_SPEC["features"]]}
+from inference.fast_path import CompiledPipeline, Unsupported, compile_pipeline, frame
+
+NAMES = {
+    id(PENGUINS_SPEC): [f["name"] for f in PENGUINS_SPEC["features"]],
+    id(COVERTYPE_SPEC): [f["name"] for f in COVERTYPE_SPEC["features"]],
+}
 
 
 def rows_of(spec, n=200, seed=7):
@@ -20,8 +22,11 @@ def rows_of(spec, n=200, seed=7):
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
 
 
-@pytest.mark.parametrize("spec, engineered", [(PENGUINS_SPEC, False), (PENGUINS_SPEC, True), (COVERTYPE_SPEC, False)],
-                         ids=["penguins", "penguins-engineered", "covertype"])
+@pytest.mark.parametrize(
+    "spec, engineered",
+    [(PENGUINS_SPEC, False), (PENGUINS_SPEC, True), (COVERTYPE_SPEC, False)],
+    ids=["penguins", "penguins-engineered", "covertype"],
+)
 @pytest.mark.parametrize("kind", ["lr", "rf", "svm"])
 def test_same_probabilities_as_the_pipeline(spec, engineered, kind):
     model = fitted_option(spec, kind, engineered)
@@ -36,7 +41,10 @@ def test_same_probabilities_as_the_pipeline(spec, engineered, kind):
     assert compiled is not None
     if engineered:  # the ratios are compiled blocks, not a fallback
         assert [names for _, names, _, _ in compiled.blocks][-3:] == [
-            ["bill_depth_mm", "bill_length_mm"], ["body_mass_g"], ["flipper_length_mm", "body_mass_g"]]
+            ["bill_depth_mm", "bill_length_mm"],
+            ["body_mass_g"],
+            ["flipper_length_mm", "body_mass_g"],
+        ]
     expected = model.predict_proba(frame(rows, names))
     got = compiled.predict_proba(rows)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
@@ -49,7 +57,7 @@ def test_the_engineered_ratios_are_the_raw_fields_divided():
     model = fitted_option(PENGUINS_SPEC, "lr", engineered=True)
     compiled = CompiledPipeline(model, NAMES[id(PENGUINS_SPEC)])
     ratios = {}
-    for output, names, ops, _ in compiled.blocks[-3:]:
+    for _output, names, ops, _ in compiled.blocks[-3:]:
         block = np.array([[PENGUIN_ROW[n] for n in names]], dtype=float)
         for op in ops[:-1]:  # all but the scaler
             block = op(block)

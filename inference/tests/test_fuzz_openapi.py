@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 import uvicorn
-from prometheus_client.parser import text_string_to_metric_families
-
 from conftest import wait_until
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.mlflow
 
@@ -26,8 +25,15 @@ def served_app(registered, mlflow_uri):
     from inference.settings import Settings
 
     names = registered["names"]
-    app = create_app(Settings(mlflow_tracking_uri=mlflow_uri, models=f"{names['penguins']},{names['covertype']}", refresh_seconds=1,
-                              penguins_model=names["penguins"], covertype_model=names["covertype"]))
+    app = create_app(
+        Settings(
+            mlflow_tracking_uri=mlflow_uri,
+            models=f"{names['penguins']},{names['covertype']}",
+            refresh_seconds=1,
+            penguins_model=names["penguins"],
+            covertype_model=names["covertype"],
+        )
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -51,9 +57,22 @@ def served_app(registered, mlflow_uri):
 def test_no_endpoint_answers_5xx(served_app, registered):
     """schemathesis (its CLI: its pytest plugin does not load under pytest 9) over every operation."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "schemathesis"), "run", f"{served_app}/openapi.json",
-         "--checks", "not_a_server_error", "--max-examples", "40", "--seed", "1", "--workers", "1"],
-        capture_output=True, text=True, timeout=900,
+        [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "run",
+            f"{served_app}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "40",
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     print(result.stdout[-3000:])
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

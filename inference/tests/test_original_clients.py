@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import pytest
-
 from specs import COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW
 
 pytestmark = pytest.mark.mlflow
 
 # The penguin project's documented body, verbatim.
-DOCUMENTED_PENGUIN = {"island": "Biscoe", "bill_length_mm": 39.1, "bill_depth_mm": 18.7,
-                      "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"}
+DOCUMENTED_PENGUIN = {
+    "island": "Biscoe",
+    "bill_length_mm": 39.1,
+    "bill_depth_mm": 18.7,
+    "flipper_length_mm": 181.0,
+    "body_mass_g": 3750.0,
+    "sex": "male",
+}
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 COVER_VALUES = [COVER_ROW[f["name"]] for f in COVERTYPE_SPEC["features"]]
 
@@ -51,15 +56,19 @@ def test_a_batch_over_the_limit_names_it(client):
     response = client.post("/predict/batch", json={"penguins": [DOCUMENTED_PENGUIN] * 101})
     assert response.status_code == 422
     assert response.json()["detail"] == [
-        {"type": "too_long", "loc": ["body", "penguins"], "msg": "has 101 penguins; at most 100 per request"}]
+        {"type": "too_long", "loc": ["body", "penguins"], "msg": "has 101 penguins; at most 100 per request"}
+    ]
     assert client.post("/predict/batch", json={"penguins": [DOCUMENTED_PENGUIN] * 100}).status_code == 200
 
 
-@pytest.mark.parametrize("body, reason", [
-    ({"penguins": []}, "is empty: send at least one penguin"),
-    ({"penguins": "many"}, "must be a list of penguins"),
-    ([DOCUMENTED_PENGUIN], 'the body must be {"penguins": [penguin, ...]}'),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ({"penguins": []}, "is empty: send at least one penguin"),
+        ({"penguins": "many"}, "must be a list of penguins"),
+        ([DOCUMENTED_PENGUIN], 'the body must be {"penguins": [penguin, ...]}'),
+    ],
+)
 def test_bad_batches_get_422(client, body, reason):
     response = client.post("/predict/batch", json=body)
     assert response.status_code == 422
@@ -70,15 +79,24 @@ def test_bad_batches_get_422(client, body, reason):
 def test_a_bad_penguin_in_a_batch_is_named_by_its_position(client):
     response = client.post("/predict/batch", json={"penguins": [DOCUMENTED_PENGUIN, {**DOCUMENTED_PENGUIN, "island": "Atlantis"}]})
     assert response.status_code == 422
-    assert response.json()["detail"] == [{"type": "value_error", "loc": ["body", "penguins", 1, "island"],
-                                          "msg": "'Atlantis' is not one of: Biscoe, Dream, Torgersen", "row": 1}]
+    assert response.json()["detail"] == [
+        {
+            "type": "value_error",
+            "loc": ["body", "penguins", 1, "island"],
+            "msg": "'Atlantis' is not one of: Biscoe, Dream, Torgersen",
+            "row": 1,
+        }
+    ]
 
 
-@pytest.mark.parametrize("body, field, reason", [
-    ({**DOCUMENTED_PENGUIN, "bill_length_mm": 99}, "bill_length_mm", "99 is outside the valid range [25, 70] mm"),
-    ({**DOCUMENTED_PENGUIN, "bill_lenght_mm": 40}, "bill_lenght_mm", "unknown field"),
-    ({k: v for k, v in DOCUMENTED_PENGUIN.items() if k != "island"}, "island", "missing"),
-])
+@pytest.mark.parametrize(
+    "body, field, reason",
+    [
+        ({**DOCUMENTED_PENGUIN, "bill_length_mm": 99}, "bill_length_mm", "99 is outside the valid range [25, 70] mm"),
+        ({**DOCUMENTED_PENGUIN, "bill_lenght_mm": 40}, "bill_lenght_mm", "unknown field"),
+        ({k: v for k, v in DOCUMENTED_PENGUIN.items() if k != "island"}, "island", "missing"),
+    ],
+)
 def test_a_bad_penguin_gets_422_naming_field_and_reason(client, body, field, reason):
     response = client.post("/predict", json=body)
     assert response.status_code == 422
@@ -86,13 +104,16 @@ def test_a_bad_penguin_gets_422_naming_field_and_reason(client, body, field, rea
     assert problem["loc"] == ["body", field] and problem["msg"].startswith(reason)
 
 
-@pytest.mark.parametrize("body, got", [
-    ({"rows": [DOCUMENTED_PENGUIN]}, "an object with fields rows"),
-    ({}, "an empty object"),
-    ([DOCUMENTED_PENGUIN], "an array"),
-    ("Adelie", "a string"),
-    (None, "null"),
-])
+@pytest.mark.parametrize(
+    "body, got",
+    [
+        ({"rows": [DOCUMENTED_PENGUIN]}, "an object with fields rows"),
+        ({}, "an empty object"),
+        ([DOCUMENTED_PENGUIN], "an array"),
+        ("Adelie", "a string"),
+        (None, "null"),
+    ],
+)
 def test_a_body_of_neither_shape_is_told_the_two_shapes(client, body, got):
     response = client.post("/predict", json=body)
     assert response.status_code == 422, response.text
@@ -117,14 +138,16 @@ def test_a_covertype_row_as_a_feature_list(client, registered):
     assert pasted["actual"] == 3 and pasted["probabilities"] == answer["probabilities"]
 
 
-@pytest.mark.parametrize("body, loc, reason", [
-    ({"features": COVER_VALUES[:-1]}, ["body", "features"],
-     "has 11 values; expected 12 values (Elevation, Aspect, Slope, "),
-    ({"features": "2783,6"}, ["body", "features"], "must be a list of 12 values"),
-    ({"features": [99999, *COVER_VALUES[1:]]}, ["body", "features", 0], "Elevation: 99999 is outside the valid range [1859, 3858] m"),
-    ({"features": [*COVER_VALUES[:11], "C0000"]}, ["body", "features", 11], "Soil_Type: 'C0000' is not one of"),
-    ({"features": COVER_VALUES, "version": 2}, ["body", "version"], "unknown field"),
-])
+@pytest.mark.parametrize(
+    "body, loc, reason",
+    [
+        ({"features": COVER_VALUES[:-1]}, ["body", "features"], "has 11 values; expected 12 values (Elevation, Aspect, Slope, "),
+        ({"features": "2783,6"}, ["body", "features"], "must be a list of 12 values"),
+        ({"features": [99999, *COVER_VALUES[1:]]}, ["body", "features", 0], "Elevation: 99999 is outside the valid range [1859, 3858] m"),
+        ({"features": [*COVER_VALUES[:11], "C0000"]}, ["body", "features", 11], "Soil_Type: 'C0000' is not one of"),
+        ({"features": COVER_VALUES, "version": 2}, ["body", "version"], "unknown field"),
+    ],
+)
 def test_a_bad_feature_list_gets_422_naming_field_and_reason(client, body, loc, reason):
     response = client.post("/predict", json=body)
     assert response.status_code == 422, response.text
@@ -148,8 +171,11 @@ def test_the_caller_picks_the_model_on_every_original_route(client, registered):
 def test_model_info_describes_the_production_penguin_model(client, registered):
     names, mlflow_client = registered["names"], registered["client"]
     # What the training DAG records on each version it registers.
-    for key, value in {"training.family": "logistic_regression", "airflow.dag_id": "penguins_train",
-                       "airflow.run_id": "manual__2026-11-30"}.items():
+    for key, value in {
+        "training.family": "logistic_regression",
+        "airflow.dag_id": "penguins_train",
+        "airflow.run_id": "manual__2026-11-30",
+    }.items():
         mlflow_client.set_model_version_tag(names["penguins"], "1", key, value)
     info = client.get("/model/info")
     assert info.status_code == 200, info.text
@@ -176,7 +202,9 @@ def test_openapi_documents_the_original_routes_with_working_examples(client, reg
     schema = client.get("/openapi.json").json()
     predict = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert {ref["$ref"] for ref in predict["schema"]["anyOf"]} == {
-        f"#/components/schemas/{names['penguins']}.row", "#/components/schemas/covertype.features"}
+        f"#/components/schemas/{names['penguins']}.row",
+        "#/components/schemas/covertype.features",
+    }
     features = schema["components"]["schemas"]["covertype.features"]["properties"]["features"]
     assert (features["minItems"], features["maxItems"]) == (12, 13)
     assert features["prefixItems"][0]["type"] == "integer" and features["prefixItems"][12]["enum"] == [1, 2, 3, 4, 5, 6, 7]

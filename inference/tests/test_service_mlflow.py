@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-import mlflow
 import numpy as np
 import pytest
-
 from conftest import log_version, wait_until
-from inference.fast_path import frame
 from specs import COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
+
+import mlflow
+from inference.fast_path import frame
 
 pytestmark = pytest.mark.mlflow
 
@@ -75,12 +75,15 @@ def test_openapi_publishes_the_served_models_row_schemas_and_examples(client, re
         assert client.post(f"/models/{names['penguins']}/predict", json=example).status_code == 200
 
 
-@pytest.mark.parametrize("row, field, reason", [
-    ({**PENGUIN_ROW, "island": "Atlantis"}, "island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen"),
-    ({**PENGUIN_ROW, "body_mass_g": "heavy"}, "body_mass_g", "must be a number, got str"),
-    ({**PENGUIN_ROW, "bill_length_mm": 99}, "bill_length_mm", "99 is outside the valid range [25, 70] mm"),
-    ({k: v for k, v in PENGUIN_ROW.items() if k != "island"}, "island", "missing"),
-])
+@pytest.mark.parametrize(
+    "row, field, reason",
+    [
+        ({**PENGUIN_ROW, "island": "Atlantis"}, "island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen"),
+        ({**PENGUIN_ROW, "body_mass_g": "heavy"}, "body_mass_g", "must be a number, got str"),
+        ({**PENGUIN_ROW, "bill_length_mm": 99}, "bill_length_mm", "99 is outside the valid range [25, 70] mm"),
+        ({k: v for k, v in PENGUIN_ROW.items() if k != "island"}, "island", "missing"),
+    ],
+)
 def test_bad_rows_get_422_naming_field_and_reason(client, registered, row, field, reason):
     response = client.post(f"/models/{registered['names']['penguins']}/predict", json=row)
     assert response.status_code == 422
@@ -91,18 +94,23 @@ def test_bad_rows_get_422_naming_field_and_reason(client, registered, row, field
 
 def test_bad_requests_are_4xx_never_5xx(client, registered):
     url = f"/models/{registered['names']['penguins']}/predict"
-    nan = client.post(url, content=b'{"island": "Dream", "bill_length_mm": NaN, "bill_depth_mm": 18, "flipper_length_mm": 190, "body_mass_g": 3800, "sex": null}',
-                      headers={"Content-Type": "application/json"})
+    nan = client.post(
+        url,
+        content=b'{"island": "Dream", "bill_length_mm": NaN, "bill_depth_mm": 18, "flipper_length_mm": 190, "body_mass_g": 3800, "sex": null}',
+        headers={"Content-Type": "application/json"},
+    )
     assert nan.status_code == 422 and nan.json()["detail"][0]["loc"] == ["body", "bill_length_mm"]
     not_json = client.post(url, content=b"{not json", headers={"Content-Type": "application/json"})
     assert not_json.status_code == 422 and not_json.json()["detail"][0]["type"] == "json_invalid"
     assert client.post(url, json={"rows": []}).json()["detail"] == [
-        {"type": "too_short", "loc": ["body", "rows"], "msg": "is empty: send at least one row"}]
+        {"type": "too_short", "loc": ["body", "rows"], "msg": "is empty: send at least one row"}
+    ]
     too_many = client.post(url, json={"rows": [PENGUIN_ROW] * 1001})
     assert too_many.status_code == 422 and "at most 1000" in too_many.json()["detail"][0]["msg"]
     batch = client.post(url, json={"rows": [PENGUIN_ROW, {**PENGUIN_ROW, "sex": "x"}]})
     assert batch.status_code == 422 and batch.json()["detail"] == [
-        {"type": "value_error", "loc": ["body", "rows", 1, "sex"], "msg": "'x' is not one of: female, male", "row": 1}]
+        {"type": "value_error", "loc": ["body", "rows", 1, "sex"], "msg": "'x' is not one of: female, male", "row": 1}
+    ]
     unknown = client.post("/models/nope/predict", json=PENGUIN_ROW)
     assert unknown.status_code == 404 and unknown.json()["detail"][0]["loc"] == ["path", "name"]
     assert client.post("/predict/nope", json=PENGUIN_ROW).json()["detail"][0]["type"] == "not_found"
@@ -155,7 +163,7 @@ def test_metrics_count_predictions_by_model_version_and_class(client, registered
     name = registered["names"]["covertype"]
     client.post(f"/models/{name}/predict", json={"rows": [COVER_ROW] * 3})
     text = client.get("/metrics").text
-    assert f'inference_predictions_total{{label="' in text and f'model="{name}",version="1"' in text
+    assert 'inference_predictions_total{label="' in text and f'model="{name}",version="1"' in text
     assert 'inference_request_duration_seconds_bucket{le="0.005",method="POST",route="/models/{name}/predict"}' in text
 
 
@@ -226,8 +234,11 @@ def test_starts_without_a_production_version_and_recovers_by_itself(registered, 
     log_version(name, COVERTYPE_SPEC, "lr")
     client = make_client(name, wait_ready=False)
     assert client.get("/health").json() == {"status": "ok"}
-    status = wait_until(lambda: client.get("/ready").json()["models"][name]["state"] == "no_production_version" and client.get("/ready"),
-                        timeout=30, message="no_production_version")
+    status = wait_until(
+        lambda: client.get("/ready").json()["models"][name]["state"] == "no_production_version" and client.get("/ready"),
+        timeout=30,
+        message="no_production_version",
+    )
     assert status.status_code == 503 and "no version of" in status.json()["models"][name]["detail"]
     refused = client.post(f"/models/{name}/predict", json=COVER_ROW)
     assert refused.status_code == 503 and "alias 'production'" in refused.json()["detail"][0]["msg"]
@@ -239,8 +250,11 @@ def test_starts_without_a_production_version_and_recovers_by_itself(registered, 
 def test_starts_with_mlflow_down(make_client):
     client = make_client("penguins-classifier", uri="http://127.0.0.1:9", wait_ready=False)
     assert client.get("/health").status_code == 200
-    ready = wait_until(lambda: client.get("/ready").json()["models"]["penguins-classifier"]["state"] == "registry_unreachable" and client.get("/ready"),
-                       timeout=60, message="registry_unreachable")
+    ready = wait_until(
+        lambda: client.get("/ready").json()["models"]["penguins-classifier"]["state"] == "registry_unreachable" and client.get("/ready"),
+        timeout=60,
+        message="registry_unreachable",
+    )
     assert ready.status_code == 503 and "cannot ask the MLflow registry" in ready.json()["models"]["penguins-classifier"]["detail"]
     refused = client.post("/predict/penguins", json=PENGUIN_ROW)
     assert refused.status_code == 503 and "cannot answer yet" in refused.json()["detail"][0]["msg"]

@@ -7,7 +7,6 @@ import shlex
 import subprocess
 
 import pytest
-
 from conftest import log_version, wait_until
 from specs import PENGUIN_ROW, PENGUINS_SPEC
 
@@ -44,5 +43,8 @@ def test_mlflow_stopped_then_started_again(registered, make_client):
 
     wait_until(lambda: client.get("/ready").json()["models"][name]["state"] == "ready", timeout=120, message="ready again")
     mlflow_client.set_registered_model_alias(name, "production", "2")
-    wait_until(lambda: client.post(f"/models/{name}/predict", json=PENGUIN_ROW).json()["version"] == "2", timeout=60,
-               message="version 2 after the restart")
+    wait_until(
+        lambda: client.post(f"/models/{name}/predict", json=PENGUIN_ROW).json()["version"] == "2",
+        timeout=60,
+        message="version 2 after the restart",
+    )

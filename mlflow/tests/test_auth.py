@@ -49,8 +49,10 @@ def test_a_password_mlflow_refuses_stops_the_start(tmp_path):
 
 
 def test_only_the_duplicate_foreign_key_is_renamed():
-    create = ("\nCREATE TABLE registered_model_permissions (\n\tid INTEGER NOT NULL AUTO_INCREMENT, \n\t"
-              "CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id), \n\tCONSTRAINT unique_name_user UNIQUE (name, user_id)\n)")
+    create = (
+        "\nCREATE TABLE registered_model_permissions (\n\tid INTEGER NOT NULL AUTO_INCREMENT, \n\t"
+        "CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id), \n\tCONSTRAINT unique_name_user UNIQUE (name, user_id)\n)"
+    )
     renamed = start_server.rename_duplicate_foreign_key(create)
     assert "fk_user_id" not in renamed and "fk_registered_model_perm_user_id" in renamed
     other = create.replace("registered_model_permissions", "experiment_permissions")
@@ -70,6 +72,7 @@ def test_auth_config_names_the_database_and_read_as_default(tmp_path, monkeypatc
 
 
 # -- against the real server (scripts/test.sh starts it with the compose file's users) --------
+
 
 @pytest.fixture(scope="module")
 def api():

@@ -30,9 +30,17 @@ def test_every_hint_names_what_to_check():
     assert "docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh" in start_server.hint(1049, "MLFLOW_AUTH_DB")
 
 
-@pytest.mark.parametrize("missing", ["MLFLOW_ADMIN_PASSWORD", "MLFLOW_AIRFLOW_PASSWORD", "MLFLOW_READER_PASSWORD", "MLFLOW_AUTH_DB_PASSWORD"])
+@pytest.mark.parametrize(
+    "missing", ["MLFLOW_ADMIN_PASSWORD", "MLFLOW_AIRFLOW_PASSWORD", "MLFLOW_READER_PASSWORD", "MLFLOW_AUTH_DB_PASSWORD"]
+)
 def test_a_missing_login_password_is_a_configuration_error(monkeypatch, capsys, missing):
-    for name in ("MLFLOW_DB_PASSWORD", "MLFLOW_ADMIN_PASSWORD", "MLFLOW_AIRFLOW_PASSWORD", "MLFLOW_READER_PASSWORD", "MLFLOW_AUTH_DB_PASSWORD"):
+    for name in (
+        "MLFLOW_DB_PASSWORD",
+        "MLFLOW_ADMIN_PASSWORD",
+        "MLFLOW_AIRFLOW_PASSWORD",
+        "MLFLOW_READER_PASSWORD",
+        "MLFLOW_AUTH_DB_PASSWORD",
+    ):
         monkeypatch.setenv(name, "some-long-password")
     monkeypatch.delenv(missing)
     with pytest.raises(SystemExit) as exited:

@@ -47,7 +47,10 @@ class Stack:
         """Run `docker compose` on the stack under test (project from COMPOSE_PROJECT_NAME)."""
         return subprocess.run(
             ["docker", "compose", "-f", str(ROOT / "docker-compose.yaml"), *args],
-            capture_output=True, text=True, timeout=timeout, check=check,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
         )
 
 
@@ -108,7 +111,9 @@ class AirflowClient:
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         self.wait_for_dag(dag_id)
         response = self.session.post(
-            f"{self.base}/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}}, timeout=30,
+            f"{self.base}/dags/{dag_id}/dagRuns",
+            json={"logical_date": None, "conf": conf or {}},
+            timeout=30,
         )
         assert response.status_code in (200, 201), response.text
         return response.json()["dag_run_id"]
@@ -152,9 +157,12 @@ def airflow(stack: Stack, airflow_token: str) -> AirflowClient:
 def data_db():
     """The platform's MySQL data database, as the platform's own user sees it."""
     conn = pymysql.connect(
-        host="127.0.0.1", port=int(os.environ.get("MYSQL_PORT", 3306)),
-        user=os.environ.get("DATA_DB_USER", "mlops"), password=os.environ.get("DATA_DB_PASSWORD", "mlops"),
-        database=os.environ.get("DATA_DB_NAME", "mlops_data"), autocommit=True,
+        host="127.0.0.1",
+        port=int(os.environ.get("MYSQL_PORT", 3306)),
+        user=os.environ.get("DATA_DB_USER", "mlops"),
+        password=os.environ.get("DATA_DB_PASSWORD", "mlops"),
+        database=os.environ.get("DATA_DB_NAME", "mlops_data"),
+        autocommit=True,
     )
     yield conn
     conn.close()

@@ -9,12 +9,22 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 SERVICES = {
-    "postgres", "mysql", "minio", "minio-init", "mlflow", "airflow-init", "airflow-apiserver", "airflow-scheduler",
-    "airflow-dag-processor", "airflow-triggerer", "data_api", "inference", "ui",
+    "postgres",
+    "mysql",
+    "minio",
+    "minio-init",
+    "mlflow",
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "data_api",
+    "inference",
+    "ui",
 }
 
 
@@ -41,14 +51,20 @@ def guarded_defaults(rendered: dict) -> dict[str, dict[str, str]]:
     for name, service in rendered["services"].items():
         command = service.get("command") or []
         if command[:1] == ["/opt/platform/check-defaults.sh"]:
-            out[name] = dict(arg.split("=", 1) for arg in command[1:command.index("--")])
+            out[name] = dict(arg.split("=", 1) for arg in command[1 : command.index("--")])
     return out
 
 
 def render(env_file) -> dict:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST")}
-    result = subprocess.run(["docker", "compose", "--env-file", str(env_file), "-f", str(ROOT / "docker-compose.yaml"),
-                             "config", "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["docker", "compose", "--env-file", str(env_file), "-f", str(ROOT / "docker-compose.yaml"), "config", "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -93,11 +109,14 @@ def test_make_env_replaces_every_default_and_keeps_an_existing_file(made_env):
     assert rendered["services"]["mysql"]["environment"]["PLATFORM_ENV"] == "production"
     assert oct(made_env.stat().st_mode & 0o777) == "0o600"
     before = made_env.read_text()
-    again = subprocess.run([str(ROOT / "scripts" / "make-env.sh")], env={**os.environ, "ENV_FILE": str(made_env)},
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [str(ROOT / "scripts" / "make-env.sh")], env={**os.environ, "ENV_FILE": str(made_env)}, capture_output=True, text=True, timeout=60
+    )
     assert again.returncode != 0 and "left as it is" in again.stderr
     assert made_env.read_text() == before
-    subprocess.run([str(ROOT / "scripts" / "make-env.sh"), "--force"], env={**os.environ, "ENV_FILE": str(made_env)}, check=True, timeout=60)
+    subprocess.run(
+        [str(ROOT / "scripts" / "make-env.sh"), "--force"], env={**os.environ, "ENV_FILE": str(made_env)}, check=True, timeout=60
+    )
     assert made_env.read_text() != before
 
 
@@ -110,7 +129,9 @@ def test_the_start_guard_warns_or_refuses_naming_the_variable():
     production = subprocess.run(guard, env={**env, "PLATFORM_ENV": "production"}, capture_output=True, text=True, timeout=30)
     assert production.returncode == 1 and production.stdout == ""
     assert "refusing to start: SECRET_A" in production.stderr
-    chosen = subprocess.run(guard, env={**env, "SECRET_A": "chosen", "PLATFORM_ENV": "production"}, capture_output=True, text=True, timeout=30)
+    chosen = subprocess.run(
+        guard, env={**env, "SECRET_A": "chosen", "PLATFORM_ENV": "production"}, capture_output=True, text=True, timeout=30
+    )
     assert chosen.returncode == 0 and chosen.stdout == "started\n" and chosen.stderr == ""
 
 
@@ -119,8 +140,13 @@ def judge(tmp_path, dependencies: list[dict], ignore: str = "", strict: bool = F
     report.write_text(json.dumps({"dependencies": dependencies}))
     ignore_file.write_text("# id  date  reason\n" + ignore)
     env = {**os.environ, "AUDIT_STRICT": "1" if strict else "0"}
-    return subprocess.run([sys.executable, str(ROOT / "security" / "audit_report.py"), "svc", str(report), str(ignore_file)],
-                          capture_output=True, text=True, timeout=30, env=env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "security" / "audit_report.py"), "svc", str(report), str(ignore_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
 
 
 def vulnerable(vuln_id: str, fixes: list[str], alias: str = "") -> dict:

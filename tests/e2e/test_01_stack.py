@@ -6,11 +6,12 @@ import os
 import uuid
 
 import boto3
-import mlflow
 import pymysql
 import pytest
 import requests
 from botocore.config import Config
+
+import mlflow
 
 PYTHON_SERVICES = ["mlflow", "airflow-apiserver", "airflow-scheduler", "data_api", "inference", "ui"]
 
@@ -58,8 +59,11 @@ def test_run_logged_from_the_host_stores_its_artifact_in_minio(stack, tmp_path):
     assert fetched.data.metrics["answer"] == 42.0
 
     s3 = boto3.client(
-        "s3", endpoint_url=stack.minio, region_name="us-east-1",
-        aws_access_key_id=stack.minio_user, aws_secret_access_key=stack.minio_password,
+        "s3",
+        endpoint_url=stack.minio,
+        region_name="us-east-1",
+        aws_access_key_id=stack.minio_user,
+        aws_secret_access_key=stack.minio_password,
         config=Config(s3={"addressing_style": "path"}),
     )
     keys = [
@@ -119,7 +123,14 @@ def test_data_database_user_is_confined_to_its_database(stack):
 def test_wrong_mlflow_database_password_is_reported_clearly(stack):
     """A misconfigured backend makes mlflow exit with a reason, not loop silently."""
     result = stack.compose(
-        "run", "--rm", "--no-deps", "-e", "MLFLOW_DB_PASSWORD=wrong-password", "-e", "MLFLOW_DB_WAIT_SECONDS=5", "mlflow",
+        "run",
+        "--rm",
+        "--no-deps",
+        "-e",
+        "MLFLOW_DB_PASSWORD=wrong-password",
+        "-e",
+        "MLFLOW_DB_WAIT_SECONDS=5",
+        "mlflow",
         timeout=120,
     )
     output = result.stdout + result.stderr

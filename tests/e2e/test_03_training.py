@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 
-import mlflow
 import pandas as pd
 import pytest
+
+import mlflow
 from mlflow import MlflowClient
 
 MODELS = {"penguins_train": "penguins-classifier", "covertype_train": "covertype-classifier"}
@@ -46,7 +47,8 @@ def test_train_dag_registers_a_production_model(airflow, registry, dag_id):
 
     # One parent run for the DAG run, a child run per candidate, all tagged with it.
     runs = mlflow.search_runs(
-        experiment_names=[f"{dag_id.removesuffix('_train')}-training"], output_format="list",
+        experiment_names=[f"{dag_id.removesuffix('_train')}-training"],
+        output_format="list",
         filter_string=f"tags.`airflow.run_id` = '{run['dag_run_id']}'",
     )
     roles = [r.data.tags.get("training.role") for r in runs]
@@ -66,8 +68,9 @@ def test_train_dag_registers_a_production_model(airflow, registry, dag_id):
     assert CV | TEST <= set(registry.get_run(version.run_id).data.metrics)
 
     # The Airflow grid: one mapped instance of train_candidate per candidate, named by its key.
-    instances = airflow.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances",
-                            params={"task_id": "train_candidate", "limit": 100}).json()["task_instances"]
+    instances = airflow.get(
+        f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances", params={"task_id": "train_candidate", "limit": 100}
+    ).json()["task_instances"]
     mapped = [t for t in instances if t["task_id"] == "train_candidate"]
     assert sorted(t["map_index"] for t in mapped) == list(range(CANDIDATES[dag_id])), mapped
     assert sorted(t["rendered_map_index"] for t in mapped) == keys

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import pytest
 import requests
-from mlflow import MlflowClient
-
 from conftest import wait_for
 
-PENGUIN = {"island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 15.0, "flipper_length_mm": 218, "body_mass_g": 4950, "sex": "female"}
-COVER = {"Elevation": 2596, "Aspect": 51, "Slope": 3, "Horizontal_Distance_To_Hydrology": 258, "Vertical_Distance_To_Hydrology": 0,
-         "Horizontal_Distance_To_Roadways": 510, "Hillshade_9am": 221, "Hillshade_Noon": 232, "Hillshade_3pm": 148,
-         "Horizontal_Distance_To_Fire_Points": 6279, "Wilderness_Area": "Rawah", "Soil_Type": "C7745"}
+from mlflow import MlflowClient
+
+PENGUIN = {
+    "island": "Biscoe",
+    "bill_length_mm": 47.5,
+    "bill_depth_mm": 15.0,
+    "flipper_length_mm": 218,
+    "body_mass_g": 4950,
+    "sex": "female",
+}
+COVER = {
+    "Elevation": 2596,
+    "Aspect": 51,
+    "Slope": 3,
+    "Horizontal_Distance_To_Hydrology": 258,
+    "Vertical_Distance_To_Hydrology": 0,
+    "Horizontal_Distance_To_Roadways": 510,
+    "Hillshade_9am": 221,
+    "Hillshade_Noon": 232,
+    "Hillshade_3pm": 148,
+    "Horizontal_Distance_To_Fire_Points": 6279,
+    "Wilderness_Area": "Rawah",
+    "Soil_Type": "C7745",
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +43,18 @@ def production_version(registry, name):
 
 @pytest.fixture(scope="module")
 def ready(stack):
-    return wait_for(lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200,
-                    timeout=180, message="inference /ready")
+    return wait_for(
+        lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200, timeout=180, message="inference /ready"
+    )
 
 
-@pytest.mark.parametrize("dataset, row, name", [
-    ("penguins", PENGUIN, "penguins-classifier"),
-    ("covertype", COVER, "covertype-classifier"),
-])
+@pytest.mark.parametrize(
+    "dataset, row, name",
+    [
+        ("penguins", PENGUIN, "penguins-classifier"),
+        ("covertype", COVER, "covertype-classifier"),
+    ],
+)
 def test_predicts_with_the_production_version(stack, registry, ready, dataset, row, name):
     answer = requests.post(f"{stack.inference}/predict/{dataset}", json=row, timeout=30)
     assert answer.status_code == 200, answer.text
@@ -61,14 +83,22 @@ def test_promotion_in_mlflow_is_picked_up_without_restart(stack, registry, ready
         pytest.skip("only one registered version")
     registry.set_registered_model_alias(name, "production", other)
     try:
-        wait_for(lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == other,
-                 timeout=60, message=f"version {other} to answer")
+        wait_for(
+            lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == other,
+            timeout=60,
+            message=f"version {other} to answer",
+        )
     finally:
         registry.set_registered_model_alias(name, "production", current)
-    wait_for(lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == current,
-             timeout=60, message=f"version {current} back")
+    wait_for(
+        lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == current,
+        timeout=60,
+        message=f"version {current} back",
+    )
 
 
 def test_caller_chooses_a_version(stack, registry, ready):
-    answer = requests.post(f"{stack.inference}/models/covertype-classifier/predict", params={"version": "1"}, json={"rows": [COVER, COVER]}, timeout=60)
+    answer = requests.post(
+        f"{stack.inference}/models/covertype-classifier/predict", params={"version": "1"}, json={"rows": [COVER, COVER]}, timeout=60
+    )
     assert answer.status_code == 200 and answer.json()["version"] == "1" and len(answer.json()["predictions"]) == 2

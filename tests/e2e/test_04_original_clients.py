@@ -12,21 +12,26 @@ import subprocess
 
 import pytest
 import requests
-from mlflow import MlflowClient
-
 from conftest import wait_for
+
+from mlflow import MlflowClient
 
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 # The penguin project's documented body.
-PENGUIN = '{"island": "Biscoe", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"}'
-TWO_PENGUINS = ('{"penguins": [' + PENGUIN + ', {"island": "Dream", "bill_length_mm": 49.3, "bill_depth_mm": 19.9, '
-                '"flipper_length_mm": 203.0, "body_mass_g": 4050.0, "sex": "male"}]}')
+PENGUIN = (
+    '{"island": "Biscoe", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"}'
+)
+TWO_PENGUINS = (
+    '{"penguins": [' + PENGUIN + ', {"island": "Dream", "bill_length_mm": 49.3, "bill_depth_mm": 19.9, '
+    '"flipper_length_mm": 203.0, "body_mass_g": 4050.0, "sex": "male"}]}'
+)
 
 
 @pytest.fixture(scope="module")
 def ready(stack):
-    return wait_for(lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200,
-                    timeout=180, message="inference /ready")
+    return wait_for(
+        lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200, timeout=180, message="inference /ready"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from mlflow import MlflowClient
-
 from test_04_inference import COVER, PENGUIN
+
+from mlflow import MlflowClient
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
@@ -40,10 +40,13 @@ def ui(stack, browser):
     page.close()
 
 
-@pytest.mark.parametrize("dataset, row, name, screenshot", [
-    ("penguins", PENGUIN, "penguins-classifier", "ui-penguins.png"),
-    ("covertype", COVER, "covertype-classifier", "ui-covertype.png"),
-])
+@pytest.mark.parametrize(
+    "dataset, row, name, screenshot",
+    [
+        ("penguins", PENGUIN, "penguins-classifier", "ui-penguins.png"),
+        ("covertype", COVER, "covertype-classifier", "ui-covertype.png"),
+    ],
+)
 def test_a_person_predicts_in_the_browser(stack, ui, dataset, row, name, screenshot):
     production = str(MlflowClient(tracking_uri=stack.mlflow).get_model_version_by_alias(name, "production").version)
     expected = requests.post(f"{stack.inference}/predict/{dataset}", json=row, timeout=30).json()["predictions"][0]["label_name"]

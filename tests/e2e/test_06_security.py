@@ -15,7 +15,6 @@ import uuid
 
 import pytest
 import requests
-
 from conftest import MLFLOW_ADMIN, MLFLOW_READER, ROOT, wait_for
 
 OLD_JWT_SECRET = "change-me-airflow-jwt-secret"  # what docker-compose.yaml used to publish
@@ -23,6 +22,7 @@ IMAGE_TAG = os.environ.get("PLATFORM_IMAGE_TAG", "dev")
 
 
 # -- MLflow: a login for everything, and the reader changes nothing -------------------------
+
 
 def mlflow_api(stack, method: str, path: str, auth=None, **kwargs) -> requests.Response:
     return requests.request(method, f"{stack.mlflow}/api/2.0/mlflow/{path}", auth=auth, timeout=30, **kwargs)
@@ -33,8 +33,13 @@ def test_mlflow_answers_401_without_a_login_and_health_stays_open(stack):
     assert mlflow_api(stack, "GET", "experiments/search", params={"max_results": 1}).status_code == 401
     assert mlflow_api(stack, "POST", "experiments/create", json={"name": f"anon-{uuid.uuid4().hex}"}).status_code == 401
     # The issue's probe: a Host header that passes the allowed-hosts check changes nothing.
-    probe = mlflow_api(stack, "POST", "registered-models/alias", headers={"Host": "localhost:5000"},
-                       json={"name": "penguins-classifier", "alias": "production", "version": "1"})
+    probe = mlflow_api(
+        stack,
+        "POST",
+        "registered-models/alias",
+        headers={"Host": "localhost:5000"},
+        json={"name": "penguins-classifier", "alias": "production", "version": "1"},
+    )
     assert probe.status_code == 401
     assert requests.get(stack.mlflow, timeout=30).status_code == 401  # the UI too
 
@@ -52,7 +57,9 @@ def test_the_inference_user_reads_but_cannot_move_an_alias_or_delete(stack):
     assert reader_view.status_code == 200 and reader_view.json()["model_version"]["version"] == current
     alias = {"name": name, "alias": "production", "version": current}
     assert mlflow_api(stack, "POST", "registered-models/alias", MLFLOW_READER, json=alias).status_code == 403
-    assert mlflow_api(stack, "DELETE", "registered-models/alias", MLFLOW_READER, json={"name": name, "alias": "production"}).status_code == 403
+    assert (
+        mlflow_api(stack, "DELETE", "registered-models/alias", MLFLOW_READER, json={"name": name, "alias": "production"}).status_code == 403
+    )
     assert mlflow_api(stack, "DELETE", "model-versions/delete", MLFLOW_READER, json={"name": name, "version": current}).status_code == 403
     assert mlflow_api(stack, "DELETE", "registered-models/delete", MLFLOW_READER, json={"name": name}).status_code == 403
     assert production_version(stack, name) == current
@@ -64,7 +71,9 @@ def test_inference_runs_as_the_read_only_user(stack):
 
 
 def other_version(stack, name: str, current: str) -> str:
-    versions = mlflow_api(stack, "GET", "model-versions/search", MLFLOW_ADMIN, params={"filter": f"name = '{name}'"}).json()["model_versions"]
+    versions = mlflow_api(stack, "GET", "model-versions/search", MLFLOW_ADMIN, params={"filter": f"name = '{name}'"}).json()[
+        "model_versions"
+    ]
     other = next((v["version"] for v in versions if v["version"] != current), None)
     if other is None:
         pytest.skip("only one registered version")
@@ -78,7 +87,9 @@ def serving(stack) -> str:
 
 
 def set_production(stack, name: str, version: str) -> None:
-    answer = mlflow_api(stack, "POST", "registered-models/alias", MLFLOW_ADMIN, json={"name": name, "alias": "production", "version": version})
+    answer = mlflow_api(
+        stack, "POST", "registered-models/alias", MLFLOW_ADMIN, json={"name": name, "alias": "production", "version": version}
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -97,7 +108,6 @@ def test_the_admin_promotes_through_the_rest_api_and_inference_serves_it(stack):
 def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it(stack):
     """The README's promotion steps, in the browser, after the login MLflow asks for."""
     from playwright.sync_api import sync_playwright
-
     from test_05_ui import OUTPUT, ui_page
 
     name = "penguins-classifier"
@@ -115,8 +125,9 @@ def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it
                 assert "ERR_INVALID_AUTH_CREDENTIALS" in str(exc), exc
                 anonymous = 401
             assert anonymous == 401
-            context = browser.new_context(http_credentials={"username": MLFLOW_ADMIN[0], "password": MLFLOW_ADMIN[1]},
-                                          viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(
+                http_credentials={"username": MLFLOW_ADMIN[0], "password": MLFLOW_ADMIN[1]}, viewport={"width": 1400, "height": 1000}
+            )
             page = context.new_page()
             assert page.goto(f"{stack.mlflow}/#/models/{name}/versions/{other}").status == 200
             promote = page.get_by_role("button", name="Promote model")
@@ -139,13 +150,17 @@ def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it
 
 # -- production mode refuses published defaults, each service names the variable ----------
 
-@pytest.mark.parametrize("service, variable", [
-    ("mysql", "MYSQL_ROOT_PASSWORD"),
-    ("postgres", "POSTGRES_PASSWORD"),
-    ("minio-init", "MINIO_ROOT_PASSWORD"),
-    ("mlflow", "MLFLOW_ADMIN_PASSWORD"),
-    ("airflow-init", "AIRFLOW_ADMIN_PASSWORD"),
-])
+
+@pytest.mark.parametrize(
+    "service, variable",
+    [
+        ("mysql", "MYSQL_ROOT_PASSWORD"),
+        ("postgres", "POSTGRES_PASSWORD"),
+        ("minio-init", "MINIO_ROOT_PASSWORD"),
+        ("mlflow", "MLFLOW_ADMIN_PASSWORD"),
+        ("airflow-init", "AIRFLOW_ADMIN_PASSWORD"),
+    ],
+)
 def test_production_mode_refuses_a_default_secret(stack, service, variable):
     result = stack.compose("run", "--rm", "--no-deps", "-e", "PLATFORM_ENV=production", service, timeout=180)
     output = result.stdout + result.stderr
@@ -153,8 +168,9 @@ def test_production_mode_refuses_a_default_secret(stack, service, variable):
     assert f"refusing to start: {variable} has its published default value" in output, output
 
 
-@pytest.mark.parametrize("service, variable", [("mysql", "MYSQL_ROOT_PASSWORD"), ("mlflow", "MLFLOW_ADMIN_PASSWORD"),
-                                               ("airflow-init", "AIRFLOW_ADMIN_PASSWORD")])
+@pytest.mark.parametrize(
+    "service, variable", [("mysql", "MYSQL_ROOT_PASSWORD"), ("mlflow", "MLFLOW_ADMIN_PASSWORD"), ("airflow-init", "AIRFLOW_ADMIN_PASSWORD")]
+)
 def test_a_default_secret_is_a_warning_at_start_outside_production(stack, service, variable):
     if os.environ.get(variable):
         pytest.skip(f"{variable} is set")
@@ -164,6 +180,7 @@ def test_a_default_secret_is_a_warning_at_start_outside_production(stack, servic
 
 # -- Airflow: secrets per installation -------------------------------------------------------
 
+
 def docker(*args: str, timeout: float = 120) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=True).stdout
 
@@ -172,7 +189,7 @@ def fresh_install_secrets(volume: str) -> dict[str, str]:
     """What airflow-init's first step leaves in an empty airflow-secrets volume."""
     image = f"mlops-platform/airflow:{IMAGE_TAG}"
     docker("run", "--rm", "-v", f"{volume}:/opt/airflow/secrets", "--entrypoint", "/opt/airflow/scripts/secrets.sh", image, "generate")
-    read = "cd /opt/airflow/secrets && for f in *; do echo \"$f $(cat $f)\"; done"
+    read = 'cd /opt/airflow/secrets && for f in *; do echo "$f $(cat $f)"; done'
     listing = docker("run", "--rm", "-v", f"{volume}:/opt/airflow/secrets", "--entrypoint", "bash", image, "-c", read)
     return dict(line.split(" ", 1) for line in listing.splitlines())
 
@@ -206,9 +223,15 @@ def test_a_token_signed_with_the_old_published_secret_is_refused(stack, airflow_
     def dags(token: str) -> requests.Response:
         return requests.get(f"{stack.airflow}/api/v2/dags", headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
-    installed = stack.compose("exec", "-T", "airflow-apiserver", "bash", "-c",
-                              "source /opt/airflow/scripts/secrets.sh && export_secrets && printenv AIRFLOW__API_AUTH__JWT_SECRET",
-                              check=True).stdout.strip()
+    installed = stack.compose(
+        "exec",
+        "-T",
+        "airflow-apiserver",
+        "bash",
+        "-c",
+        "source /opt/airflow/scripts/secrets.sh && export_secrets && printenv AIRFLOW__API_AUTH__JWT_SECRET",
+        check=True,
+    ).stdout.strip()
     assert installed and installed != OLD_JWT_SECRET
     # The forgery is otherwise right: signed with this installation's secret, it works.
     assert dags(resigned(airflow_token, installed)).status_code == 200
@@ -220,12 +243,23 @@ def test_a_token_signed_with_the_old_published_secret_is_refused(stack, airflow_
 
 # -- ports: this machine only, unless BIND_ADDRESS says otherwise ---------------------------
 
+
 def rendered_ports(env_extra: dict[str, str]) -> dict[tuple[str, str], str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST")} | env_extra
-    rendered = subprocess.run(["docker", "compose", "-f", str(ROOT / "docker-compose.yaml"), "config", "--format", "json"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True).stdout
-    return {(name, str(port["target"])): port.get("host_ip", "")
-            for name, service in json.loads(rendered)["services"].items() for port in service.get("ports", [])}
+    rendered = subprocess.run(
+        ["docker", "compose", "-f", str(ROOT / "docker-compose.yaml"), "config", "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return {
+        (name, str(port["target"])): port.get("host_ip", "")
+        for name, service in json.loads(rendered)["services"].items()
+        for port in service.get("ports", [])
+    }
 
 
 def test_every_published_port_binds_to_bind_address_databases_to_their_own():
@@ -259,8 +293,17 @@ def answers(address: str, port: int) -> bool:
 def test_with_the_defaults_no_port_answers_on_the_machines_address(stack):
     address = machine_address()
     published = []
-    for service, port in [("airflow-apiserver", 8080), ("mlflow", 5000), ("minio", 9000), ("minio", 9001), ("data_api", 8000),
-                          ("inference", 8989), ("ui", 8503), ("mysql", 3306), ("postgres", 5432)]:
+    for service, port in [
+        ("airflow-apiserver", 8080),
+        ("mlflow", 5000),
+        ("minio", 9000),
+        ("minio", 9001),
+        ("data_api", 8000),
+        ("inference", 8989),
+        ("ui", 8503),
+        ("mysql", 3306),
+        ("postgres", 5432),
+    ]:
         host_port = int(stack.compose("port", service, str(port), check=True).stdout.strip().rsplit(":", 1)[1])
         assert answers("127.0.0.1", host_port) or service == "minio" and port == 9001, (service, port)
         published.append((service, host_port))
@@ -280,8 +323,14 @@ def test_with_bind_address_0000_the_ports_answer_on_the_machines_address(tmp_pat
     env = {**os.environ, "BIND_ADDRESS": "0.0.0.0", "MINIO_API_PORT": str(port), "MINIO_CONSOLE_PORT": "0"}
     env.pop("COMPOSE_PROJECT_NAME", None)
     try:
-        subprocess.run([*compose, "up", "-d", "--wait", "--wait-timeout", "120", "minio"], env=env, check=True,
-                       capture_output=True, text=True, timeout=300)
+        subprocess.run(
+            [*compose, "up", "-d", "--wait", "--wait-timeout", "120", "minio"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert wait_for(lambda: answers(address, port), timeout=30, message=f"{address}:{port}")
     finally:
         subprocess.run([*compose, "down", "-v"], env=env, capture_output=True, timeout=300)

@@ -58,11 +58,21 @@ def chromium_path() -> str:
 def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
     """Headless Debian chromium (Playwright's own browser build cannot be downloaded here)."""
     return playwright.chromium.launch(
-        executable_path=chromium_path(), headless=True,
+        executable_path=chromium_path(),
+        headless=True,
         # Root in a container: no sandbox; /dev/shm is small in containers. No
         # background traffic: on a closed network it only produces errors.
-        args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync"], **kwargs,
+        args=[
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+        **kwargs,
     )
 
 
@@ -126,7 +136,7 @@ class UiPage:
     # -- the sidebar ---------------------------------------------------------
 
     def choose_dataset(self, dataset: str) -> None:
-        """"penguins" or "covertype" (the select box shows them capitalised)."""
+        """ "penguins" or "covertype" (the select box shows them capitalised)."""
         self.choose(DATASET_KEY, dataset.capitalize())
 
     def choose_version(self, label: str) -> None:
@@ -162,21 +172,22 @@ class UiPage:
         predicted, confidence, answered = _PREDICTED.search(text), _CONFIDENCE.search(text), _ANSWERED_BY.search(text)
         if not (predicted and confidence and answered):
             raise AssertionError(f"unexpected prediction box: {text!r}")
-        return PredictionOnPage(text, predicted.group(1).strip(), float(confidence.group(1)),
-                                answered.group(1), answered.group(2))
+        return PredictionOnPage(text, predicted.group(1).strip(), float(confidence.group(1)), answered.group(1), answered.group(2))
 
     # -- anywhere ------------------------------------------------------------
 
     def open_tab(self, name: str) -> None:
-        """"Predict", "Batch" or "Model"."""
+        """ "Predict", "Batch" or "Model"."""
         self.page.get_by_role("tab", name=name, exact=True).click()
 
     def headline_metrics(self) -> dict[str, str]:
         """The Model tab's headline numbers (open it first): label -> value as shown."""
         metrics = self.page.locator('[data-testid="stMetric"]')
         metrics.first.wait_for()
-        return {m.locator('[data-testid="stMetricLabel"]').inner_text().strip():
-                m.locator('[data-testid="stMetricValue"]').inner_text().strip() for m in metrics.all()}
+        return {
+            m.locator('[data-testid="stMetricLabel"]').inner_text().strip(): m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+            for m in metrics.all()
+        }
 
     def alerts(self) -> list[str]:
         """Texts of every st.error / st.warning / st.info / st.success on the page."""
@@ -190,7 +201,8 @@ class UiPage:
         size = self.page.viewport_size
         height = self.page.evaluate(
             '() => Math.max(...Array.from(document.querySelectorAll("[data-testid=stMain], [data-testid=stSidebar]"),'
-            ' e => e.scrollHeight), 0)')
+            " e => e.scrollHeight), 0)"
+        )
         if size and height > size["height"]:
             self.page.set_viewport_size({"width": size["width"], "height": int(height)})
             self.page.wait_for_timeout(500)  # charts re-layout

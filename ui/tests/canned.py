@@ -16,14 +16,32 @@ CONTRACT = Path(__file__).resolve().parents[2] / "contract"
 PENGUINS_SPEC = json.loads((CONTRACT / "specs" / "penguins.json").read_text())
 COVERTYPE_SPEC = json.loads((CONTRACT / "specs" / "covertype.json").read_text())
 PENGUINS_EXAMPLE = [
-    {"island": "Torgersen", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"},
+    {
+        "island": "Torgersen",
+        "bill_length_mm": 39.1,
+        "bill_depth_mm": 18.7,
+        "flipper_length_mm": 181.0,
+        "body_mass_g": 3750.0,
+        "sex": "male",
+    },
     {"island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2, "flipper_length_mm": 211.0, "body_mass_g": 4500.0, "sex": "female"},
 ]
 
 COVERTYPE_EXAMPLE = [
-    {"Elevation": 2596, "Aspect": 51, "Slope": 3, "Horizontal_Distance_To_Hydrology": 258, "Vertical_Distance_To_Hydrology": 0,
-     "Horizontal_Distance_To_Roadways": 510, "Hillshade_9am": 221, "Hillshade_Noon": 232, "Hillshade_3pm": 148,
-     "Horizontal_Distance_To_Fire_Points": 6279, "Wilderness_Area": "Rawah", "Soil_Type": "C7745"},
+    {
+        "Elevation": 2596,
+        "Aspect": 51,
+        "Slope": 3,
+        "Horizontal_Distance_To_Hydrology": 258,
+        "Vertical_Distance_To_Hydrology": 0,
+        "Horizontal_Distance_To_Roadways": 510,
+        "Hillshade_9am": 221,
+        "Hillshade_Noon": 232,
+        "Hillshade_3pm": 148,
+        "Horizontal_Distance_To_Fire_Points": 6279,
+        "Wilderness_Area": "Rawah",
+        "Soil_Type": "C7745",
+    },
 ]
 
 SPECS = {PENGUINS: PENGUINS_SPEC, COVERTYPE: COVERTYPE_SPEC}
@@ -36,21 +54,31 @@ METRICS = {
 
 
 def status(state: str = "ready", version: str | None = "3") -> dict[str, Any]:
-    detail = {"ready": f"serving version {version}",
-              "no_production_version": "no version has the alias 'production' yet"}.get(state, state)
+    detail = {"ready": f"serving version {version}", "no_production_version": "no version has the alias 'production' yet"}.get(state, state)
     return {"version": version, "state": state, "detail": detail, "checked_at": 1_732_000_000.0}
 
 
-def listing(name: str, production: str | None = "3", versions: tuple[str, ...] = ("4", "3", "2"),
-            aliases: dict[str, str] | None = None) -> dict[str, Any]:
+def listing(
+    name: str, production: str | None = "3", versions: tuple[str, ...] = ("4", "3", "2"), aliases: dict[str, str] | None = None
+) -> dict[str, Any]:
     if aliases is None:
         aliases = {"production": production, "challenger": "4"} if production else {}
         aliases = {k: v for k, v in aliases.items() if v in versions}
     return {
-        "name": name, "dataset": name.removesuffix("-classifier"), "production_version": production,
+        "name": name,
+        "dataset": name.removesuffix("-classifier"),
+        "production_version": production,
         "aliases": aliases,
-        "versions": [{"version": v, "aliases": sorted(a for a, av in aliases.items() if av == v), "run_id": f"run{v}",
-                      "status": "READY", "created_at": 1_732_000_000_000 + int(v)} for v in versions],
+        "versions": [
+            {
+                "version": v,
+                "aliases": sorted(a for a, av in aliases.items() if av == v),
+                "run_id": f"run{v}",
+                "status": "READY",
+                "created_at": 1_732_000_000_000 + int(v),
+            }
+            for v in versions
+        ],
         "loaded_versions": [production] if production else [],
         "status": status("ready" if production else "no_production_version", production),
     }
@@ -59,9 +87,15 @@ def listing(name: str, production: str | None = "3", versions: tuple[str, ...] =
 def detail(name: str, version: str = "3") -> dict[str, Any]:
     spec = SPECS[name]
     return {
-        "name": name, "version": version, "run_id": f"run{version}", "metrics": METRICS.get(version, {}),
-        "signature": {"inputs": "[]", "outputs": "[]"}, "feature_spec": spec, "input_example": EXAMPLES[name],
-        "classes": spec["target"]["classes"], "fast_path": True,
+        "name": name,
+        "version": version,
+        "run_id": f"run{version}",
+        "metrics": METRICS.get(version, {}),
+        "signature": {"inputs": "[]", "outputs": "[]"},
+        "feature_spec": spec,
+        "input_example": EXAMPLES[name],
+        "classes": spec["target"]["classes"],
+        "fast_path": True,
     }
 
 
@@ -90,8 +124,12 @@ def check_row(spec: dict[str, Any], row: Any, index: int | None) -> list[dict[st
 def problem(field: str, reason: str, row: int | None = None) -> dict[str, Any]:
     """One item of inference's error shape (FastAPI's, with the row index of a batch)."""
     loc = ["body", field] if row is None else ["body", "rows", row, field]
-    return {"type": "missing" if reason == "missing" else "value_error", "loc": loc, "msg": reason,
-            **({"row": row} if row is not None else {})}
+    return {
+        "type": "missing" if reason == "missing" else "value_error",
+        "loc": loc,
+        "msg": reason,
+        **({"row": row} if row is not None else {}),
+    }
 
 
 def error(status: int, message: str) -> tuple[int, dict[str, Any]]:

@@ -3,10 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
 from tests.fake_inference import FakeInference, serve
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 Answer = tuple[int, Any]

@@ -6,9 +6,9 @@ import csv
 import io
 
 import pytest
+from tests.canned import COVERTYPE, PENGUINS
 
 from tests import canned
-from tests.canned import COVERTYPE, PENGUINS
 
 
 def texts(elements) -> str:
@@ -17,8 +17,9 @@ def texts(elements) -> str:
 
 def page_text(at) -> str:
     """Every text element of the page (markdown, headers, captions, alerts)."""
-    return "\n".join(texts(getattr(at, kind)) for kind in
-                     ("title", "header", "subheader", "markdown", "caption", "success", "info", "warning", "error"))
+    return "\n".join(
+        texts(getattr(at, kind)) for kind in ("title", "header", "subheader", "markdown", "caption", "success", "info", "warning", "error")
+    )
 
 
 def predicts(fake, name=PENGUINS):
@@ -62,9 +63,14 @@ def test_a_changed_spec_changes_the_form(start_app, fake):
     """Nothing about the dataset is copied into the UI: another spec, another form."""
     canned.serve_models(fake)
     changed = canned.detail(PENGUINS)
-    changed["feature_spec"] = {**canned.PENGUINS_SPEC, "features": [
-        {**f, "categories": ["Biscoe", "Dream"]} if f["name"] == "island" else f
-        for f in canned.PENGUINS_SPEC["features"] if f["name"] != "body_mass_g"]}
+    changed["feature_spec"] = {
+        **canned.PENGUINS_SPEC,
+        "features": [
+            {**f, "categories": ["Biscoe", "Dream"]} if f["name"] == "island" else f
+            for f in canned.PENGUINS_SPEC["features"]
+            if f["name"] != "body_mass_g"
+        ],
+    }
     changed["input_example"] = [{"island": "Dream", "bill_length_mm": 50.0}]
     fake.on("GET", f"/models/{PENGUINS}", (200, changed))
     at = start_app(fake.url)
@@ -108,8 +114,13 @@ def test_choosing_a_version_sends_it(start_app, fake):
     canned.serve_models(fake)
     at = start_app(fake.url)
     version = at.selectbox(key="model_version")
-    assert version.options == ["production (version 3)", "challenger (version 4)",
-                               "version 4 (challenger)", "version 3 (production)", "version 2"]
+    assert version.options == [
+        "production (version 3)",
+        "challenger (version 4)",
+        "version 4 (challenger)",
+        "version 3 (production)",
+        "version 2",
+    ]
     assert version.value == "production (version 3)"
     version.select("version 2").run()
     assert {"version": "2"} in [r.query for r in fake.sent("GET", f"/models/{PENGUINS}")]
@@ -192,8 +203,11 @@ def test_production_not_loaded_by_inference_gives_a_warning(start_app, fake):
 
 def test_rejected_input_shows_the_field_and_reason(start_app, fake):
     canned.serve_models(fake)
-    fake.on("POST", f"/models/{PENGUINS}/predict", (422, {"detail": [
-        canned.problem("island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen")]}))
+    fake.on(
+        "POST",
+        f"/models/{PENGUINS}/predict",
+        (422, {"detail": [canned.problem("island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen")]}),
+    )
     at = start_app(fake.url)
     at.button(key="predict_button").click().run()
     assert not at.exception
@@ -227,19 +241,59 @@ def test_batch_predicts_good_rows_and_lists_the_bad_one(start_app, fake, downloa
     canned.serve_models(fake)
     at = start_app(fake.url)
     rows = [
-        {"id": "a", "island": "Torgersen", "bill_length_mm": "39.1", "bill_depth_mm": "18.7", "flipper_length_mm": "181", "body_mass_g": "3750", "sex": "male"},
-        {"id": "b", "island": "Atlantis", "bill_length_mm": "40", "bill_depth_mm": "18", "flipper_length_mm": "190", "body_mass_g": "3800", "sex": "female"},
-        {"id": "c", "island": "Biscoe", "bill_length_mm": "46.1", "bill_depth_mm": "13.2", "flipper_length_mm": "211", "body_mass_g": "4500", "sex": ""},
+        {
+            "id": "a",
+            "island": "Torgersen",
+            "bill_length_mm": "39.1",
+            "bill_depth_mm": "18.7",
+            "flipper_length_mm": "181",
+            "body_mass_g": "3750",
+            "sex": "male",
+        },
+        {
+            "id": "b",
+            "island": "Atlantis",
+            "bill_length_mm": "40",
+            "bill_depth_mm": "18",
+            "flipper_length_mm": "190",
+            "body_mass_g": "3800",
+            "sex": "female",
+        },
+        {
+            "id": "c",
+            "island": "Biscoe",
+            "bill_length_mm": "46.1",
+            "bill_depth_mm": "13.2",
+            "flipper_length_mm": "211",
+            "body_mass_g": "4500",
+            "sex": "",
+        },
     ]
     at.file_uploader(key="batch_file").set_value(("birds.csv", _csv(rows, PENGUIN_COLUMNS), "text/csv")).run()
     assert not at.exception
     first, second = predicts(fake)
     assert len(first.body["rows"]) == 3
     # Typed per the spec; an empty cell is null.
-    assert second.body == {"rows": [
-        {"island": "Torgersen", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"},
-        {"island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2, "flipper_length_mm": 211.0, "body_mass_g": 4500.0, "sex": None},
-    ]}
+    assert second.body == {
+        "rows": [
+            {
+                "island": "Torgersen",
+                "bill_length_mm": 39.1,
+                "bill_depth_mm": 18.7,
+                "flipper_length_mm": 181.0,
+                "body_mass_g": 3750.0,
+                "sex": "male",
+            },
+            {
+                "island": "Biscoe",
+                "bill_length_mm": 46.1,
+                "bill_depth_mm": 13.2,
+                "flipper_length_mm": 211.0,
+                "body_mass_g": 4500.0,
+                "sex": None,
+            },
+        ]
+    }
     assert "2 of 3 rows predicted by penguins-classifier version 3" in at.warning[0].value
 
     results = at.get_by_key("batch_results").dataframe[0].value
@@ -263,14 +317,31 @@ def test_batch_problems_found_locally_are_listed_without_asking_inference(start_
     canned.serve_models(fake)
     at = start_app(fake.url)
     rows = [
-        {"id": "a", "island": "Dream", "bill_length_mm": "forty", "bill_depth_mm": "18", "flipper_length_mm": "190", "body_mass_g": "3800", "sex": "female"},
-        {"id": "b", "island": "Dream", "bill_length_mm": "40", "bill_depth_mm": "18", "flipper_length_mm": "190", "body_mass_g": "3800", "sex": "female"},
+        {
+            "id": "a",
+            "island": "Dream",
+            "bill_length_mm": "forty",
+            "bill_depth_mm": "18",
+            "flipper_length_mm": "190",
+            "body_mass_g": "3800",
+            "sex": "female",
+        },
+        {
+            "id": "b",
+            "island": "Dream",
+            "bill_length_mm": "40",
+            "bill_depth_mm": "18",
+            "flipper_length_mm": "190",
+            "body_mass_g": "3800",
+            "sex": "female",
+        },
     ]
     at.file_uploader(key="batch_file").set_value(("birds.csv", _csv(rows, PENGUIN_COLUMNS), "text/csv")).run()
     [sent] = predicts(fake)
     assert len(sent.body["rows"]) == 1
     assert at.get_by_key("batch_rejected").dataframe[0].value.to_dict("records") == [
-        {"row": 1, "field": "bill_length_mm", "reason": "'forty' is not a number"}]
+        {"row": 1, "field": "bill_length_mm", "reason": "'forty' is not a number"}
+    ]
     assert at.get_by_key("batch_results").dataframe[0].value["predicted_name"].tolist() == ["Chinstrap penguin"]
 
 
@@ -288,8 +359,10 @@ def test_batch_with_inference_down(start_app, fake):
     canned.serve_models(fake)
     at = start_app(fake.url)
     fake.on("POST", f"/models/{PENGUINS}/predict", canned.error(503, "penguins-classifier cannot answer yet: starting"))
-    data = _csv([{"island": "Dream", "bill_length_mm": "40", "bill_depth_mm": "18", "flipper_length_mm": "190", "body_mass_g": "3800", "sex": ""}],
-                PENGUIN_COLUMNS[1:])
+    data = _csv(
+        [{"island": "Dream", "bill_length_mm": "40", "bill_depth_mm": "18", "flipper_length_mm": "190", "body_mass_g": "3800", "sex": ""}],
+        PENGUIN_COLUMNS[1:],
+    )
     at.file_uploader(key="batch_file").set_value(("birds.csv", data, "text/csv")).run()
     assert not at.exception
     assert "penguins-classifier cannot answer yet: starting" in at.warning[0].value

@@ -18,11 +18,20 @@ def feature(spec, name):
     return spec.feature(name)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2596", 2596), (" 2596 ", 2596), ("2596.0", 2596), ("-173", -173), ("1e3", 1000),
-    ("12.5", 12.5),  # not an integer: left for inference to refuse with its own reason
-    ("", None), ("   ", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2596", 2596),
+        (" 2596 ", 2596),
+        ("2596.0", 2596),
+        ("-173", -173),
+        ("1e3", 1000),
+        ("12.5", 12.5),  # not an integer: left for inference to refuse with its own reason
+        ("", None),
+        ("   ", None),
+        (None, None),
+    ],
+)
 def test_integer_cells(text, expected):
     value = batch.convert_cell(feature(COVERTYPE, "Elevation"), text)
     assert value == expected and type(value) is type(expected)
@@ -39,8 +48,9 @@ def test_categorical_cells_stay_text():
     assert batch.convert_cell(feature(PENGUINS, "sex"), "") is None
 
 
-@pytest.mark.parametrize("text, reason", [("forty", "'forty' is not a number"), ("nan", "'nan' is not a finite number"),
-                                          ("inf", "'inf' is not a finite number")])
+@pytest.mark.parametrize(
+    "text, reason", [("forty", "'forty' is not a number"), ("nan", "'nan' is not a finite number"), ("inf", "'inf' is not a finite number")]
+)
 def test_bad_numbers_are_refused_locally(text, reason):
     with pytest.raises(ValueError, match=reason):
         batch.convert_cell(feature(PENGUINS, "bill_length_mm"), text)
@@ -61,7 +71,14 @@ def test_parse_types_rows_keeps_extra_columns_and_lists_local_problems():
     assert parsed.row_numbers == [1, 4]
     assert parsed.extra == [{"id": "a"}, {"id": "d"}]
     assert parsed.rows == [
-        {"island": "Torgersen", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0, "sex": "male"},
+        {
+            "island": "Torgersen",
+            "bill_length_mm": 39.1,
+            "bill_depth_mm": 18.7,
+            "flipper_length_mm": 181.0,
+            "body_mass_g": 3750.0,
+            "sex": "male",
+        },
         {"island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2, "flipper_length_mm": 211.0, "body_mass_g": 4500.0, "sex": None},
     ]
     assert parsed.problems == [
@@ -80,13 +97,16 @@ def test_columns_may_come_in_any_order():
     assert batch.parse_csv(data, PENGUINS).rows[0] == canned.PENGUINS_EXAMPLE[0]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "The file is empty"),
-    (b"island,bill_length_mm\nDream,40\n", "no column for: bill_depth_mm, flipper_length_mm, body_mass_g, sex"),
-    ((HEADER + "\n").encode(), "no rows to predict"),
-    ((HEADER + ",island\nDream,40,18,190,3800,female,Dream\n").encode(), "more than once: island"),
-    ("island\n\xe9".encode("latin-1"), "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "The file is empty"),
+        (b"island,bill_length_mm\nDream,40\n", "no column for: bill_depth_mm, flipper_length_mm, body_mass_g, sex"),
+        ((HEADER + "\n").encode(), "no rows to predict"),
+        ((HEADER + ",island\nDream,40,18,190,3800,female,Dream\n").encode(), "more than once: island"),
+        ("island\n\xe9".encode("latin-1"), "not UTF-8"),
+    ],
+)
 def test_file_level_problems(data, message):
     with pytest.raises(batch.CsvError, match=message):
         batch.parse_csv(data, PENGUINS)
@@ -116,8 +136,11 @@ class FakePredict:
 
     def __call__(self, rows):
         self.calls.append(rows)
-        bad = [FieldProblem("island", f"{r['island']!r} is not one of: Biscoe, Dream, Torgersen", i)
-               for i, r in enumerate(rows) if r["island"] not in ("Biscoe", "Dream", "Torgersen")]
+        bad = [
+            FieldProblem("island", f"{r['island']!r} is not one of: Biscoe, Dream, Torgersen", i)
+            for i, r in enumerate(rows)
+            if r["island"] not in ("Biscoe", "Dream", "Torgersen")
+        ]
         if bad:
             raise InputRejected(bad)
         return PredictionResult("penguins-classifier", "3", [Prediction(r["island"], r["island"], {r["island"]: 1.0}) for r in rows])
@@ -170,19 +193,32 @@ def test_other_failures_propagate():
 
 def test_results_and_rejected_tables_and_csv():
     parsed = batch.parse_csv(("id," + HEADER + "\nx,Torgersen,39.1,18.7,181,3750,male\ny,Atlantis,40,18,190,3800,\n").encode(), PENGUINS)
-    outcome = batch.BatchOutcome("penguins-classifier", "3",
-                                 predictions={0: Prediction("Adelie", "Adélie penguin", {"Adelie": 0.9, "Chinstrap": 0.06, "Gentoo": 0.04})},
-                                 rejected={1: [FieldProblem("island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen", 1)]})
+    outcome = batch.BatchOutcome(
+        "penguins-classifier",
+        "3",
+        predictions={0: Prediction("Adelie", "Adélie penguin", {"Adelie": 0.9, "Chinstrap": 0.06, "Gentoo": 0.04})},
+        rejected={1: [FieldProblem("island", "'Atlantis' is not one of: Biscoe, Dream, Torgersen", 1)]},
+    )
     table = batch.results_table(parsed, outcome, PENGUINS)
-    assert table.columns.tolist() == ["row", "id", *PENGUINS.names, "predicted_label", "predicted_name", "confidence",
-                                      "probability_Adelie", "probability_Chinstrap", "probability_Gentoo"]
+    assert table.columns.tolist() == [
+        "row",
+        "id",
+        *PENGUINS.names,
+        "predicted_label",
+        "predicted_name",
+        "confidence",
+        "probability_Adelie",
+        "probability_Chinstrap",
+        "probability_Gentoo",
+    ]
     assert batch.to_csv_bytes(table).decode().splitlines() == [
         "row,id,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,predicted_label,predicted_name,"
         "confidence,probability_Adelie,probability_Chinstrap,probability_Gentoo",
         "1,x,Torgersen,39.1,18.7,181.0,3750.0,male,Adelie,Adélie penguin,0.9,0.9,0.06,0.04",
     ]
     assert batch.rejected_table(parsed, outcome).to_dict("records") == [
-        {"row": 2, "field": "island", "reason": "'Atlantis' is not one of: Biscoe, Dream, Torgersen"}]
+        {"row": 2, "field": "island", "reason": "'Atlantis' is not one of: Biscoe, Dream, Torgersen"}
+    ]
 
 
 def test_results_table_keeps_integer_labels_and_integer_features():

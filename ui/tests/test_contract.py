@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.canned import CONTRACT
+
 from ui import batch, sidebar
 from ui.feature_spec import KNOWN_SPEC_VERSIONS, FeatureSpec
 
@@ -30,7 +30,11 @@ def test_every_golden_spec_is_read_whole(dataset):
     assert spec.names == [f["name"] for f in raw["features"]]
     for parsed, written in zip(spec.features, raw["features"]):
         assert (parsed.kind, parsed.type, parsed.nullable, parsed.unit) == (
-            written["kind"], written["type"], written["nullable"], written.get("unit", ""))
+            written["kind"],
+            written["type"],
+            written["nullable"],
+            written.get("unit", ""),
+        )
         assert list(parsed.categories) == written.get("categories", [])
         assert (parsed.minimum, parsed.maximum) == (written.get("minimum"), written.get("maximum"))
     assert list(spec.classes) == raw["target"]["classes"] and spec.target == raw["target"]["name"]

@@ -44,8 +44,7 @@ def test_integer_defaults_are_ints():
     assert forms.default_value(elevation, None) == 2858  # round((1859 + 3858) / 2)
 
 
-@pytest.mark.parametrize("name, step, decimals", [
-    ("bill_length_mm", 0.1, 1), ("body_mass_g", 1.0, 0), ("flipper_length_mm", 0.1, 1)])
+@pytest.mark.parametrize("name, step, decimals", [("bill_length_mm", 0.1, 1), ("body_mass_g", 1.0, 0), ("flipper_length_mm", 0.1, 1)])
 def test_number_steps_follow_the_range(name, step, decimals):
     feature = PENGUINS.feature(name)
     assert forms.number_step(feature) == pytest.approx(step)
@@ -78,9 +77,12 @@ def test_widget_keys_are_css_safe():
 
 def model(production="3", aliases=None, versions=(("4", ("challenger",)), ("3", ("production",)), ("2", ()))):
     return ModelSummary(
-        name="penguins-classifier", dataset="penguins", production_version=production,
+        name="penguins-classifier",
+        dataset="penguins",
+        production_version=production,
         aliases=aliases if aliases is not None else {"production": "3", "challenger": "4"},
-        versions=tuple(VersionInfo(v, a) for v, a in versions))
+        versions=tuple(VersionInfo(v, a) for v, a in versions),
+    )
 
 
 def test_version_choices_production_first_then_aliases_then_versions():
@@ -103,8 +105,15 @@ def test_version_choices_without_production():
 def test_chart_shows_every_class_in_words_in_spec_order():
     prediction = Prediction(2, "Lodgepole Pine", {str(c): 0.1 for c in range(1, 8)} | {"2": 0.4})
     frame = charts.probability_frame(prediction, COVERTYPE)
-    assert frame["class"].tolist() == ["Spruce/Fir", "Lodgepole Pine", "Ponderosa Pine", "Cottonwood/Willow",
-                                       "Aspen", "Douglas-fir", "Krummholz"]
+    assert frame["class"].tolist() == [
+        "Spruce/Fir",
+        "Lodgepole Pine",
+        "Ponderosa Pine",
+        "Cottonwood/Willow",
+        "Aspen",
+        "Douglas-fir",
+        "Krummholz",
+    ]
     assert frame["probability"].tolist()[1] == 0.4
     assert charts.probability_chart(frame).to_dict()["layer"][0]["mark"]["type"] == "bar"
 

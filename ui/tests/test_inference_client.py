@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.canned import COVERTYPE, PENGUINS
 
 from tests import canned
-from tests.canned import COVERTYPE, PENGUINS
 from ui.inference_client import (
     FieldProblem,
     InferenceClient,
@@ -66,21 +66,37 @@ def test_rejection_carries_field_reason_and_row(client):
 
 
 def test_fastapis_own_validation_errors_have_the_same_shape(fake):
-    fake.on("POST", f"/models/{PENGUINS}/predict", (422, {"detail": [
-        {"type": "string_pattern_mismatch", "loc": ["query", "version"], "msg": "String should match pattern", "input": "two"}]}))
+    fake.on(
+        "POST",
+        f"/models/{PENGUINS}/predict",
+        (
+            422,
+            {
+                "detail": [
+                    {"type": "string_pattern_mismatch", "loc": ["query", "version"], "msg": "String should match pattern", "input": "two"}
+                ]
+            },
+        ),
+    )
     with pytest.raises(InputRejected) as caught:
         InferenceClient(fake.url).predict(PENGUINS, {})
     assert caught.value.problems == [FieldProblem("version", "String should match pattern")]
 
 
-@pytest.mark.parametrize("status, body, error, message", [
-    (*canned.error(503, "penguins-classifier cannot answer yet: no version of penguins-classifier has the alias 'production' yet"),
-     ModelNotReady, "has the alias 'production' yet"),
-    (*canned.error(404, "no version 9 of penguins-classifier"), NotFound, "no version 9"),
-    (500, b"Internal Server Error", UnexpectedAnswer, "HTTP 500: Internal Server Error"),
-    (200, b"<html>", UnexpectedAnswer, "not JSON"),
-    (200, {"models": [{"nope": 1}]}, UnexpectedAnswer, "unexpected body"),
-])
+@pytest.mark.parametrize(
+    "status, body, error, message",
+    [
+        (
+            *canned.error(503, "penguins-classifier cannot answer yet: no version of penguins-classifier has the alias 'production' yet"),
+            ModelNotReady,
+            "has the alias 'production' yet",
+        ),
+        (*canned.error(404, "no version 9 of penguins-classifier"), NotFound, "no version 9"),
+        (500, b"Internal Server Error", UnexpectedAnswer, "HTTP 500: Internal Server Error"),
+        (200, b"<html>", UnexpectedAnswer, "not JSON"),
+        (200, {"models": [{"nope": 1}]}, UnexpectedAnswer, "unexpected body"),
+    ],
+)
 def test_failures_are_clear_errors(fake, status, body, error, message):
     fake.on("GET", "/models", (status, body))
     with pytest.raises(error, match=message):
@@ -110,7 +126,21 @@ def test_an_api_key_is_sent_as_a_bearer_token_on_every_call(fake):
 
 
 def test_a_refused_key_is_reported_with_inferences_reason(fake):
-    fake.on("GET", "/models", (401, {"detail": [{"type": "unauthorized", "loc": ["header", "Authorization"],
-                                                 "msg": "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS"}]}))
+    fake.on(
+        "GET",
+        "/models",
+        (
+            401,
+            {
+                "detail": [
+                    {
+                        "type": "unauthorized",
+                        "loc": ["header", "Authorization"],
+                        "msg": "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS",
+                    }
+                ]
+            },
+        ),
+    )
     with pytest.raises(UnexpectedAnswer, match="HTTP 401: .*INFERENCE_API_KEYS"):
         InferenceClient(fake.url, api_key="wrong").models()

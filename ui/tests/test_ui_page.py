@@ -48,6 +48,7 @@ def test_the_helper_uses_the_app_keys_and_texts():
         assert page.feature_key(name) == forms.widget_key(Feature(name, "numeric", "number"))
     result = canned.predictor(canned.PENGUINS)(canned.Request("POST", "", {}, canned.PENGUINS_EXAMPLE[0]))[1]
     from ui.inference_client import Prediction, PredictionResult
+
     typed = PredictionResult(result["model"], result["version"], [Prediction(**result["predictions"][0])])
     assert helper._PREDICTED.search(predict_view.predicted_text(typed)).group(1) == "Adélie penguin"
     assert helper._ANSWERED_BY.search(predict_view.answered_by_text(typed)).groups() == ("penguins-classifier", "3")
@@ -76,7 +77,10 @@ def running_ui(fake, tmp_path):
     log = open(tmp_path / "streamlit.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port), "--server.headless", "true"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=UI_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=UI_DIR,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -106,14 +110,31 @@ def test_the_helper_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_p
             ui = helper.UiPage(browser.new_page(viewport={"width": 1400, "height": 1000}), running_ui)
             ui.open()
             ui.choose_dataset("penguins")
-            ui.fill_form({"island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2,
-                          "flipper_length_mm": 211, "body_mass_g": 4500, "sex": None})
+            ui.fill_form(
+                {
+                    "island": "Biscoe",
+                    "bill_length_mm": 46.1,
+                    "bill_depth_mm": 13.2,
+                    "flipper_length_mm": 211,
+                    "body_mass_g": 4500,
+                    "sex": None,
+                }
+            )
             result = ui.predict()
             assert (result.predicted, result.model, result.version, result.confidence) == (
-                "Gentoo penguin", "penguins-classifier", "3", 97.0)
+                "Gentoo penguin",
+                "penguins-classifier",
+                "3",
+                97.0,
+            )
             assert fake.sent("POST", f"/models/{canned.PENGUINS}/predict")[-1].body == {
-                "island": "Biscoe", "bill_length_mm": 46.1, "bill_depth_mm": 13.2,
-                "flipper_length_mm": 211.0, "body_mass_g": 4500.0, "sex": None}
+                "island": "Biscoe",
+                "bill_length_mm": 46.1,
+                "bill_depth_mm": 13.2,
+                "flipper_length_mm": 211.0,
+                "body_mass_g": 4500.0,
+                "sex": None,
+            }
             ui.screenshot(out / "ui-helper-penguins.png")
 
             ui.choose_dataset("covertype")
@@ -126,8 +147,11 @@ def test_the_helper_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_p
             assert sent.body == {**canned.COVERTYPE_EXAMPLE[0], "Elevation": 3200, "Soil_Type": "C7746"}
             ui.screenshot(out / "ui-helper-covertype.png")
 
-            fake.on("POST", f"/models/{canned.COVERTYPE}/predict",
-                    (422, {"detail": [canned.problem("Soil_Type", "'C9999' is not one of: C2702")]}))
+            fake.on(
+                "POST",
+                f"/models/{canned.COVERTYPE}/predict",
+                (422, {"detail": [canned.problem("Soil_Type", "'C9999' is not one of: C2702")]}),
+            )
             with pytest.raises(AssertionError, match="is not one of"):
                 ui.predict()
         finally:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -98,8 +99,7 @@ def parse_csv(data: bytes, spec: FeatureSpec, max_rows: int = MAX_ROWS) -> Parse
         missing = [name for name in spec.names if name not in header]
         if missing:
             raise CsvError(
-                f"The file has no column for: {', '.join(missing)}. "
-                f"The header must name every feature: {', '.join(spec.names)}."
+                f"The file has no column for: {', '.join(missing)}. The header must name every feature: {', '.join(spec.names)}."
             )
         duplicated = sorted({h for h in header if header.count(h) > 1 and h in spec.names})
         if duplicated:
@@ -191,7 +191,9 @@ def predict_rows(predict: PredictRows, rows: list[dict[str, Any]], chunk_rows: i
                 pending = [i for position, i in enumerate(pending) if position not in bad]
                 continue
             if len(result.predictions) != len(pending):
-                raise InputRejected([FieldProblem("(batch)", f"inference answered {len(result.predictions)} predictions for {len(pending)} rows")])
+                raise InputRejected(
+                    [FieldProblem("(batch)", f"inference answered {len(result.predictions)} predictions for {len(pending)} rows")]
+                )
             outcome.model, outcome.version = result.model, result.version
             outcome.predictions.update(zip(pending, result.predictions))
             pending = []
@@ -204,8 +206,15 @@ def probability_column(label: Any) -> str:
 
 def results_table(parsed: ParsedCsv, outcome: BatchOutcome, spec: FeatureSpec) -> pd.DataFrame:
     """One line per predicted row: its row number, extra columns, features, prediction and every probability."""
-    columns = ["row", *parsed.ignored_columns, *spec.names, "predicted_label", "predicted_name", "confidence",
-               *(probability_column(c) for c in spec.classes)]
+    columns = [
+        "row",
+        *parsed.ignored_columns,
+        *spec.names,
+        "predicted_label",
+        "predicted_name",
+        "confidence",
+        *(probability_column(c) for c in spec.classes),
+    ]
     records = []
     for i, prediction in sorted(outcome.predictions.items()):
         record: dict[str, Any] = {"row": parsed.row_numbers[i], **parsed.extra[i], **parsed.rows[i]}

@@ -34,8 +34,12 @@ def render(client: InferenceClient, detail: ModelDetail, choice: VersionChoice) 
         "Leave a cell empty for a value that is not known."
     )
     st.download_button(
-        "Download a template CSV", template_csv(detail), file_name=f"{spec.dataset or detail.name}-template.csv",
-        mime="text/csv", key=TEMPLATE_KEY, on_click="ignore",
+        "Download a template CSV",
+        template_csv(detail),
+        file_name=f"{spec.dataset or detail.name}-template.csv",
+        mime="text/csv",
+        key=TEMPLATE_KEY,
+        on_click="ignore",
     )
     uploaded = st.file_uploader("CSV file", type=["csv"], key=UPLOAD_KEY)
     if uploaded is None:
@@ -75,8 +79,7 @@ def show_outcome(parsed: batch.ParsedCsv, outcome: batch.BatchOutcome, detail: M
     if predicted and not not_predicted:
         st.success(f"All {predicted} rows predicted{by}.")
     elif predicted:
-        st.warning(f"{predicted} of {parsed.total_rows} rows predicted{by}; "
-                   f"{not_predicted} could not be, listed below with the reason.")
+        st.warning(f"{predicted} of {parsed.total_rows} rows predicted{by}; {not_predicted} could not be, listed below with the reason.")
     else:
         st.error(f"None of the {parsed.total_rows} rows could be predicted; the reasons are listed below.")
     if parsed.ignored_columns:
@@ -86,9 +89,13 @@ def show_outcome(parsed: batch.ParsedCsv, outcome: batch.BatchOutcome, detail: M
         with st.container(key=RESULTS_KEY):
             st.dataframe(results, hide_index=True)
         st.download_button(
-            "Download predictions (CSV)", batch.to_csv_bytes(results),
-            file_name=f"{detail.spec.dataset or detail.name}-predictions.csv", mime="text/csv",
-            key=DOWNLOAD_KEY, on_click="ignore", type="primary",
+            "Download predictions (CSV)",
+            batch.to_csv_bytes(results),
+            file_name=f"{detail.spec.dataset or detail.name}-predictions.csv",
+            mime="text/csv",
+            key=DOWNLOAD_KEY,
+            on_click="ignore",
+            type="primary",
         )
     if not_predicted:
         st.subheader("Rows not predicted")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 # The feature-spec format versions this UI reads (contract/feature-spec.schema.json);
 # specs logged before versions existed carry none and are version 1.
 KNOWN_SPEC_VERSIONS = (1,)
@@ -32,7 +31,7 @@ class Feature:
     nullable: bool = False
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> "Feature":
+    def from_json(cls, raw: dict[str, Any]) -> Feature:
         return cls(
             name=str(raw["name"]),
             kind=str(raw.get("kind") or ("categorical" if "categories" in raw else "numeric")),
@@ -83,13 +82,14 @@ class FeatureSpec:
     class_names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> "FeatureSpec":
+    def from_json(cls, raw: dict[str, Any]) -> FeatureSpec:
         version = raw.get("spec_version", 1)
         if version not in KNOWN_SPEC_VERSIONS:
             # A form built from a format this UI does not know could send wrong rows.
             raise UnknownSpecVersion(
                 f"the model's feature spec has spec_version {version!r}; this UI reads versions "
-                f"{', '.join(map(str, KNOWN_SPEC_VERSIONS))}: upgrade the UI to use this model")
+                f"{', '.join(map(str, KNOWN_SPEC_VERSIONS))}: upgrade the UI to use this model"
+            )
         target = raw.get("target") or {}
         return cls(
             dataset=str(raw.get("dataset") or ""),

@@ -78,7 +78,7 @@ def number_step(feature: Feature) -> int | float:
     if feature.is_integer:
         return 1
     decimals = number_decimals(feature)
-    return 1.0 if decimals == 0 else 10.0 ** -decimals
+    return 1.0 if decimals == 0 else 10.0**-decimals
 
 
 def number_decimals(feature: Feature) -> int:
@@ -114,14 +114,24 @@ def _widget(feature: Feature, default: Any) -> Any:
         options = list(feature.categories) + ([unknown] if feature.nullable else [])
         shown = unknown if default is None else default
         value = st.selectbox(
-            feature.label, options, index=options.index(shown) if shown in options else 0, key=key, help=feature.help,
+            feature.label,
+            options,
+            index=options.index(shown) if shown in options else 0,
+            key=key,
+            help=feature.help,
         )
         return None if feature.nullable and value == unknown else value
     low, high = _bounds(feature)
     decimals = number_decimals(feature)
     return st.number_input(
-        feature.label, min_value=low, max_value=high, value=default, step=number_step(feature),
-        format="%d" if feature.is_integer else f"%.{decimals}f", key=key, help=feature.help,
+        feature.label,
+        min_value=low,
+        max_value=high,
+        value=default,
+        step=number_step(feature),
+        format="%d" if feature.is_integer else f"%.{decimals}f",
+        key=key,
+        help=feature.help,
         placeholder=UNKNOWN_LABEL if feature.nullable else None,
     )
 

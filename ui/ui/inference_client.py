@@ -117,8 +117,7 @@ def _query(version: str | None, alias: str | None) -> dict[str, str]:
 
 
 class InferenceClient:
-    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: Any = TIMEOUT,
-                 api_key: str = ""):
+    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: Any = TIMEOUT, api_key: str = ""):
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
@@ -156,7 +155,9 @@ class InferenceClient:
         """Predict one row (sent as a single object)."""
         return self._predict(name, row, version, alias)
 
-    def predict_batch(self, name: str, rows: list[dict[str, Any]], version: str | None = None, alias: str | None = None) -> PredictionResult:
+    def predict_batch(
+        self, name: str, rows: list[dict[str, Any]], version: str | None = None, alias: str | None = None
+    ) -> PredictionResult:
         """Predict rows sent as a batch; a rejection names each bad row by its index in `rows`."""
         return self._predict(name, {"rows": rows}, version, alias)
 
@@ -167,8 +168,11 @@ class InferenceClient:
                 model=str(body["model"]),
                 version=str(body["version"]),
                 predictions=[
-                    Prediction(label=p["label"], label_name=str(p.get("label_name") or p["label"]),
-                               probabilities={str(k): float(v) for k, v in (p.get("probabilities") or {}).items()})
+                    Prediction(
+                        label=p["label"],
+                        label_name=str(p.get("label_name") or p["label"]),
+                        probabilities={str(k): float(v) for k, v in (p.get("probabilities") or {}).items()},
+                    )
                     for p in body["predictions"]
                 ],
             )
@@ -184,7 +188,9 @@ class InferenceClient:
         except requests.exceptions.InvalidJSONError as exc:
             raise InputRejected([FieldProblem("(request)", f"cannot be sent as JSON: {exc}")]) from None
         except requests.Timeout:
-            raise InferenceUnreachable(f"The inference service at {self.base_url} did not answer in time. Is it overloaded or stuck?") from None
+            raise InferenceUnreachable(
+                f"The inference service at {self.base_url} did not answer in time. Is it overloaded or stuck?"
+            ) from None
         except requests.RequestException as exc:
             raise InferenceUnreachable(
                 f"The inference service at {self.base_url} cannot be reached ({type(exc).__name__}). Is it running?"
@@ -235,8 +241,13 @@ def _model_summary(raw: dict[str, Any]) -> ModelSummary:
         production_version=None if raw.get("production_version") is None else str(raw["production_version"]),
         aliases={str(k): str(v) for k, v in (raw.get("aliases") or {}).items()},
         versions=tuple(
-            VersionInfo(version=str(v["version"]), aliases=tuple(v.get("aliases") or ()), run_id=v.get("run_id"),
-                        status=v.get("status"), created_at=v.get("created_at"))
+            VersionInfo(
+                version=str(v["version"]),
+                aliases=tuple(v.get("aliases") or ()),
+                run_id=v.get("run_id"),
+                status=v.get("status"),
+                created_at=v.get("created_at"),
+            )
             for v in raw.get("versions") or ()
         ),
         loaded_versions=tuple(str(v) for v in raw.get("loaded_versions") or ()),

@@ -4,7 +4,7 @@ registered versions, and links to the Airflow and MLflow UIs."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pandas as pd
@@ -56,12 +56,19 @@ def versions_table(model: ModelSummary) -> pd.DataFrame:
             return ""
         # MLflow gives milliseconds since the epoch.
         seconds = at / 1000 if at > 1e11 else at
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     return pd.DataFrame(
-        [{"version": v.version, "aliases": ", ".join(v.aliases), "created": created(v.created_at),
-          "loaded by inference": "yes" if v.version in model.loaded_versions else "",
-          "run id": v.run_id or ""} for v in model.versions],
+        [
+            {
+                "version": v.version,
+                "aliases": ", ".join(v.aliases),
+                "created": created(v.created_at),
+                "loaded by inference": "yes" if v.version in model.loaded_versions else "",
+                "run id": v.run_id or "",
+            }
+            for v in model.versions
+        ],
         columns=["version", "aliases", "created", "loaded by inference", "run id"],
     )
 

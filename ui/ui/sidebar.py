@@ -51,7 +51,10 @@ def render(models: list[ModelSummary]) -> tuple[ModelSummary, VersionChoice | No
     sidebar.header("Model")
     by_dataset = {m.dataset: m for m in models}
     dataset = sidebar.selectbox(
-        "Dataset", list(by_dataset), key=DATASET_KEY, format_func=lambda d: d.capitalize(),
+        "Dataset",
+        list(by_dataset),
+        key=DATASET_KEY,
+        format_func=lambda d: d.capitalize(),
         help="Each dataset has its own model, trained by its Airflow pipeline.",
         # Another dataset is another model: start again from its production version,
         # even where a label such as "version 2" exists for both.
@@ -63,7 +66,9 @@ def render(models: list[ModelSummary]) -> tuple[ModelSummary, VersionChoice | No
     if choices:
         labels = [c.label for c in choices]
         label = sidebar.selectbox(
-            "Model version", labels, key=VERSION_KEY,
+            "Model version",
+            labels,
+            key=VERSION_KEY,
             help="Production answers by default; any other registered version or alias can answer instead.",
         )
         choice = choices[labels.index(label)]

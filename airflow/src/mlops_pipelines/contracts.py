@@ -8,7 +8,7 @@ objects. Domains are the documented ones, not what a sample happens to contain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # The version of the feature-spec format below. Readers (inference, the UI) refuse a
 # spec whose version they do not know rather than guess at it: bump it on any change
@@ -30,9 +30,14 @@ class Numeric:
 
     def spec(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind, "type": "integer" if self.integer else "number",
-            "minimum": self.minimum, "maximum": self.maximum, "unit": self.unit,
-            "description": self.description, "nullable": self.nullable,
+            "name": self.name,
+            "kind": self.kind,
+            "type": "integer" if self.integer else "number",
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "unit": self.unit,
+            "description": self.description,
+            "nullable": self.nullable,
         }
 
 
@@ -47,12 +52,16 @@ class Categorical:
 
     def spec(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind, "type": "string", "categories": list(self.categories),
-            "description": self.description, "nullable": self.nullable,
+            "name": self.name,
+            "kind": self.kind,
+            "type": "string",
+            "categories": list(self.categories),
+            "description": self.description,
+            "nullable": self.nullable,
         }
 
 
-Feature = Union[Numeric, Categorical]
+Feature = Numeric | Categorical
 
 
 @dataclass(frozen=True)
@@ -131,10 +140,46 @@ PENGUINS = DatasetContract(
 
 # Soil types as "C" + USFS ELU code, in the order of UCI's covtype.info (Soil_Type1..40).
 SOIL_CODES = (
-    "C2702", "C2703", "C2704", "C2705", "C2706", "C2717", "C3501", "C3502", "C4201", "C4703",
-    "C4704", "C4744", "C4758", "C5101", "C5151", "C6101", "C6102", "C6731", "C7101", "C7102",
-    "C7103", "C7201", "C7202", "C7700", "C7701", "C7702", "C7709", "C7710", "C7745", "C7746",
-    "C7755", "C7756", "C7757", "C7790", "C8703", "C8707", "C8708", "C8771", "C8772", "C8776",
+    "C2702",
+    "C2703",
+    "C2704",
+    "C2705",
+    "C2706",
+    "C2717",
+    "C3501",
+    "C3502",
+    "C4201",
+    "C4703",
+    "C4704",
+    "C4744",
+    "C4758",
+    "C5101",
+    "C5151",
+    "C6101",
+    "C6102",
+    "C6731",
+    "C7101",
+    "C7102",
+    "C7103",
+    "C7201",
+    "C7202",
+    "C7700",
+    "C7701",
+    "C7702",
+    "C7709",
+    "C7710",
+    "C7745",
+    "C7746",
+    "C7755",
+    "C7756",
+    "C7757",
+    "C7790",
+    "C8703",
+    "C8707",
+    "C8708",
+    "C8771",
+    "C8772",
+    "C8776",
 )
 WILDERNESS_AREAS = ("Rawah", "Neota", "Comanche", "Cache")
 
@@ -159,8 +204,13 @@ COVERTYPE = DatasetContract(
     target="Cover_Type",
     classes=(1, 2, 3, 4, 5, 6, 7),
     class_names={
-        1: "Spruce/Fir", 2: "Lodgepole Pine", 3: "Ponderosa Pine", 4: "Cottonwood/Willow",
-        5: "Aspen", 6: "Douglas-fir", 7: "Krummholz",
+        1: "Spruce/Fir",
+        2: "Lodgepole Pine",
+        3: "Ponderosa Pine",
+        4: "Cottonwood/Willow",
+        5: "Aspen",
+        6: "Douglas-fir",
+        7: "Krummholz",
     },
 )
 
@@ -178,21 +228,52 @@ FEATURE_SPEC_SCHEMA: dict[str, Any] = {
         "spec_version": {"const": SPEC_VERSION},
         "dataset": {"type": "string"},
         "description": {"type": "string"},
-        "features": {"type": "array", "minItems": 1, "items": {"oneOf": [
-            {"type": "object", "additionalProperties": False,
-             "required": ["name", "kind", "type", "minimum", "maximum", "unit", "description", "nullable"],
-             "properties": {"name": {"type": "string"}, "kind": {"const": "numeric"}, "type": {"enum": ["integer", "number"]},
-                            "minimum": {"type": "number"}, "maximum": {"type": "number"}, "unit": {"type": "string"},
-                            "description": {"type": "string"}, "nullable": {"type": "boolean"}}},
-            {"type": "object", "additionalProperties": False,
-             "required": ["name", "kind", "type", "categories", "description", "nullable"],
-             "properties": {"name": {"type": "string"}, "kind": {"const": "categorical"}, "type": {"const": "string"},
+        "features": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name", "kind", "type", "minimum", "maximum", "unit", "description", "nullable"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "kind": {"const": "numeric"},
+                            "type": {"enum": ["integer", "number"]},
+                            "minimum": {"type": "number"},
+                            "maximum": {"type": "number"},
+                            "unit": {"type": "string"},
+                            "description": {"type": "string"},
+                            "nullable": {"type": "boolean"},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name", "kind", "type", "categories", "description", "nullable"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "kind": {"const": "categorical"},
+                            "type": {"const": "string"},
                             "categories": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                            "description": {"type": "string"}, "nullable": {"type": "boolean"}}},
-        ]}},
-        "target": {"type": "object", "additionalProperties": False, "required": ["name", "classes", "class_names"],
-                   "properties": {"name": {"type": "string"}, "classes": {"type": "array", "minItems": 2},
-                                  "class_names": {"type": "object", "additionalProperties": {"type": "string"}}}},
+                            "description": {"type": "string"},
+                            "nullable": {"type": "boolean"},
+                        },
+                    },
+                ]
+            },
+        },
+        "target": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "classes", "class_names"],
+            "properties": {
+                "name": {"type": "string"},
+                "classes": {"type": "array", "minItems": 2},
+                "class_names": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
     },
 }
 
@@ -212,5 +293,8 @@ CONVENTIONS: dict[str, Any] = {
 
 def golden_files() -> dict[str, Any]:
     """The contract as files other services' tests read (contract/ at the repository root)."""
-    return {"feature-spec.schema.json": FEATURE_SPEC_SCHEMA, "conventions.json": CONVENTIONS,
-            **{f"specs/{name}.json": contract.feature_spec() for name, contract in CONTRACTS.items()}}
+    return {
+        "feature-spec.schema.json": FEATURE_SPEC_SCHEMA,
+        "conventions.json": CONVENTIONS,
+        **{f"specs/{name}.json": contract.feature_spec() for name, contract in CONTRACTS.items()},
+    }

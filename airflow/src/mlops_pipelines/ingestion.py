@@ -7,8 +7,8 @@ import logging
 from sqlalchemy.engine import Engine
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, DatasetContract
-from mlops_pipelines.sources import fetch_covertype_batch, load_penguins_raw
 from mlops_pipelines.preprocessing import preprocess
+from mlops_pipelines.sources import fetch_covertype_batch, load_penguins_raw
 from mlops_pipelines.storage import insert_raw, table_counts, utcnow
 from mlops_pipelines.tables import create_tables
 
@@ -31,8 +31,12 @@ def ingest_covertype(engine: Engine, data_api_url: str, group_number: int) -> di
     create_tables(engine)
     batch = fetch_covertype_batch(data_api_url, group_number)
     counts = insert_raw(
-        engine, COVERTYPE, batch.frame,
-        group_number=batch.group_number, batch_number=batch.batch_number, fetched_at=utcnow(),
+        engine,
+        COVERTYPE,
+        batch.frame,
+        group_number=batch.group_number,
+        batch_number=batch.batch_number,
+        fetched_at=utcnow(),
     )
     counts.update(group_number=batch.group_number, batch_number=batch.batch_number)
     log.info("covertype raw, group %s batch %s: %s", batch.group_number, batch.batch_number, counts)
@@ -44,6 +48,12 @@ def clean(engine: Engine, contract: DatasetContract) -> dict[str, int]:
     create_tables(engine)
     counts = preprocess(engine, contract)
     totals = table_counts(engine, contract)
-    log.info("%s preprocessing: %s new rows -> %s clean, %s rejected (tables now: %s)",
-             contract.name, counts["processed"], counts["clean"], counts["rejected"], totals)
+    log.info(
+        "%s preprocessing: %s new rows -> %s clean, %s rejected (tables now: %s)",
+        contract.name,
+        counts["processed"],
+        counts["clean"],
+        counts["rejected"],
+        totals,
+    )
     return {**counts, **{f"total_{k}": v for k, v in totals.items()}}

@@ -58,15 +58,18 @@ def penguins_to_features(raw: pd.DataFrame) -> pd.DataFrame:
     """Map raw penguin columns onto the contract's (names and codings); values stay unvalidated."""
     species = raw["species"].astype("string").str.split().str[0]  # "Adelie Penguin (Pygoscelis adeliae)"
     sex = raw["sex"].astype("string").str.strip().str.lower()
-    return pd.DataFrame({
-        "island": raw["island"],
-        "bill_length_mm": raw["culmen_length_mm"],
-        "bill_depth_mm": raw["culmen_depth_mm"],
-        "flipper_length_mm": raw["flipper_length_mm"],
-        "body_mass_g": raw["body_mass_g"],
-        "sex": sex,
-        PENGUINS.target: species,
-    }, index=raw.index)
+    return pd.DataFrame(
+        {
+            "island": raw["island"],
+            "bill_length_mm": raw["culmen_length_mm"],
+            "bill_depth_mm": raw["culmen_depth_mm"],
+            "flipper_length_mm": raw["flipper_length_mm"],
+            "body_mass_g": raw["body_mass_g"],
+            "sex": sex,
+            PENGUINS.target: species,
+        },
+        index=raw.index,
+    )
 
 
 class DataExhausted(Exception):

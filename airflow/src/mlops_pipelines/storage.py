@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -34,7 +34,7 @@ def with_fingerprints(frame: pd.DataFrame) -> pd.DataFrame:
 def _existing(conn: Connection, table, fingerprints: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(fingerprints), CHUNK):
-        chunk = fingerprints[start:start + CHUNK]
+        chunk = fingerprints[start : start + CHUNK]
         found.update(conn.execute(select(table.c.fingerprint).where(table.c.fingerprint.in_(chunk))).scalars())
     return found
 
@@ -46,7 +46,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _insert(conn: Connection, table, records: list[dict[str, Any]]) -> None:
     for start in range(0, len(records), CHUNK):
-        conn.execute(table.insert(), records[start:start + CHUNK])
+        conn.execute(table.insert(), records[start : start + CHUNK])
 
 
 def insert_raw(engine: Engine, contract: DatasetContract, frame: pd.DataFrame, **extra: Any) -> dict[str, int]:
@@ -92,10 +92,14 @@ def insert_clean(conn: Connection, contract: DatasetContract, clean: pd.DataFram
 
 def insert_rejected(conn: Connection, contract: DatasetContract, rejected: pd.DataFrame, raw: pd.DataFrame) -> None:
     """Rejected rows with their reasons and the raw values as delivered (`raw` indexed by fingerprint)."""
-    _insert(conn, REJECTED[contract.name], [
-        {"fingerprint": fp, "reason": reason, "row_json": json.dumps(raw.loc[fp].where(raw.loc[fp].notna(), None).to_dict())}
-        for fp, reason in zip(rejected["fingerprint"], rejected["reason"])
-    ])
+    _insert(
+        conn,
+        REJECTED[contract.name],
+        [
+            {"fingerprint": fp, "reason": reason, "row_json": json.dumps(raw.loc[fp].where(raw.loc[fp].notna(), None).to_dict())}
+            for fp, reason in zip(rejected["fingerprint"], rejected["reason"])
+        ],
+    )
 
 
 def table_counts(engine: Engine, contract: DatasetContract) -> dict[str, int]:
@@ -108,4 +112,4 @@ def table_counts(engine: Engine, contract: DatasetContract) -> dict[str, int]:
 
 def utcnow() -> datetime:
     # MySQL DATETIME has no zone: store UTC, naive.
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table, Text, func,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
 )
 from sqlalchemy.engine import Engine
 
@@ -28,7 +37,8 @@ def _fingerprint_column() -> Column:
 
 def _raw_table(contract: DatasetContract, columns: list[str], extra: list[Column]) -> Table:
     return Table(
-        contract.raw_table, metadata,
+        contract.raw_table,
+        metadata,
         Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
         _fingerprint_column(),
         *extra,
@@ -51,7 +61,8 @@ def _clean_table(contract: DatasetContract) -> Table:
         feature_columns.append(Column(feature.name, kind, nullable=feature.nullable))
     target_kind = Integer if all(isinstance(c, int) for c in contract.classes) else String(64)
     return Table(
-        contract.clean_table, metadata,
+        contract.clean_table,
+        metadata,
         Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
         _fingerprint_column(),
         *feature_columns,
@@ -63,7 +74,8 @@ def _clean_table(contract: DatasetContract) -> Table:
 
 def _rejected_table(contract: DatasetContract) -> Table:
     return Table(
-        contract.rejected_table, metadata,
+        contract.rejected_table,
+        metadata,
         Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
         _fingerprint_column(),
         Column("reason", Text, nullable=False),
@@ -77,7 +89,8 @@ def _rejected_table(contract: DatasetContract) -> Table:
 RAW = {
     PENGUINS.name: _raw_table(PENGUINS, PENGUINS_RAW_COLUMNS, []),
     COVERTYPE.name: _raw_table(
-        COVERTYPE, COVERTYPE_RAW_COLUMNS,
+        COVERTYPE,
+        COVERTYPE_RAW_COLUMNS,
         [
             Column("group_number", Integer, nullable=False),
             Column("batch_number", Integer, nullable=False),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlops_pipelines.contracts import Categorical, DatasetContract, Numeric
+from mlops_pipelines.contracts import DatasetContract, Numeric
 
 
 @dataclass
@@ -33,7 +33,9 @@ def _check_numeric(feature: Numeric, values: pd.Series, missing: pd.Series) -> t
     if feature.integer:
         problems.append((ok & (numbers % 1 != 0), numbers.astype("string").radd(f"{feature.name}: ").add(" is not an integer")))
     out_of_range = ok & ((numbers < feature.minimum) | (numbers > feature.maximum))
-    problems.append((out_of_range, numbers.astype("string").radd(f"{feature.name}: ").add(f" outside [{feature.minimum:g}, {feature.maximum:g}]")))
+    problems.append(
+        (out_of_range, numbers.astype("string").radd(f"{feature.name}: ").add(f" outside [{feature.minimum:g}, {feature.maximum:g}]"))
+    )
     return numbers, problems
 
 

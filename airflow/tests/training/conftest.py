@@ -6,11 +6,10 @@ import os
 
 import pandas as pd
 import pytest
+from training_helpers import covertype_frame
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.training.data import snapshot_from_frame
-
-from training_helpers import covertype_frame
 
 
 @pytest.fixture(scope="session")

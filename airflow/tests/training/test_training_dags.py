@@ -10,8 +10,15 @@ from mlops_pipelines.training.config import default_grids
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 TRAIN_DAGS = {f"{name}_train": name for name in CONTRACTS}
 PARAMS = {
-    "logistic_regression_grid", "random_forest_grid", "svm_grid", "test_size", "random_state", "cv_folds",
-    "selection_metric", "auto_promote", "promotion_margin",
+    "logistic_regression_grid",
+    "random_forest_grid",
+    "svm_grid",
+    "test_size",
+    "random_state",
+    "cv_folds",
+    "selection_metric",
+    "auto_promote",
+    "promotion_margin",
 }
 # Only datasets with engineered features offer the switch.
 EXTRA_PARAMS = {"penguins_train": {"engineered_features"}, "covertype_train": set()}

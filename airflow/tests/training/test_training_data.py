@@ -8,16 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from training_helpers import covertype_frame
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.training import families
 from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
-from mlops_pipelines.training.grids import candidates
 from mlops_pipelines.training.data import SplitError, snapshot_from_frame, split, typed
 from mlops_pipelines.training.evaluation import aligned_proba, confusion_matrix_figure, score
+from mlops_pipelines.training.grids import candidates
 from mlops_pipelines.training.pipelines import build_pipeline
-
-from training_helpers import covertype_frame
 
 
 def test_frames_are_typed_per_contract(penguins_clean):
@@ -128,8 +127,9 @@ def test_a_fold_that_fails_fails_the_candidate(penguins_snapshot, monkeypatch):
             return super().fit(X, y)
 
     original = families.FAMILIES["logistic_regression"]
-    monkeypatch.setitem(families.FAMILIES, "logistic_regression",
-                        dataclasses.replace(original, make=lambda params, rs: FailsOnSmallFolds(**params)))
+    monkeypatch.setitem(
+        families.FAMILIES, "logistic_regression", dataclasses.replace(original, make=lambda params, rs: FailsOnSmallFolds(**params))
+    )
     parts = split(penguins_snapshot, 0.2, 42)
     (candidate,) = candidates("logistic_regression", {"C": [1.0], "class_weight": [None]})
     # 273 training rows: 5 folds train on ~218 rows each, 2 folds on ~136.
@@ -144,10 +144,15 @@ def test_cv_scores_every_metric_across_the_folds_of_the_training_split_only(peng
     outcomes = [cross_validate_candidate(PENGUINS, c, parts.X_train, parts.y_train, 5, 42) for c in lr]
     metrics = outcomes[1].metrics
     assert set(metrics) == {f"cv_{m}_{s}" for m in ("accuracy", "f1_macro", "log_loss") for s in ("mean", "std")} | {
-        "cv_fit_time_s_mean", "cv_time_s"}
+        "cv_fit_time_s_mean",
+        "cv_time_s",
+    }
     assert metrics["cv_accuracy_mean"] >= 0.97 and 0 <= metrics["cv_accuracy_std"] < 0.05
     # Seeded folds: the same candidate scores the same twice.
-    assert cross_validate_candidate(PENGUINS, lr[1], parts.X_train, parts.y_train, 5, 42).metrics["cv_f1_macro_mean"] == metrics["cv_f1_macro_mean"]
+    assert (
+        cross_validate_candidate(PENGUINS, lr[1], parts.X_train, parts.y_train, 5, 42).metrics["cv_f1_macro_mean"]
+        == metrics["cv_f1_macro_mean"]
+    )
     # The refit scores the test split once, under test_ names.
     refit = refit_and_test(PENGUINS, lr[1], parts, 42)
     assert {"test_accuracy", "test_f1_macro", "test_log_loss", "refit_time_s"} == set(refit.metrics)

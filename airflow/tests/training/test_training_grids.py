@@ -9,8 +9,12 @@ from mlops_pipelines.training.grids import MAX_CANDIDATES, Candidate, GridError,
 
 def test_expansion_is_the_cartesian_product_first_parameter_slowest():
     assert expand_grid({"a": [1, 2], "b": ["x", "y", "z"]}) == [
-        {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "z"},
-        {"a": 2, "b": "x"}, {"a": 2, "b": "y"}, {"a": 2, "b": "z"},
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 1, "b": "z"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+        {"a": 2, "b": "z"},
     ]
     assert expand_grid({"a": [1]}) == [{"a": 1}]
 
@@ -51,23 +55,30 @@ def test_svm_grid_takes_named_or_numeric_gamma():
 def test_candidates_travel_through_xcom_as_plain_dicts():
     config = TrainingConfig.for_contract(PENGUINS)
     listed = [c.as_dict() for c in config.candidates()]
-    assert listed[0] == {"family": "logistic_regression", "index": 0, "params": {"C": 0.1, "class_weight": None},
-                         "key": "logistic_regression-00"}
+    assert listed[0] == {
+        "family": "logistic_regression",
+        "index": 0,
+        "params": {"C": 0.1, "class_weight": None},
+        "key": "logistic_regression-00",
+    }
     assert [c["key"] for c in listed][-1] == "random_forest-03"  # training order: LR, SVM, then forests
     assert [Candidate.from_dict(d) for d in listed] == config.candidates()
 
 
-@pytest.mark.parametrize("grid, message", [
-    ({"C": [1.0]}, "'class_weight' is a required property"),
-    ({"C": [1.0], "class_weight": [None], "penalty": ["l1"]}, "Additional properties are not allowed ('penalty'"),
-    ({"C": [], "class_weight": [None]}, "C: [] should be non-empty"),
-    ({"C": [0], "class_weight": [None]}, "C/0: 0 is less than or equal to the minimum of 0"),
-    ({"C": ["big"], "class_weight": [None]}, "C/0: 'big' is not of type 'number'"),
-    ({"C": [1.0, 1.0], "class_weight": [None]}, "has non-unique elements"),
-    ({"C": 1.0, "class_weight": [None]}, "C: 1.0 is not of type 'array'"),
-    ({"C": [1.0], "class_weight": ["sometimes"]}, "class_weight/0: 'sometimes' is not one of"),
-    ([1.0], "grid: [1.0] is not of type 'object'"),
-])
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ({"C": [1.0]}, "'class_weight' is a required property"),
+        ({"C": [1.0], "class_weight": [None], "penalty": ["l1"]}, "Additional properties are not allowed ('penalty'"),
+        ({"C": [], "class_weight": [None]}, "C: [] should be non-empty"),
+        ({"C": [0], "class_weight": [None]}, "C/0: 0 is less than or equal to the minimum of 0"),
+        ({"C": ["big"], "class_weight": [None]}, "C/0: 'big' is not of type 'number'"),
+        ({"C": [1.0, 1.0], "class_weight": [None]}, "has non-unique elements"),
+        ({"C": 1.0, "class_weight": [None]}, "C: 1.0 is not of type 'array'"),
+        ({"C": [1.0], "class_weight": ["sometimes"]}, "class_weight/0: 'sometimes' is not one of"),
+        ([1.0], "grid: [1.0] is not of type 'object'"),
+    ],
+)
 def test_bad_logistic_regression_grids_say_what_is_wrong(grid, message):
     with pytest.raises(GridError) as err:
         validate_grid("logistic_regression", grid)
@@ -95,6 +106,7 @@ def test_oversized_grids_and_unknown_families_are_refused():
 
 # --- DAG Params: Airflow validates them with the same schemas ---------------------------------
 
+
 @pytest.fixture(scope="module")
 def params():
     from mlops_pipelines.orchestration.training_dag import training_params
@@ -121,22 +133,25 @@ def test_covertype_offers_no_engineered_features_and_no_default_svm():
         TrainingConfig.from_params(COVERTYPE, {"engineered_features": True})
 
 
-@pytest.mark.parametrize("name, value", [
-    ("logistic_regression_grid", {"C": [], "class_weight": [None]}),
-    ("logistic_regression_grid", {"C": [-1], "class_weight": [None]}),
-    ("random_forest_grid", {"n_estimators": [10], "max_depth": [0], "min_samples_leaf": [1]}),
-    ("random_forest_grid", {"n_estimators": [10], "max_depth": [4]}),
-    ("test_size", 1.0),
-    ("test_size", 0),
-    ("random_state", -1),
-    ("selection_metric", "roc_auc"),
-    ("auto_promote", "yes"),
-    ("promotion_margin", -0.01),
-    ("cv_folds", 1),
-    ("cv_folds", 2.5),
-    ("engineered_features", "yes"),
-    ("svm_grid", {"C": [1.0]}),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("logistic_regression_grid", {"C": [], "class_weight": [None]}),
+        ("logistic_regression_grid", {"C": [-1], "class_weight": [None]}),
+        ("random_forest_grid", {"n_estimators": [10], "max_depth": [0], "min_samples_leaf": [1]}),
+        ("random_forest_grid", {"n_estimators": [10], "max_depth": [4]}),
+        ("test_size", 1.0),
+        ("test_size", 0),
+        ("random_state", -1),
+        ("selection_metric", "roc_auc"),
+        ("auto_promote", "yes"),
+        ("promotion_margin", -0.01),
+        ("cv_folds", 1),
+        ("cv_folds", 2.5),
+        ("engineered_features", "yes"),
+        ("svm_grid", {"C": [1.0]}),
+    ],
+)
 def test_params_refuse_bad_values(params, name, value):
     from airflow.sdk.exceptions import ParamValidationError
 
@@ -151,6 +166,7 @@ def test_params_accept_a_larger_grid_at_trigger_time(params):
 
 # --- The settings of a run --------------------------------------------------------------------
 
+
 def test_config_from_default_params():
     config = TrainingConfig.from_params(PENGUINS, {})
     assert config.experiment_name == "penguins-training"
@@ -162,26 +178,36 @@ def test_config_from_default_params():
 
 
 def test_config_from_overriding_params():
-    config = TrainingConfig.from_params(PENGUINS, {
-        "logistic_regression_grid": {"C": [2], "class_weight": [None]}, "auto_promote": True,
-        "promotion_margin": 0.01, "selection_metric": "log_loss", "test_size": 0.3,
-        "cv_folds": 3, "engineered_features": True,
-    })
+    config = TrainingConfig.from_params(
+        PENGUINS,
+        {
+            "logistic_regression_grid": {"C": [2], "class_weight": [None]},
+            "auto_promote": True,
+            "promotion_margin": 0.01,
+            "selection_metric": "log_loss",
+            "test_size": 0.3,
+            "cv_folds": 3,
+            "engineered_features": True,
+        },
+    )
     assert config.cv_folds == 3 and config.engineered_features is True
     assert config.grids["logistic_regression"] == {"C": [2], "class_weight": [None]}
     assert config.grids["random_forest"] == default_grids()["random_forest"]
     assert config.auto_promote and config.promotion_margin == 0.01 and config.selection_metric == "log_loss"
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"test_size": 1.5}, "test_size must be between 0 and 1"),
-    ({"promotion_margin": -1}, "promotion_margin must be >= 0"),
-    ({"selection_metric": "auc"}, "unknown selection metric 'auc'"),
-    ({"auto_promote": "false"}, "auto_promote must be true or false"),
-    ({"engineered_features": "true"}, "engineered_features must be true or false"),
-    ({"cv_folds": 1}, "cv_folds must be between 2 and 20, got 1: cross-validation needs at least 2 folds"),
-    ({"random_forest_grid": {"n_estimators": [0], "max_depth": [2], "min_samples_leaf": [1]}}, "random_forest grid: "),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"test_size": 1.5}, "test_size must be between 0 and 1"),
+        ({"promotion_margin": -1}, "promotion_margin must be >= 0"),
+        ({"selection_metric": "auc"}, "unknown selection metric 'auc'"),
+        ({"auto_promote": "false"}, "auto_promote must be true or false"),
+        ({"engineered_features": "true"}, "engineered_features must be true or false"),
+        ({"cv_folds": 1}, "cv_folds must be between 2 and 20, got 1: cross-validation needs at least 2 folds"),
+        ({"random_forest_grid": {"n_estimators": [0], "max_depth": [2], "min_samples_leaf": [1]}}, "random_forest grid: "),
+    ],
+)
 def test_config_refuses_what_the_params_would(params, message):
     with pytest.raises(ValueError, match=message):
         TrainingConfig.from_params(PENGUINS, params)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from training_helpers import unique
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.training import evaluation, families, tasks, tracking
@@ -22,8 +23,6 @@ from mlops_pipelines.training.data import split
 from mlops_pipelines.training.grids import Candidate
 from mlops_pipelines.training.pipelines import build_preprocessor
 from mlops_pipelines.training.registry import PRODUCTION_ALIAS
-
-from training_helpers import unique
 
 pytestmark = pytest.mark.mlflow
 
@@ -40,23 +39,24 @@ BAD = {"random_forest": {"n_estimators": [1], "max_depth": [1], "min_samples_lea
 
 
 def config_for(contract, model_name, grids, **settings):
-    return TrainingConfig.for_contract(contract, experiment_name=f"{model_name}-training", model_name=model_name,
-                                       grids=grids, **settings)
+    return TrainingConfig.for_contract(contract, experiment_name=f"{model_name}-training", model_name=model_name, grids=grids, **settings)
 
 
 def train(contract, snapshot, config, run_id=None):
     """One DAG run's tasks, in order: prepare, one task per candidate, refit the best, register it."""
     run_id = run_id or unique("manual")
     parent = tasks.prepare(contract, snapshot, config, f"{contract.name}_train", run_id)
-    trained = {c["key"]: tasks.train_candidate(contract, Candidate.from_dict(c), snapshot, config, parent)
-               for c in tasks.list_candidates(config)}
+    trained = {
+        c["key"]: tasks.train_candidate(contract, Candidate.from_dict(c), snapshot, config, parent) for c in tasks.list_candidates(config)
+    }
     tasks.refit_best(contract, snapshot, config, parent)
     return parent, trained, tasks.register_best(contract, snapshot, config, parent)
 
 
 def children(parent):
-    return {r.data.tags["training.candidate"]: r
-            for r in tracking.candidate_runs(client(), parent["experiment_id"], parent["parent_run_id"])}
+    return {
+        r.data.tags["training.candidate"]: r for r in tracking.candidate_runs(client(), parent["experiment_id"], parent["parent_run_id"])
+    }
 
 
 def client():
@@ -101,7 +101,7 @@ def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(p
     parent, best = penguins_run["parent"], penguins_run["registered"]["best"]
     runs = children(parent)
     assert sorted(runs) == ["logistic_regression-00", "random_forest-00", "svm-00"]
-    for key, run in runs.items():
+    for run in runs.values():
         assert run.info.status == "FINISHED"
         assert run.data.tags["mlflow.parentRunId"] == parent["parent_run_id"]
         assert run.data.tags["airflow.dag_id"] == "penguins_train" and run.data.tags["airflow.run_id"] == parent["run_id"]
@@ -141,8 +141,14 @@ def test_registered_model_artifacts_are_in_the_minio_bucket(penguins_run):
     location = client().get_logged_model(version.source.removeprefix("models:/")).artifact_location
     assert location.startswith("mlflow-artifacts:/")
     prefix = location.removeprefix("mlflow-artifacts:").strip("/")
-    s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id="minioadmin", aws_secret_access_key="change-me-minio",
-                      region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id="minioadmin",
+        aws_secret_access_key="change-me-minio",
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
     listing = s3.list_objects_v2(Bucket="mlflow", Prefix=prefix + "/")
     files = {obj["Key"].removeprefix(prefix + "/"): obj["Size"] for obj in listing.get("Contents", [])}
     assert {"MLmodel", "model.skops", "input_example.json", tracking.FEATURE_SPEC_FILE, "requirements.txt"} <= set(files)
@@ -174,8 +180,9 @@ def test_first_version_takes_production_and_serves_from_the_registry(penguins_ru
 
 
 def test_the_logged_pipeline_computes_the_engineered_features_from_raw_rows(penguins_run):
-    import mlflow
     import mlflow.sklearn
+
+    import mlflow
 
     name = penguins_run["config"].model_name
     pipeline = mlflow.sklearn.load_model(f"models:/{name}/1")
@@ -211,10 +218,15 @@ def test_a_retried_candidate_task_closes_the_run_its_dead_try_left_open(mlflow_u
     config = config_for(PENGUINS, unique("t-dead-try"), GOOD)
     parent = tasks.prepare(PENGUINS, penguins_snapshot, config, "penguins_train", unique("manual"))
     candidate = Candidate.from_dict(tasks.list_candidates(config)[0])
-    dead = client().create_run(parent["experiment_id"], tags={
-        "mlflow.parentRunId": parent["parent_run_id"], "training.candidate": candidate.key,
-        "training.family": candidate.family, "training.candidate_index": "0",
-    })  # a try killed mid-fit: RUNNING for ever
+    dead = client().create_run(
+        parent["experiment_id"],
+        tags={
+            "mlflow.parentRunId": parent["parent_run_id"],
+            "training.candidate": candidate.key,
+            "training.family": candidate.family,
+            "training.candidate_index": "0",
+        },
+    )  # a try killed mid-fit: RUNNING for ever
     result = tasks.train_candidate(PENGUINS, candidate, penguins_snapshot, config, parent)
     assert result["status"] == "FINISHED" and result["run_id"] != dead.info.run_id
     assert client().get_run(dead.info.run_id).info.status == "KILLED"
@@ -341,8 +353,12 @@ def test_auto_promote_moves_production_only_for_a_better_version(mlflow_uri, pen
     assert equal["decision"]["new_score"] == equal["decision"]["production_score"]
     assert not equal["promoted"] and production(name) == "3"
     # The decision and both scores are on the DAG run's parent run too.
-    parent_runs = client().search_runs([client().get_experiment_by_name(f"{name}-training").experiment_id],
-                                       filter_string="tags.`training.role` = 'parent'", order_by=["start_time DESC"], max_results=1)
+    parent_runs = client().search_runs(
+        [client().get_experiment_by_name(f"{name}-training").experiment_id],
+        filter_string="tags.`training.role` = 'parent'",
+        order_by=["start_time DESC"],
+        max_results=1,
+    )
     assert parent_runs[0].data.tags["promotion.decision"] == "not_promoted"
     assert {"promotion.new_score", "promotion.production_score"} <= set(parent_runs[0].data.metrics)
 

@@ -1,6 +1,7 @@
 """The training snapshot read from a real MySQL clean table (TEST_MYSQL_URL)."""
 
 import pytest
+from training_helpers import covertype_frame
 
 from mlops_pipelines import preprocessing, storage
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
@@ -8,8 +9,6 @@ from mlops_pipelines.ingestion import clean, ingest_penguins
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS
 from mlops_pipelines.tables import create_tables
 from mlops_pipelines.training.data import read_snapshot, snapshot_max_id
-
-from training_helpers import covertype_frame
 
 pytestmark = pytest.mark.mysql
 

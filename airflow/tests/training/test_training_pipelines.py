@@ -5,12 +5,11 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from training_helpers import covertype_frame
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, SOIL_CODES
 from mlops_pipelines.training.data import split, typed
 from mlops_pipelines.training.pipelines import build_pipeline, build_preprocessor, for_single_rows
-
-from training_helpers import covertype_frame
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +99,7 @@ def test_penguins_logistic_regression_reaches_the_required_accuracy(penguins_sna
 
 
 # --- Engineered features (Param engineered_features) ------------------------------------------
+
 
 def test_engineered_features_are_the_penguin_projects_ratios_of_raw_fields(penguins_clean):
     frame = typed(penguins_clean, PENGUINS)

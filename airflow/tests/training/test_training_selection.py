@@ -14,10 +14,16 @@ def result(name, status="FINISHED", **metrics):
 
 def test_the_cv_mean_chooses_never_the_test_score():
     """a scores better on the test split, b across the folds: b is chosen."""
-    a = {"candidate": "a", "status": "FINISHED",
-         "metrics": {"cv_f1_macro_mean": 0.80, "cv_log_loss_mean": 0.4, "test_f1_macro": 0.99, "f1_macro": 0.99}}
-    b = {"candidate": "b", "status": "FINISHED",
-         "metrics": {"cv_f1_macro_mean": 0.90, "cv_log_loss_mean": 0.3, "test_f1_macro": 0.70, "f1_macro": 0.70}}
+    a = {
+        "candidate": "a",
+        "status": "FINISHED",
+        "metrics": {"cv_f1_macro_mean": 0.80, "cv_log_loss_mean": 0.4, "test_f1_macro": 0.99, "f1_macro": 0.99},
+    }
+    b = {
+        "candidate": "b",
+        "status": "FINISHED",
+        "metrics": {"cv_f1_macro_mean": 0.90, "cv_log_loss_mean": 0.3, "test_f1_macro": 0.70, "f1_macro": 0.70},
+    }
     assert choose_best([a, b], "f1_macro")["candidate"] == "b"
     assert choose_best([b, a], "f1_macro")["candidate"] == "b"
     # A candidate with only test scores (no CV) is not a candidate at all.
@@ -49,8 +55,11 @@ def test_a_tie_goes_to_the_better_cv_log_loss():
 
 
 def test_a_full_tie_goes_to_the_earlier_candidate():
-    results = [result("lr-00", f1_macro=1.0, log_loss=0.1), result("lr-01", f1_macro=1.0, log_loss=0.1),
-               result("rf-00", f1_macro=1.0, log_loss=0.1)]
+    results = [
+        result("lr-00", f1_macro=1.0, log_loss=0.1),
+        result("lr-01", f1_macro=1.0, log_loss=0.1),
+        result("rf-00", f1_macro=1.0, log_loss=0.1),
+    ]
     assert choose_best(results, "f1_macro")["candidate"] == "lr-00"
     assert choose_best(list(reversed(results)), "f1_macro")["candidate"] == "rf-00"
     # Without a log loss to compare, the earlier one too.
@@ -62,16 +71,19 @@ def test_unknown_metric_is_refused():
         choose_best([result("a", f1_macro=1.0)], "auc")
 
 
-@pytest.mark.parametrize("new, production, margin, promote", [
-    (0.96, 0.95, 0.0, True),     # better, no margin asked
-    (0.95, 0.95, 0.0, False),    # equal is not better
-    (0.94, 0.95, 0.0, False),    # worse
-    (0.97, 0.95, 0.02, False),   # exactly the margin (0.97 - 0.95 is 0.020000000000000018 in floats)
-    (0.96, 0.95, 0.01, False),   # exactly the margin (0.009999999999999898 in floats)
-    (0.9701, 0.95, 0.02, True),  # just over the margin
-    (0.96, 0.95, 0.02, False),   # better, but by less than the margin
-    (1.0, 0.0, 0.5, True),
-])
+@pytest.mark.parametrize(
+    "new, production, margin, promote",
+    [
+        (0.96, 0.95, 0.0, True),  # better, no margin asked
+        (0.95, 0.95, 0.0, False),  # equal is not better
+        (0.94, 0.95, 0.0, False),  # worse
+        (0.97, 0.95, 0.02, False),  # exactly the margin (0.97 - 0.95 is 0.020000000000000018 in floats)
+        (0.96, 0.95, 0.01, False),  # exactly the margin (0.009999999999999898 in floats)
+        (0.9701, 0.95, 0.02, True),  # just over the margin
+        (0.96, 0.95, 0.02, False),  # better, but by less than the margin
+        (1.0, 0.0, 0.5, True),
+    ],
+)
 def test_promotion_needs_more_than_the_margin(new, production, margin, promote):
     assert beats(new, production, "f1_macro", margin) is promote
 

@@ -16,10 +16,7 @@ def covertype_frame(n: int = 400, seed: int = 0, soils=tuple(s for s in SOIL_COD
     By default no row has soil C5151, like the real sample.
     """
     rng = np.random.default_rng(seed)
-    data = {
-        f.name: rng.integers(int(f.minimum), int(f.maximum) + 1, n)
-        for f in COVERTYPE.features if isinstance(f, Numeric)
-    }
+    data = {f.name: rng.integers(int(f.minimum), int(f.maximum) + 1, n) for f in COVERTYPE.features if isinstance(f, Numeric)}
     data["Wilderness_Area"] = rng.choice(WILDERNESS_AREAS, n)
     data["Soil_Type"] = rng.choice(list(soils), n)
     data["Cover_Type"] = 1 + (data["Elevation"] - 1859) * 7 // 2000

@@ -16,8 +16,12 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="Which configured models are loaded, at which version", response_model=Readiness,
-            responses={503: {"model": Readiness, "description": "A configured model has no production version loaded"}})
+@router.get(
+    "/ready",
+    summary="Which configured models are loaded, at which version",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A configured model has no production version loaded"}},
+)
 async def ready(settings: SettingsDep, store: StoreDep) -> JSONResponse:
     models = {
         name: {"version": store.production[name].version if name in store.production else None, **store.status[name]}
@@ -27,8 +31,12 @@ async def ready(settings: SettingsDep, store: StoreDep) -> JSONResponse:
     return JSONResponse({"ready": ok, "models": models}, status_code=200 if ok else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 async def prometheus(metrics: MetricsDep) -> Response:
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)

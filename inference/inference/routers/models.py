@@ -15,8 +15,12 @@ from inference.schemas import ErrorResponse, ModelDetail, ModelList
 router = APIRouter(tags=["models"])
 
 
-@router.get("/models", summary="Every served model: production version, other versions and aliases, loaded versions",
-            response_model=ModelList, responses={503: {"model": ErrorResponse}})
+@router.get(
+    "/models",
+    summary="Every served model: production version, other versions and aliases, loaded versions",
+    response_model=ModelList,
+    responses={503: {"model": ErrorResponse}},
+)
 async def models(settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
     out = []
     for name in settings.model_names:
@@ -26,18 +30,26 @@ async def models(settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
             described = {"aliases": {}, "versions": []}
         except Exception as exc:
             raise unavailable(f"the MLflow registry cannot be reached: {exc}") from None
-        out.append({
-            "name": name, "dataset": settings.dataset_of(name),
-            "production_version": described["aliases"].get(settings.production_alias),
-            "aliases": described["aliases"], "versions": described["versions"],
-            "loaded_versions": store.loaded_versions(name),
-            "status": store.status[name],
-        })
+        out.append(
+            {
+                "name": name,
+                "dataset": settings.dataset_of(name),
+                "production_version": described["aliases"].get(settings.production_alias),
+                "aliases": described["aliases"],
+                "versions": described["versions"],
+                "loaded_versions": store.loaded_versions(name),
+                "status": store.status[name],
+            }
+        )
     return {"models": out}
 
 
-@router.get("/models/{name}", summary="The production version's metrics, signature and feature spec",
-            response_model=ModelDetail, responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+@router.get(
+    "/models/{name}",
+    summary="The production version's metrics, signature and feature spec",
+    response_model=ModelDetail,
+    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
 async def model_detail(name: str, choice: ChoiceDep, store: StoreDep) -> dict[str, Any]:
     model = await resolve_model(store, name, choice)
     try:
@@ -45,7 +57,13 @@ async def model_detail(name: str, choice: ChoiceDep, store: StoreDep) -> dict[st
     except Exception as exc:
         raise unavailable(f"the MLflow registry cannot be reached: {exc}") from None
     return {
-        "name": model.name, "version": model.version, "run_id": model.run_id, "metrics": metrics_of_run,
-        "signature": model.signature, "feature_spec": model.spec.raw, "input_example": model.input_example,
-        "classes": model.classes, "fast_path": model.compiled is not None,
+        "name": model.name,
+        "version": model.version,
+        "run_id": model.run_id,
+        "metrics": metrics_of_run,
+        "signature": model.signature,
+        "feature_spec": model.spec.raw,
+        "input_example": model.input_example,
+        "classes": model.classes,
+        "fast_path": model.compiled is not None,
     }

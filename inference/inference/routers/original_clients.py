@@ -22,14 +22,22 @@ KEYED = [Depends(require_api_key)]
 
 # Any JSON, null or no body included: which of the two accepted shapes it is decides
 # the model, and anything else is told both shapes.
-OriginalBody = Annotated[Any, Body(description='One penguin object, or {"features": [...]} with the Covertype feature values in data_api\'s column order')]
+OriginalBody = Annotated[
+    Any, Body(description='One penguin object, or {"features": [...]} with the Covertype feature values in data_api\'s column order')
+]
 PenguinsBody = Annotated[Any, Body(description=f'{{"penguins": [penguin, ...]}}, at most {shapes.PENGUIN_BATCH_LIMIT}')]
 
 
-@router.post("/predict", summary="Predict one penguin, or one Covertype row given as {\"features\": [...]}",
-             response_model=PenguinPrediction | CovertypePrediction, responses=PREDICT_RESPONSES, dependencies=KEYED)
-async def predict_original(choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep,
-                           payload: OriginalBody = None) -> JSONResponse:
+@router.post(
+    "/predict",
+    summary='Predict one penguin, or one Covertype row given as {"features": [...]}',
+    response_model=PenguinPrediction | CovertypePrediction,
+    responses=PREDICT_RESPONSES,
+    dependencies=KEYED,
+)
+async def predict_original(
+    choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep, payload: OriginalBody = None
+) -> JSONResponse:
     if shapes.is_features_body(payload):
         model = await resolve_model(store, settings.covertype_model, choice)
         row, actual = shapes.features_row(payload, model.spec)
@@ -41,19 +49,34 @@ async def predict_original(choice: ChoiceDep, settings: SettingsDep, store: Stor
     return JSONResponse(shapes.penguin_answer(prediction, model.name, model.version))
 
 
-@router.post("/predict/batch", summary=f"Predict up to {shapes.PENGUIN_BATCH_LIMIT} penguins",
-             response_model=PenguinBatchResponse, responses=PREDICT_RESPONSES, dependencies=KEYED)
-async def predict_penguins(choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep,
-                           payload: PenguinsBody = None) -> JSONResponse:
+@router.post(
+    "/predict/batch",
+    summary=f"Predict up to {shapes.PENGUIN_BATCH_LIMIT} penguins",
+    response_model=PenguinBatchResponse,
+    responses=PREDICT_RESPONSES,
+    dependencies=KEYED,
+)
+async def predict_penguins(
+    choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep, payload: PenguinsBody = None
+) -> JSONResponse:
     rows = shapes.penguin_rows(payload)
     model = await resolve_model(store, settings.penguins_model, choice)
     predictions = predict(model, rows, metrics, ("body", "penguins"))
-    return JSONResponse({"model": model.name, "version": model.version, "predictions": [
-        shapes.penguin_answer(p, model.name, model.version) for p in predictions]})
+    return JSONResponse(
+        {
+            "model": model.name,
+            "version": model.version,
+            "predictions": [shapes.penguin_answer(p, model.name, model.version) for p in predictions],
+        }
+    )
 
 
-@router.get("/model/info", summary="The production penguin model: version, family, hyper-parameters, metrics, training run, features",
-            response_model=ModelInfo, responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+@router.get(
+    "/model/info",
+    summary="The production penguin model: version, family, hyper-parameters, metrics, training run, features",
+    response_model=ModelInfo,
+    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
 async def penguin_model_info(choice: ChoiceDep, settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
     model = await resolve_model(store, settings.penguins_model, choice)
     try:

@@ -20,7 +20,7 @@ from inference.settings import Settings
 router = APIRouter(tags=["predict"], dependencies=[Depends(require_api_key)])
 
 # The body's precise schema and examples come from the served models (inference.openapi).
-PredictBody = Annotated[dict[str, Any], Body(description="One row (an object of raw features) or a batch: {\"rows\": [row, ...]}")]
+PredictBody = Annotated[dict[str, Any], Body(description='One row (an object of raw features) or a batch: {"rows": [row, ...]}')]
 PREDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "API keys are configured (INFERENCE_API_KEYS) and none valid was given"},
     404: {"model": ErrorResponse, "description": "Unknown model, version or alias"},
@@ -29,8 +29,9 @@ PREDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _answer(name: str, payload: dict[str, Any], choice: Choice, settings: Settings, store: ModelStore,
-                  metrics: Metrics) -> JSONResponse:
+async def _answer(
+    name: str, payload: dict[str, Any], choice: Choice, settings: Settings, store: ModelStore, metrics: Metrics
+) -> JSONResponse:
     rows, batch = rows_of(payload, settings.max_batch_rows)
     model = await resolve_model(store, name, choice)
     predictions = predict(model, rows, metrics, ("body", "rows") if batch else None)
@@ -39,15 +40,21 @@ async def _answer(name: str, payload: dict[str, Any], choice: Choice, settings: 
 
 
 @router.post("/models/{name}/predict", summary="Predict one row or a batch", response_model=PredictResponse, responses=PREDICT_RESPONSES)
-async def predict_with_model(name: str, payload: PredictBody, choice: ChoiceDep, settings: SettingsDep,
-                             store: StoreDep, metrics: MetricsDep) -> JSONResponse:
+async def predict_with_model(
+    name: str, payload: PredictBody, choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep
+) -> JSONResponse:
     return await _answer(name, payload, choice, settings, store, metrics)
 
 
-@router.post("/predict/{dataset}", summary="Predict with a dataset's production model (penguins, covertype)",
-             response_model=PredictResponse, responses=PREDICT_RESPONSES)
-async def predict_dataset(dataset: str, payload: PredictBody, choice: ChoiceDep, settings: SettingsDep,
-                          store: StoreDep, metrics: MetricsDep) -> JSONResponse:
+@router.post(
+    "/predict/{dataset}",
+    summary="Predict with a dataset's production model (penguins, covertype)",
+    response_model=PredictResponse,
+    responses=PREDICT_RESPONSES,
+)
+async def predict_dataset(
+    dataset: str, payload: PredictBody, choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep
+) -> JSONResponse:
     name = settings.datasets.get(dataset)
     if name is None:
         raise not_found(("path", "dataset"), f"unknown dataset {dataset!r}; known: {', '.join(settings.datasets)}")

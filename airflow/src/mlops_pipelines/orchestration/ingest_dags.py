@@ -55,7 +55,9 @@ def build_covertype_ingest():
         default_args=DEFAULT_ARGS,
         params={
             "group_number": Param(
-                settings().covertype_group_number, type="integer", minimum=1,
+                settings().covertype_group_number,
+                type="integer",
+                minimum=1,
                 description="data_api group whose batches this platform ingests",
             ),
         },

@@ -6,7 +6,7 @@ there or in the Airflow UI (Admin > Connections).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
@@ -21,13 +21,18 @@ def _connection(conn_id: str):
     return BaseHook.get_connection(conn_id)
 
 
-@lru_cache(maxsize=None)
+@cache
 def data_engine(conn_id: str = DATA_DB_CONN_ID) -> Engine:
     """SQLAlchemy engine on the platform's MySQL data database."""
     conn = _connection(conn_id)
     url = URL.create(
-        "mysql+pymysql", username=conn.login, password=conn.password,
-        host=conn.host, port=conn.port or 3306, database=conn.schema, query={"charset": "utf8mb4"},
+        "mysql+pymysql",
+        username=conn.login,
+        password=conn.password,
+        host=conn.host,
+        port=conn.port or 3306,
+        database=conn.schema,
+        query={"charset": "utf8mb4"},
     )
     return create_engine(url, pool_pre_ping=True)
 

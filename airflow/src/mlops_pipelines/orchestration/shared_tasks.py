@@ -8,7 +8,6 @@ from airflow.sdk.exceptions import AirflowSkipException
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.orchestration.defaults import clean_asset
 
-
 # What the clean-data asset's events carry: how many clean rows the table held.
 PUBLISHED_ROWS = "clean_rows"
 

@@ -24,8 +24,8 @@ from typing import Any
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.orchestration.defaults import DEFAULT_ARGS, START_DATE, clean_asset
 from mlops_pipelines.training.config import DEFAULTS, ENGINEERED_FEATURES_DEFAULT, MAX_CV_FOLDS, default_grids, grid_param_name
-from mlops_pipelines.training.features import has_engineered_features
 from mlops_pipelines.training.families import FAMILIES
+from mlops_pipelines.training.features import has_engineered_features
 from mlops_pipelines.training.grids import grid_schema
 from mlops_pipelines.training.selection import HIGHER_IS_BETTER
 
@@ -47,31 +47,55 @@ def training_params(contract: DatasetContract | None = None) -> dict[str, Any]:
     grids = default_grids(contract)
     params = {
         grid_param_name(name): Param(
-            grids[name], description=f"{fam.title}: values to try per hyper-parameter (all combinations are "
-                                     "cross-validated); {} turns the family off",
+            grids[name],
+            description=f"{fam.title}: values to try per hyper-parameter (all combinations are cross-validated); {{}} turns the family off",
             **grid_schema(name),
         )
         for name, fam in FAMILIES.items()
     }
-    params.update({
-        "test_size": Param(DEFAULTS["test_size"], type="number", exclusiveMinimum=0, exclusiveMaximum=1,
-                           description="share of the snapshot held out for the test metrics (stratified)"),
-        "random_state": Param(DEFAULTS["random_state"], type="integer", minimum=0,
-                              description="seed of the split and of the models"),
-        "cv_folds": Param(DEFAULTS["cv_folds"], type="integer", minimum=2, maximum=MAX_CV_FOLDS,
-                          description="folds of the stratified cross-validation (on the training split) that scores each candidate"),
-        "selection_metric": Param(DEFAULTS["selection_metric"], type="string", enum=sorted(HIGHER_IS_BETTER),
-                                  description="metric whose mean across CV folds picks the candidate to refit and register"),
-        "auto_promote": Param(DEFAULTS["auto_promote"], type="boolean",
-                              description="move @production to the new version if it beats production by the margin"),
-        "promotion_margin": Param(DEFAULTS["promotion_margin"], type="number", minimum=0,
-                                  description="how much better (in the selection metric) a new version must be to be auto-promoted"),
-    })
+    params.update(
+        {
+            "test_size": Param(
+                DEFAULTS["test_size"],
+                type="number",
+                exclusiveMinimum=0,
+                exclusiveMaximum=1,
+                description="share of the snapshot held out for the test metrics (stratified)",
+            ),
+            "random_state": Param(DEFAULTS["random_state"], type="integer", minimum=0, description="seed of the split and of the models"),
+            "cv_folds": Param(
+                DEFAULTS["cv_folds"],
+                type="integer",
+                minimum=2,
+                maximum=MAX_CV_FOLDS,
+                description="folds of the stratified cross-validation (on the training split) that scores each candidate",
+            ),
+            "selection_metric": Param(
+                DEFAULTS["selection_metric"],
+                type="string",
+                enum=sorted(HIGHER_IS_BETTER),
+                description="metric whose mean across CV folds picks the candidate to refit and register",
+            ),
+            "auto_promote": Param(
+                DEFAULTS["auto_promote"],
+                type="boolean",
+                description="move @production to the new version if it beats production by the margin",
+            ),
+            "promotion_margin": Param(
+                DEFAULTS["promotion_margin"],
+                type="number",
+                minimum=0,
+                description="how much better (in the selection metric) a new version must be to be auto-promoted",
+            ),
+        }
+    )
     if contract is not None and has_engineered_features(contract):
         # Only where the dataset has engineered features (penguins): elsewhere the Param would do nothing.
         params["engineered_features"] = Param(
-            ENGINEERED_FEATURES_DEFAULT, type="boolean",
-            description="add the engineered ratio features (computed inside the model from the raw fields)")
+            ENGINEERED_FEATURES_DEFAULT,
+            type="boolean",
+            description="add the engineered ratio features (computed inside the model from the raw fields)",
+        )
     return params
 
 
@@ -141,8 +165,11 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
 
         # The grid names each task instance by its candidate's key; rendered
         # from the task's own arguments, so the name shows while it runs.
-        @task(execution_timeout=TRAIN_TIMEOUT, max_active_tis_per_dagrun=CANDIDATES_AT_ONCE,
-              map_index_template="{{ task.op_kwargs['candidate']['key'] }}")
+        @task(
+            execution_timeout=TRAIN_TIMEOUT,
+            max_active_tis_per_dagrun=CANDIDATES_AT_ONCE,
+            map_index_template="{{ task.op_kwargs['candidate']['key'] }}",
+        )
         def train_candidate(candidate: dict, parent: dict) -> dict:
             from mlops_pipelines.training import tasks
             from mlops_pipelines.training.grids import Candidate

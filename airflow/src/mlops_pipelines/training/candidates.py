@@ -51,9 +51,16 @@ def build(contract: DatasetContract, candidate: Candidate, random_state: int, en
     return build_pipeline(contract, FAMILIES[candidate.family].make(candidate.params, random_state), engineered)
 
 
-def cross_validate_candidate(contract: DatasetContract, candidate: Candidate, X_train: pd.DataFrame, y_train: pd.Series,
-                             n_folds: int, random_state: int, engineered: bool = False,
-                             n_jobs: int = CV_N_JOBS) -> Outcome:
+def cross_validate_candidate(
+    contract: DatasetContract,
+    candidate: Candidate,
+    X_train: pd.DataFrame,
+    y_train: pd.Series,
+    n_folds: int,
+    random_state: int,
+    engineered: bool = False,
+    n_jobs: int = CV_N_JOBS,
+) -> Outcome:
     """Mean and standard deviation across folds of every metric, and the fit time.
 
     scikit-learn's cross_validate with the platform's own scorer (evaluation.score:
@@ -65,8 +72,13 @@ def cross_validate_candidate(contract: DatasetContract, candidate: Candidate, X_
         with threadpool_limits(limits=BLAS_THREADS):
             start = time.perf_counter()
             result = cross_validate(
-                model, X_train, y_train, cv=folds(n_folds, random_state), n_jobs=n_jobs,
-                scoring=partial(score, classes=tuple(contract.classes)), error_score="raise",
+                model,
+                X_train,
+                y_train,
+                cv=folds(n_folds, random_state),
+                n_jobs=n_jobs,
+                scoring=partial(score, classes=tuple(contract.classes)),
+                error_score="raise",
             )
             wall = time.perf_counter() - start
         metrics = {}
@@ -80,8 +92,9 @@ def cross_validate_candidate(contract: DatasetContract, candidate: Candidate, X_
         return Outcome(candidate, error=exc)
 
 
-def refit_and_test(contract: DatasetContract, candidate: Candidate, parts: Split, random_state: int,
-                   engineered: bool = False, n_jobs: int | None = None) -> Outcome:
+def refit_and_test(
+    contract: DatasetContract, candidate: Candidate, parts: Split, random_state: int, engineered: bool = False, n_jobs: int | None = None
+) -> Outcome:
     """The chosen candidate fit on the whole training split, then scored once on the test split.
 
     Raises (unlike cross-validation): the candidate already fit on every fold, so

@@ -7,8 +7,9 @@ fails early with the same message instead of deep inside a fit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.training.families import FAMILIES
@@ -65,8 +66,10 @@ class TrainingConfig:
         if not 0 < self.test_size < 1:
             raise ValueError(f"test_size must be between 0 and 1, got {self.test_size}")
         if not 2 <= self.cv_folds <= MAX_CV_FOLDS:
-            raise ValueError(f"cv_folds must be between 2 and {MAX_CV_FOLDS}, got {self.cv_folds}: "
-                             "cross-validation needs at least 2 folds (each scores on rows the others trained on)")
+            raise ValueError(
+                f"cv_folds must be between 2 and {MAX_CV_FOLDS}, got {self.cv_folds}: "
+                "cross-validation needs at least 2 folds (each scores on rows the others trained on)"
+            )
         if self.promotion_margin < 0:
             raise ValueError(f"promotion_margin must be >= 0, got {self.promotion_margin}")
         check_metric(self.selection_metric)
@@ -83,7 +86,7 @@ class TrainingConfig:
         return [c for name in FAMILIES if name in self.grids for c in candidates(name, self.grids[name])]
 
     @classmethod
-    def for_contract(cls, contract: DatasetContract, **overrides: Any) -> "TrainingConfig":
+    def for_contract(cls, contract: DatasetContract, **overrides: Any) -> TrainingConfig:
         """One MLflow experiment and one registered model per dataset."""
         overrides.setdefault("experiment_name", f"{contract.name}-training")
         overrides.setdefault("model_name", contract.registered_model_name)
@@ -93,7 +96,7 @@ class TrainingConfig:
         return cls(**overrides)
 
     @classmethod
-    def from_params(cls, contract: DatasetContract, params: Mapping[str, Any]) -> "TrainingConfig":
+    def from_params(cls, contract: DatasetContract, params: Mapping[str, Any]) -> TrainingConfig:
         settings = {key: params.get(key, default) for key, default in DEFAULTS.items()}
         defaults = default_grids(contract)
         settings["grids"] = {name: params.get(grid_param_name(name), defaults[name]) for name in FAMILIES}

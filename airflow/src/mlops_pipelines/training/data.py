@@ -39,14 +39,14 @@ class SqlTableSource(DatasetSource):
         return False
 
     @classmethod
-    def _resolve(cls, raw_source: Any) -> "SqlTableSource":
+    def _resolve(cls, raw_source: Any) -> SqlTableSource:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
         return {"uri": self.uri, "table": self.table, "max_id": self.max_id}
 
     @classmethod
-    def from_dict(cls, source_dict: dict[Any, Any]) -> "SqlTableSource":
+    def from_dict(cls, source_dict: dict[Any, Any]) -> SqlTableSource:
         return cls(source_dict["uri"], source_dict["table"], source_dict.get("max_id"))
 
 
@@ -135,7 +135,10 @@ def split(snapshot: Snapshot, test_size: float, random_state: int) -> Split:
     single = y.isin(counts[counts < 2].index)
     try:
         train_index, test_index = train_test_split(
-            frame.index[~single], test_size=test_size, random_state=random_state, stratify=y[~single],
+            frame.index[~single],
+            test_size=test_size,
+            random_state=random_state,
+            stratify=y[~single],
         )
     except ValueError as exc:
         raise SplitError(f"cannot split {len(frame)} rows of {snapshot.source.table} with test_size={test_size}: {exc}") from exc

@@ -3,7 +3,8 @@ confusion-matrix figure."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,6 @@ def confusion_matrix_figure(y_true, y_pred, classes: Sequence[Any], class_names:
     ax.set_yticklabels(labels)
     threshold = matrix.max() / 2 if matrix.size else 0
     for i, j in np.ndindex(matrix.shape):
-        ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                color="white" if matrix[i, j] > threshold else "black", fontsize=8)
+        ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color="white" if matrix[i, j] > threshold else "black", fontsize=8)
     fig.tight_layout()
     return fig

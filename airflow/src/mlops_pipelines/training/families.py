@@ -6,8 +6,9 @@ validates the Airflow Param in the trigger form and the grid in `grids`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sklearn.base import ClassifierMixin
@@ -47,7 +48,7 @@ class Family:
     name: str
     title: str
     hyperparameters: tuple[Hyperparameter, ...]
-    make: Callable[[dict[str, Any], int], "ClassifierMixin"]  # (hyper-parameters, random_state)
+    make: Callable[[dict[str, Any], int], ClassifierMixin]  # (hyper-parameters, random_state)
     parallel_fit: bool = False  # its fit uses n_jobs cores (the winner's refit gets REFIT_N_JOBS)
 
     @property
@@ -80,16 +81,19 @@ def _svm(params: dict[str, Any], random_state: int):
 
 
 # Inverse regularisation strength, with the same default values, of logistic regression and the SVM.
-REGULARISATION = Hyperparameter("C", {"type": "number", "exclusiveMinimum": 0}, (0.1, 1.0, 10.0),
-                                "inverse regularisation strength")
+REGULARISATION = Hyperparameter("C", {"type": "number", "exclusiveMinimum": 0}, (0.1, 1.0, 10.0), "inverse regularisation strength")
 
 LOGISTIC_REGRESSION = Family(
     name="logistic_regression",
     title="Logistic regression",
     hyperparameters=(
         REGULARISATION,
-        Hyperparameter("class_weight", {"enum": [None, "balanced"]}, (None, "balanced"),
-                       "null: every row counts the same; balanced: rare classes weigh more"),
+        Hyperparameter(
+            "class_weight",
+            {"enum": [None, "balanced"]},
+            (None, "balanced"),
+            "null: every row counts the same; balanced: rare classes weigh more",
+        ),
     ),
     make=_logistic_regression,
 )
@@ -99,15 +103,17 @@ RANDOM_FOREST = Family(
     title="Random forest",
     hyperparameters=(
         # 50 trees score as well as 100 on Covertype (bench/) at half the size.
-        Hyperparameter("n_estimators", {"type": "integer", "minimum": 1, "maximum": 1000}, (50,),
-                       "number of trees"),
+        Hyperparameter("n_estimators", {"type": "integer", "minimum": 1, "maximum": 1000}, (50,), "number of trees"),
         # Bounded by default: the registered model is loaded by the inference
         # service, and on the full Covertype file 50 trees weigh 35 MB at depth
         # 16 but 145 MB unbounded (for 8 points more accuracy).
-        Hyperparameter("max_depth", {"type": ["integer", "null"], "minimum": 1}, (12, 16),
-                       "maximum tree depth (null: unbounded; the model grows large)"),
-        Hyperparameter("min_samples_leaf", {"type": "integer", "minimum": 1}, (1, 2),
-                       "minimum rows in a leaf"),
+        Hyperparameter(
+            "max_depth",
+            {"type": ["integer", "null"], "minimum": 1},
+            (12, 16),
+            "maximum tree depth (null: unbounded; the model grows large)",
+        ),
+        Hyperparameter("min_samples_leaf", {"type": "integer", "minimum": 1}, (1, 2), "minimum rows in a leaf"),
     ),
     make=_random_forest,
     parallel_fit=True,
@@ -118,10 +124,13 @@ SVM = Family(
     title="Support-vector machine",
     hyperparameters=(
         REGULARISATION,
-        Hyperparameter("kernel", {"enum": ["linear", "rbf", "poly", "sigmoid"]}, ("linear", "rbf"),
-                       "kernel function"),
-        Hyperparameter("gamma", {"anyOf": [{"enum": ["scale", "auto"]}, {"type": "number", "exclusiveMinimum": 0}]},
-                       ("scale",), "kernel coefficient (rbf, poly, sigmoid): scale, auto or a number"),
+        Hyperparameter("kernel", {"enum": ["linear", "rbf", "poly", "sigmoid"]}, ("linear", "rbf"), "kernel function"),
+        Hyperparameter(
+            "gamma",
+            {"anyOf": [{"enum": ["scale", "auto"]}, {"type": "number", "exclusiveMinimum": 0}]},
+            ("scale",),
+            "kernel coefficient (rbf, poly, sigmoid): scale, auto or a number",
+        ),
     ),
     make=_svm,
 )

@@ -65,13 +65,15 @@ def engineered_transformers(contract: DatasetContract) -> list[tuple[str, object
             columns, diff = [ratio.denominator, ratio.numerator], {"axis": 1}
         else:
             columns, diff = [ratio.numerator], {"axis": 1, "prepend": math.log(ratio.denominator)}
-        steps = Pipeline([
-            # The same imputation as the raw numeric features get.
-            ("impute", SimpleImputer(strategy="median")),
-            ("log", FunctionTransformer(np.log)),
-            ("diff", FunctionTransformer(np.diff, kw_args=diff)),
-            ("exp", FunctionTransformer(np.exp)),
-            ("scale", StandardScaler()),
-        ])
+        steps = Pipeline(
+            [
+                # The same imputation as the raw numeric features get.
+                ("impute", SimpleImputer(strategy="median")),
+                ("log", FunctionTransformer(np.log)),
+                ("diff", FunctionTransformer(np.diff, kw_args=diff)),
+                ("exp", FunctionTransformer(np.exp)),
+                ("scale", StandardScaler()),
+            ]
+        )
         entries.append((ratio.name, steps, columns))
     return entries

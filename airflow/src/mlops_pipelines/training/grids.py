@@ -9,8 +9,9 @@ turns the family off: it has no candidates.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -41,7 +42,7 @@ class Candidate:
         return {"family": self.family, "index": self.index, "params": self.params, "key": self.key}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Candidate":
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
         return cls(data["family"], int(data["index"]), dict(data["params"]))
 
 

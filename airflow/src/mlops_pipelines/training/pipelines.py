@@ -19,20 +19,28 @@ from mlops_pipelines.training.features import engineered_transformers
 
 
 def build_preprocessor(contract: DatasetContract, engineered: bool = False) -> ColumnTransformer:
-    numeric = Pipeline([
-        ("impute", SimpleImputer(strategy="median")),
-        ("scale", StandardScaler()),
-    ])
-    categorical = Pipeline([
-        ("impute", SimpleImputer(strategy="most_frequent")),
-        # The contract's documented categories, not those a sample happens to hold:
-        # every valid value (e.g. soil C5151, absent from the Covertype sample) gets
-        # its column, and a value outside the contract encodes as all zeros.
-        ("onehot", OneHotEncoder(
-            categories=[list(f.categories) for f in contract.categorical],
-            handle_unknown="ignore", sparse_output=False,
-        )),
-    ])
+    numeric = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+        ]
+    )
+    categorical = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            # The contract's documented categories, not those a sample happens to hold:
+            # every valid value (e.g. soil C5151, absent from the Covertype sample) gets
+            # its column, and a value outside the contract encodes as all zeros.
+            (
+                "onehot",
+                OneHotEncoder(
+                    categories=[list(f.categories) for f in contract.categorical],
+                    handle_unknown="ignore",
+                    sparse_output=False,
+                ),
+            ),
+        ]
+    )
     transformers = []
     if contract.numeric:
         transformers.append(("numeric", numeric, [f.name for f in contract.numeric]))

@@ -8,13 +8,14 @@ with auto_promote, when a new version beats production on the same test data.
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-import mlflow
-from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+import mlflow
+from mlflow import MlflowClient
 from mlops_pipelines.training.data import Split
 from mlops_pipelines.training.evaluation import score
 from mlops_pipelines.training.selection import PromotionDecision, auto_promotion
@@ -52,8 +53,9 @@ def score_version(name: str, version: str, split: Split, metric: str, classes: S
     return score(model, split.X_test, split.y_test, classes)[metric]
 
 
-def decide(client: MlflowClient, name: str, new: ModelVersion, split: Split, metric: str,
-           auto_promote: bool, margin: float, classes: Sequence[Any]) -> PromotionDecision:
+def decide(
+    client: MlflowClient, name: str, new: ModelVersion, split: Split, metric: str, auto_promote: bool, margin: float, classes: Sequence[Any]
+) -> PromotionDecision:
     current = production_version(client, name)
     if current is None:
         return PromotionDecision(True, f"no version holds @{PRODUCTION_ALIAS} yet: the first one takes it", metric)
@@ -61,7 +63,9 @@ def decide(client: MlflowClient, name: str, new: ModelVersion, split: Split, met
         return PromotionDecision(False, f"version {new.version} already holds @{PRODUCTION_ALIAS}", metric)
     if not auto_promote:
         return PromotionDecision(
-            False, f"auto_promote is off: version {current.version} stays in production until a person moves the alias", metric,
+            False,
+            f"auto_promote is off: version {current.version} stays in production until a person moves the alias",
+            metric,
         )
     # Both versions are scored here, loaded from the registry, on this run's test
     # split. Production may have seen some of these rows in its own training
@@ -71,13 +75,20 @@ def decide(client: MlflowClient, name: str, new: ModelVersion, split: Split, met
         production_score = score_version(name, current.version, split, metric, classes)
     except Exception as exc:  # e.g. a version trained on another feature set
         return PromotionDecision(
-            False, f"production version {current.version} could not be scored on this test split: {exc}",
-            metric, new_score=new_score, margin=margin,
+            False,
+            f"production version {current.version} could not be scored on this test split: {exc}",
+            metric,
+            new_score=new_score,
+            margin=margin,
         )
     decision = auto_promotion(new_score, production_score, metric, margin)
     return PromotionDecision(
-        decision.promote, f"version {new.version} vs production version {current.version}: {decision.reason}",
-        metric, new_score, production_score, margin,
+        decision.promote,
+        f"version {new.version} vs production version {current.version}: {decision.reason}",
+        metric,
+        new_score,
+        production_score,
+        margin,
     )
 
 

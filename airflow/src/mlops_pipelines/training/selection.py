@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 # Every metric scored (per CV fold, and once on the test split for the winner),
 # and whether larger is better.
@@ -105,5 +106,8 @@ def auto_promotion(new_score: float, production_score: float, metric: str, margi
     return PromotionDecision(
         promote=promote,
         reason=f"new {metric} {new_score:.6f} {verb} production {production_score:.6f} by more than {margin}",
-        metric=metric, new_score=new_score, production_score=production_score, margin=margin,
+        metric=metric,
+        new_score=new_score,
+        production_score=production_score,
+        margin=margin,
     )

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
+
+from mlflow.entities import DatasetInput, InputTag, Param, Run
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import DatasetInput, InputTag, Param, Run
-
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.training import registry, tracking
 from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
@@ -64,19 +65,30 @@ def prepare(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfi
     experiment = tracking.experiment_id(client, config.experiment_name)
     parent = tracking.parent_run(client, experiment, dag_id, run_id, contract.name).info.run_id
     params = {
-        "test_size": config.test_size, "random_state": config.random_state, "cv_folds": config.cv_folds,
-        "selection_metric": config.selection_metric, "auto_promote": config.auto_promote,
-        "promotion_margin": config.promotion_margin, "engineered_features": config.engineered_features,
-        "data.table": snapshot.source.table, "data.snapshot_max_id": snapshot.source.max_id,
-        "data.rows": snapshot.rows, "data.digest": snapshot.digest,
+        "test_size": config.test_size,
+        "random_state": config.random_state,
+        "cv_folds": config.cv_folds,
+        "selection_metric": config.selection_metric,
+        "auto_promote": config.auto_promote,
+        "promotion_margin": config.promotion_margin,
+        "engineered_features": config.engineered_features,
+        "data.table": snapshot.source.table,
+        "data.snapshot_max_id": snapshot.source.max_id,
+        "data.rows": snapshot.rows,
+        "data.digest": snapshot.digest,
         **{f"grid.{name}": json.dumps(grid) for name, grid in config.grids.items()},
     }
     client.log_batch(parent, params=[Param(k, str(v)) for k, v in params.items()])
     dataset = mlflow_dataset(snapshot)
     client.log_inputs(parent, [DatasetInput(dataset._to_mlflow_entity(), [InputTag("mlflow.data.context", "snapshot")])])
     return {
-        "experiment_id": experiment, "parent_run_id": parent, "dag_id": dag_id, "run_id": run_id,
-        "snapshot_max_id": snapshot.source.max_id, "rows": snapshot.rows, "digest": snapshot.digest,
+        "experiment_id": experiment,
+        "parent_run_id": parent,
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "snapshot_max_id": snapshot.source.max_id,
+        "rows": snapshot.rows,
+        "digest": snapshot.digest,
     }
 
 
@@ -88,10 +100,15 @@ def list_candidates(config: TrainingConfig) -> list[dict[str, Any]]:
 def _result(run: Run) -> dict[str, Any]:
     tags = run.data.tags
     return {
-        "family": tags.get(tracking.TAG_FAMILY), "candidate": tags.get(tracking.TAG_CANDIDATE),
-        "index": int(tags.get(tracking.TAG_INDEX, 0)), "run_id": run.info.run_id, "status": run.info.status,
-        "model_id": tags.get(tracking.TAG_MODEL_ID), "metrics": dict(run.data.metrics),
-        "params": dict(run.data.params), "error": tags.get(tracking.TAG_ERROR),
+        "family": tags.get(tracking.TAG_FAMILY),
+        "candidate": tags.get(tracking.TAG_CANDIDATE),
+        "index": int(tags.get(tracking.TAG_INDEX, 0)),
+        "run_id": run.info.run_id,
+        "status": run.info.status,
+        "model_id": tags.get(tracking.TAG_MODEL_ID),
+        "metrics": dict(run.data.metrics),
+        "params": dict(run.data.params),
+        "error": tags.get(tracking.TAG_ERROR),
     }
 
 
@@ -117,8 +134,9 @@ def candidate_results(parent: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(results, key=lambda r: (order.index(r["family"]) if r["family"] in order else len(order), r["index"]))
 
 
-def train_candidate(contract: DatasetContract, candidate: Candidate, snapshot: Snapshot, config: TrainingConfig,
-                    parent: dict[str, Any]) -> dict[str, Any]:
+def train_candidate(
+    contract: DatasetContract, candidate: Candidate, snapshot: Snapshot, config: TrainingConfig, parent: dict[str, Any]
+) -> dict[str, Any]:
     """Cross-validate one candidate on the training split as a child run (the body of one mapped task).
 
     The candidate's own failure (a fold that does not fit) is a FAILED run with
@@ -128,8 +146,11 @@ def train_candidate(contract: DatasetContract, candidate: Candidate, snapshot: S
     a run left RUNNING by a dead try as KILLED, so no candidate is counted twice.
     """
     client = MlflowClient()
-    earlier = [r for r in tracking.candidate_runs(client, parent["experiment_id"], parent["parent_run_id"])
-               if r.data.tags.get(tracking.TAG_CANDIDATE) == candidate.key]
+    earlier = [
+        r
+        for r in tracking.candidate_runs(client, parent["experiment_id"], parent["parent_run_id"])
+        if r.data.tags.get(tracking.TAG_CANDIDATE) == candidate.key
+    ]
     finished = [r for r in earlier if r.info.status == "FINISHED"]
     if finished:
         log.info("%s: kept the run %s an earlier try finished", candidate.key, finished[0].info.run_id)
@@ -141,21 +162,31 @@ def train_candidate(contract: DatasetContract, candidate: Candidate, snapshot: S
     parts = split(snapshot, config.test_size, config.random_state)
     train_ds = mlflow_dataset(snapshot, parts.X_train.join(parts.y_train), "train")
     tags = {
-        tracking.TAG_ROLE: "candidate", tracking.TAG_FAMILY: candidate.family,
-        tracking.TAG_CANDIDATE: candidate.key, tracking.TAG_INDEX: str(candidate.index),
-        tracking.TAG_DAG_ID: parent["dag_id"], tracking.TAG_RUN_ID: parent["run_id"],
+        tracking.TAG_ROLE: "candidate",
+        tracking.TAG_FAMILY: candidate.family,
+        tracking.TAG_CANDIDATE: candidate.key,
+        tracking.TAG_INDEX: str(candidate.index),
+        tracking.TAG_DAG_ID: parent["dag_id"],
+        tracking.TAG_RUN_ID: parent["run_id"],
         tracking.TAG_DATASET: contract.name,
     }
-    run = mlflow.start_run(experiment_id=parent["experiment_id"], parent_run_id=parent["parent_run_id"],
-                           run_name=candidate.key, tags=tags)
+    run = mlflow.start_run(experiment_id=parent["experiment_id"], parent_run_id=parent["parent_run_id"], run_name=candidate.key, tags=tags)
     try:
         # engineered_features on every run, so MLflow's compare view shows its effect on the CV scores.
-        mlflow.log_params({"family": candidate.family, **candidate.params, "random_state": config.random_state,
-                           "test_size": config.test_size, "cv_folds": config.cv_folds,
-                           "engineered_features": config.engineered_features})
+        mlflow.log_params(
+            {
+                "family": candidate.family,
+                **candidate.params,
+                "random_state": config.random_state,
+                "test_size": config.test_size,
+                "cv_folds": config.cv_folds,
+                "engineered_features": config.engineered_features,
+            }
+        )
         mlflow.log_input(train_ds, context="train")
-        outcome = cross_validate_candidate(contract, candidate, parts.X_train, parts.y_train, config.cv_folds,
-                                           config.random_state, config.engineered_features)
+        outcome = cross_validate_candidate(
+            contract, candidate, parts.X_train, parts.y_train, config.cv_folds, config.random_state, config.engineered_features
+        )
         if outcome.ok:
             mlflow.log_metrics(outcome.metrics, dataset=train_ds)
             mlflow.end_run("FINISHED")
@@ -212,8 +243,9 @@ def refit_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingCo
         outcome = refit_and_test(contract, candidate, parts, config.random_state, config.engineered_features, REFIT_N_JOBS)
         mlflow.log_input(test_ds, context="test")
         mlflow.log_figure(
-            confusion_matrix_figure(parts.y_test, outcome.predictions, contract.classes, contract.class_names,
-                                    f"{contract.name} {candidate.key} (test split)"),
+            confusion_matrix_figure(
+                parts.y_test, outcome.predictions, contract.classes, contract.class_names, f"{contract.name} {candidate.key} (test split)"
+            ),
             tracking.CONFUSION_MATRIX_FILE,
         )
         model_id = tracking.log_model(for_single_rows(outcome.model), contract, parts.X_train, candidate.family, candidate.params)
@@ -237,8 +269,7 @@ def _grid_params(config: TrainingConfig, result: dict[str, Any]) -> dict[str, An
     raise ValueError(f"{result['candidate']} is not a candidate of this run's grids")
 
 
-def register_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig,
-                  parent: dict[str, Any]) -> dict[str, Any]:
+def register_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig, parent: dict[str, Any]) -> dict[str, Any]:
     """Register the refit model of the chosen candidate, then apply the promotion rule; closes the parent run."""
     client = MlflowClient()
     parent_id, metric = parent["parent_run_id"], config.selection_metric
@@ -246,23 +277,45 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
     if not best["model_id"]:
         raise RuntimeError(f"{best['candidate']} has no refit model yet: refit_best has not finished")
     scores = {k: f"{v:.6f}" for k, v in best["metrics"].items() if k.startswith(("cv_", "test_"))}
-    version = registry.register(client, config.model_name, best["model_id"], best["run_id"], {
-        "selection_metric": metric, **scores, "cv_folds": config.cv_folds,
-        "engineered_features": config.engineered_features,
-        "data.digest": snapshot.digest, "data.rows": snapshot.rows, "data.table": snapshot.source.table,
-        tracking.TAG_DAG_ID: parent["dag_id"], tracking.TAG_RUN_ID: parent["run_id"],
-        tracking.TAG_FAMILY: best["family"], tracking.TAG_CANDIDATE: best["candidate"],
-    })
+    version = registry.register(
+        client,
+        config.model_name,
+        best["model_id"],
+        best["run_id"],
+        {
+            "selection_metric": metric,
+            **scores,
+            "cv_folds": config.cv_folds,
+            "engineered_features": config.engineered_features,
+            "data.digest": snapshot.digest,
+            "data.rows": snapshot.rows,
+            "data.table": snapshot.source.table,
+            tracking.TAG_DAG_ID: parent["dag_id"],
+            tracking.TAG_RUN_ID: parent["run_id"],
+            tracking.TAG_FAMILY: best["family"],
+            tracking.TAG_CANDIDATE: best["candidate"],
+        },
+    )
     decision = registry.recorded_decision(version, metric) or registry.decide(
-        client, config.model_name, version, split(snapshot, config.test_size, config.random_state),
-        metric, config.auto_promote, config.promotion_margin, contract.classes)
+        client,
+        config.model_name,
+        version,
+        split(snapshot, config.test_size, config.random_state),
+        metric,
+        config.auto_promote,
+        config.promotion_margin,
+        contract.classes,
+    )
     registry.apply(client, config.model_name, version, decision)
     _record_on_parent(client, parent_id, best, version.version, decision)
     client.set_terminated(parent_id, "FINISHED")
     results = candidate_results(parent)
     return {
-        "model_name": config.model_name, "version": version.version, "best": best,
-        "promoted": decision.promote, "decision": decision.as_dict(),
+        "model_name": config.model_name,
+        "version": version.version,
+        "best": best,
+        "promoted": decision.promote,
+        "decision": decision.as_dict(),
         "finished": sum(r["status"] == "FINISHED" for r in results),
         "failed": [r["candidate"] for r in results if r["status"] != "FINISHED"],
     }

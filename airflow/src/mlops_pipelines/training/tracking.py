@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-import mlflow
 import pandas as pd
-from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import ColSpec, Schema
 
+import mlflow
+from mlflow import MlflowClient
 from mlops_pipelines.contracts import DatasetContract
 
 TAG_DAG_ID = "airflow.dag_id"
@@ -46,8 +47,11 @@ CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 # per model, so an unexpected type fails the refit instead of being trusted
 # silently. The list is saved in the MLmodel file: inference trusts the same.
 SKOPS_TRUSTED_TYPES = [
-    "numpy.dtype", "sklearn.tree._tree.Tree", "numpy.diff",
-    "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "numpy.diff",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 ]
 
 
@@ -75,8 +79,7 @@ def experiment_id(client: MlflowClient, name: str) -> str:
 def find_parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: str) -> Run | None:
     found = client.search_runs(
         [experiment],
-        filter_string=f"tags.`{TAG_ROLE}` = 'parent' and tags.`{TAG_DAG_ID}` = {quote(dag_id)} "
-                      f"and tags.`{TAG_RUN_ID}` = {quote(run_id)}",
+        filter_string=f"tags.`{TAG_ROLE}` = 'parent' and tags.`{TAG_DAG_ID}` = {quote(dag_id)} and tags.`{TAG_RUN_ID}` = {quote(run_id)}",
         max_results=1,
     )
     return found[0] if found else None
@@ -85,7 +88,8 @@ def find_parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: 
 def parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: str, dataset: str) -> Run:
     """The DAG run's parent run: the one an earlier try created, or a new one."""
     return find_parent_run(client, experiment, dag_id, run_id) or client.create_run(
-        experiment, run_name=run_id,
+        experiment,
+        run_name=run_id,
         tags={TAG_ROLE: "parent", TAG_DAG_ID: dag_id, TAG_RUN_ID: run_id, TAG_DATASET: dataset},
     )
 
@@ -93,7 +97,9 @@ def parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: str, 
 def candidate_runs(client: MlflowClient, experiment: str, parent_run_id: str) -> list[Run]:
     """Child runs of a parent, in training order (family order is the caller's)."""
     runs = client.search_runs(
-        [experiment], filter_string=f"tags.`{TAG_PARENT}` = {quote(parent_run_id)}", max_results=1000,
+        [experiment],
+        filter_string=f"tags.`{TAG_PARENT}` = {quote(parent_run_id)}",
+        max_results=1000,
     )
     return sorted(runs, key=lambda r: (r.data.tags.get(TAG_FAMILY, ""), int(r.data.tags.get(TAG_INDEX, 0)), r.info.start_time))
 
