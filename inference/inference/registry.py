@@ -197,10 +197,8 @@ class Registry:
             if spec_dict is None:
                 raise ValueError(f"{name} v{version} carries no feature spec ({FEATURE_SPEC_KEY} in its MLmodel metadata)")
             example = _example_rows(meta.load_input_example(local))
-        # One row must not start a thread pool: predictions here are one request's rows.
-        classifier = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
-        if hasattr(classifier, "n_jobs"):
-            classifier.n_jobs = 1
+        # No n_jobs reset here: training logs single-threaded models (pipelines.for_single_rows),
+        # and the compiled path sums a forest's trees itself, without joblib.
         spec = FeatureSpec(spec_dict)
         # The compiled path must match the pipeline on missing values too.
         check_rows = example + [{**example[0], f["name"]: None} for f in spec.features if f.get("nullable") and example]

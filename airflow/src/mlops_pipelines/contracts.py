@@ -75,6 +75,11 @@ class DatasetContract:
     description: str = ""
 
     @property
+    def integer_classes(self) -> bool:
+        """Whether the class labels are integers (Covertype's 1..7) rather than names (penguin species)."""
+        return all(isinstance(c, int) and not isinstance(c, bool) for c in self.classes)
+
+    @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
 

@@ -59,7 +59,7 @@ def _clean_table(contract: DatasetContract) -> Table:
             assert isinstance(feature, Categorical)
             kind = String(max(len(c) for c in feature.categories))
         feature_columns.append(Column(feature.name, kind, nullable=feature.nullable))
-    target_kind = Integer if all(isinstance(c, int) for c in contract.classes) else String(64)
+    target_kind = Integer if contract.integer_classes else String(64)
     return Table(
         contract.clean_table,
         metadata,

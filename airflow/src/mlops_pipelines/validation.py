@@ -82,7 +82,7 @@ def validate(frame: pd.DataFrame, contract: DatasetContract) -> ValidationResult
     target = frame[contract.target]
     target_missing = _missing(target)
     note(target_missing, f"{contract.target}: missing")
-    if all(isinstance(c, (int, np.integer)) for c in contract.classes):
+    if contract.integer_classes:
         numbers = pd.to_numeric(target.where(~target_missing), errors="coerce")
         unknown = ~target_missing & ~numbers.isin(contract.classes)
         note(unknown, target.astype("string").radd(f"{contract.target}: '").add(f"' not one of {list(contract.classes)}"))
@@ -102,7 +102,7 @@ def validate(frame: pd.DataFrame, contract: DatasetContract) -> ValidationResult
             clean[feature.name] = clean[feature.name].astype("float64")
     for feature in contract.categorical:
         clean[feature.name] = clean[feature.name].astype(object).where(clean[feature.name].notna(), None)
-    if all(isinstance(c, (int, np.integer)) for c in contract.classes):
+    if contract.integer_classes:
         clean[contract.target] = clean[contract.target].astype("int64")
     else:
         clean[contract.target] = clean[contract.target].astype(object)

@@ -11,7 +11,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 from sklearn.model_selection import train_test_split
@@ -94,8 +93,7 @@ def typed(frame: pd.DataFrame, contract: DatasetContract) -> pd.DataFrame:
             columns[feature.name] = values.astype("int64")
         else:
             columns[feature.name] = pd.to_numeric(values).astype("float64")
-    integer_classes = all(isinstance(c, (int, np.integer)) for c in contract.classes)
-    columns[contract.target] = frame[contract.target].astype("int64" if integer_classes else "str")
+    columns[contract.target] = frame[contract.target].astype("int64" if contract.integer_classes else "str")
     return pd.DataFrame(columns).reset_index(drop=True)
 
 
