@@ -61,9 +61,10 @@ start_test_services() {
   local mysql_port=${TEST_MYSQL_PORT:-13306} mlflow_port=${TEST_MLFLOW_PORT:-15000}
   trap stop_test_services EXIT
   log "starting real services for the service tests: mysql, mlflow (with minio)"
+  # --build: images left by an earlier run on this machine may be of older code.
   MYSQL_PORT=$mysql_port MYSQL_ROOT_PASSWORD=test-root MLFLOW_PORT=$mlflow_port \
     MINIO_API_PORT=${TEST_MINIO_PORT:-19000} MINIO_CONSOLE_PORT=${TEST_MINIO_CONSOLE_PORT:-19001} \
-    "${SVC_COMPOSE[@]}" up -d --wait --wait-timeout 600 mysql mlflow || {
+    "${SVC_COMPOSE[@]}" up -d --build --wait --wait-timeout 600 mysql mlflow || {
     "${SVC_COMPOSE[@]}" logs --no-color --tail 50; log "the service-test stack did not come up"; exit 1; }
   export TEST_MYSQL_URL="mysql+pymysql://root:test-root@127.0.0.1:$mysql_port/"
   export TEST_MLFLOW_URI="http://127.0.0.1:$mlflow_port"
