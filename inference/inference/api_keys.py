@@ -9,12 +9,11 @@ scrapers), and the dependency is only attached to the predict routes.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from inference.deps import SettingsDep
 from inference.errors import ApiError, item
 
 # auto_error=False: a missing header is ours to answer (401 with a reason), and
@@ -31,22 +30,27 @@ def key_is_valid(given: str, keys: list[str]) -> bool:
     return bool(sum(secrets.compare_digest(given.encode(), key.encode()) for key in keys))
 
 
-async def require_api_key(
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """A FastAPI dependency of the predict routes: the bearer key must be one of the settings' keys."""
-    if not settings.api_keys:  # the common case, on the hot path: nothing to check
-        return
-    if credentials is None or not key_is_valid(credentials.credentials, parse_keys(settings.api_keys)):
-        raise ApiError(
-            401,
-            [
-                item(
-                    ("header", "Authorization"),
-                    "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS",
-                    "unauthorized",
-                )
-            ],
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+def api_key_check(api_keys: str) -> list[Any]:
+    """The dependencies the predict routers get: the key check when keys are set, none otherwise.
+
+    Decided once when the app is made, so an open service (the default) pays nothing per request.
+    """
+    keys = parse_keys(api_keys)
+    if not keys:
+        return []
+
+    async def require_api_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if credentials is None or not key_is_valid(credentials.credentials, keys):
+            raise ApiError(
+                401,
+                [
+                    item(
+                        ("header", "Authorization"),
+                        "this route needs an API key: send `Authorization: Bearer <key>` with one of INFERENCE_API_KEYS",
+                        "unauthorized",
+                    )
+                ],
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return [Depends(require_api_key)]

@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from inference import errors
+from inference.api_keys import api_key_check
+from inference.deps import Serving
 from inference.metrics import Metrics, MetricsMiddleware
 from inference.model_store import ModelStore
 from inference.openapi import with_row_schemas
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = ModelStore(settings, registry or Registry(settings))
         app.state.store = store
+        app.state.serving = Serving(settings, store, metrics)
         # Off the request path: requests keep being answered by the model that
         # serves now while a new production version loads.
         refresher = asyncio.create_task(store.keep_current())
@@ -45,15 +48,16 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         version="1.0.0",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
+    # Every route that predicts needs one of INFERENCE_API_KEYS when keys are set.
+    keyed = api_key_check(settings.api_keys)
     app.include_router(health.router)
     app.include_router(models.router)
+    app.include_router(original_clients.info_router)
     # The original clients' routes before /predict/{dataset}, so that "batch" is not taken for a dataset.
-    app.include_router(original_clients.router)
-    app.include_router(predict.router)
+    app.include_router(original_clients.router, dependencies=keyed)
+    app.include_router(predict.router, dependencies=keyed)
 
     cached: dict[Any, dict[str, Any]] = {}
 

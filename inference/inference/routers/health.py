@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from inference.deps import MetricsDep, SettingsDep, StoreDep
+from inference.deps import ServingDep
 from inference.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -22,7 +22,8 @@ async def health() -> dict[str, str]:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "A configured model has no production version loaded"}},
 )
-async def ready(settings: SettingsDep, store: StoreDep) -> JSONResponse:
+async def ready(serving: ServingDep) -> JSONResponse:
+    settings, store = serving.settings, serving.store
     models = {
         name: {"version": store.production[name].version if name in store.production else None, **store.status[name]}
         for name in settings.model_names
@@ -37,6 +38,6 @@ async def ready(settings: SettingsDep, store: StoreDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def prometheus(metrics: MetricsDep) -> Response:
-    body, content_type = metrics.render()
+async def prometheus(serving: ServingDep) -> Response:
+    body, content_type = serving.metrics.render()
     return Response(body, media_type=content_type)

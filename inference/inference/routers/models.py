@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from inference.deps import ChoiceDep, SettingsDep, StoreDep, resolve_model
+from inference.deps import ChoiceDep, ServingDep, resolve_model
 from inference.errors import unavailable
 from inference.registry import ModelNotFound
 from inference.schemas import ErrorResponse, ModelDetail, ModelList
@@ -21,7 +21,8 @@ router = APIRouter(tags=["models"])
     response_model=ModelList,
     responses={503: {"model": ErrorResponse}},
 )
-async def models(settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
+async def models(serving: ServingDep) -> dict[str, Any]:
+    settings, store = serving.settings, serving.store
     out = []
     for name in settings.model_names:
         try:
@@ -50,7 +51,8 @@ async def models(settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
     response_model=ModelDetail,
     responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
-async def model_detail(name: str, choice: ChoiceDep, store: StoreDep) -> dict[str, Any]:
+async def model_detail(name: str, choice: ChoiceDep, serving: ServingDep) -> dict[str, Any]:
+    store = serving.store
     model = await resolve_model(store, name, choice)
     try:
         metrics_of_run = await asyncio.to_thread(store.registry.run_metrics, model.run_id)

@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from inference import original_clients as shapes
-from inference.api_keys import require_api_key
-from inference.deps import ChoiceDep, MetricsDep, SettingsDep, StoreDep, resolve_model
+from inference.deps import ChoiceDep, ServingDep, resolve_model
 from inference.errors import unavailable
 from inference.predictions import predict
 from inference.routers.predict import PREDICT_RESPONSES
 from inference.schemas import CovertypePrediction, ErrorResponse, ModelInfo, PenguinBatchResponse, PenguinPrediction
 
+# The predict routes; the app adds the API-key check when keys are set (inference.api_keys).
 router = APIRouter(tags=["original clients"])
-# The predict routes need one of INFERENCE_API_KEYS when keys are set; /model/info stays open like /models.
-KEYED = [Depends(require_api_key)]
+# /model/info, open like /models.
+info_router = APIRouter(tags=["original clients"])
 
 # Any JSON, null or no body included: which of the two accepted shapes it is decides
 # the model, and anything else is told both shapes.
@@ -33,19 +33,16 @@ PenguinsBody = Annotated[Any, Body(description=f'{{"penguins": [penguin, ...]}},
     summary='Predict one penguin, or one Covertype row given as {"features": [...]}',
     response_model=PenguinPrediction | CovertypePrediction,
     responses=PREDICT_RESPONSES,
-    dependencies=KEYED,
 )
-async def predict_original(
-    choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep, payload: OriginalBody = None
-) -> JSONResponse:
+async def predict_original(choice: ChoiceDep, serving: ServingDep, payload: OriginalBody = None) -> JSONResponse:
     if shapes.is_features_body(payload):
-        model = await resolve_model(store, settings.covertype_model, choice)
+        model = await resolve_model(serving.store, serving.settings.covertype_model, choice)
         row, actual = shapes.features_row(payload, model.spec)
-        [prediction] = predict(model, [row], metrics, describe=shapes.features_problems(model.spec))
+        [prediction] = predict(model, [row], serving.metrics, describe=shapes.features_problems(model.spec))
         return JSONResponse(shapes.covertype_answer(prediction, model.name, model.version, actual))
-    model = await resolve_model(store, settings.penguins_model, choice)
+    model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
     row = shapes.check_penguin_body(payload, model.spec)
-    [prediction] = predict(model, [row], metrics)
+    [prediction] = predict(model, [row], serving.metrics)
     return JSONResponse(shapes.penguin_answer(prediction, model.name, model.version))
 
 
@@ -54,14 +51,11 @@ async def predict_original(
     summary=f"Predict up to {shapes.PENGUIN_BATCH_LIMIT} penguins",
     response_model=PenguinBatchResponse,
     responses=PREDICT_RESPONSES,
-    dependencies=KEYED,
 )
-async def predict_penguins(
-    choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep, payload: PenguinsBody = None
-) -> JSONResponse:
+async def predict_penguins(choice: ChoiceDep, serving: ServingDep, payload: PenguinsBody = None) -> JSONResponse:
     rows = shapes.penguin_rows(payload)
-    model = await resolve_model(store, settings.penguins_model, choice)
-    predictions = predict(model, rows, metrics, ("body", "penguins"))
+    model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
+    predictions = predict(model, rows, serving.metrics, ("body", "penguins"))
     return JSONResponse(
         {
             "model": model.name,
@@ -71,16 +65,16 @@ async def predict_penguins(
     )
 
 
-@router.get(
+@info_router.get(
     "/model/info",
     summary="The production penguin model: version, family, hyper-parameters, metrics, training run, features",
     response_model=ModelInfo,
     responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
-async def penguin_model_info(choice: ChoiceDep, settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
-    model = await resolve_model(store, settings.penguins_model, choice)
+async def penguin_model_info(choice: ChoiceDep, serving: ServingDep) -> dict[str, Any]:
+    model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
     try:
-        described = await asyncio.to_thread(store.registry.version_details, model.name, model.version)
+        described = await asyncio.to_thread(serving.store.registry.version_details, model.name, model.version)
     except Exception as exc:
         raise unavailable(f"the MLflow registry cannot be reached: {exc}") from None
     return shapes.model_info(model.name, model.version, model.spec, described)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from inference.api_keys import require_api_key
-from inference.deps import Choice, ChoiceDep, MetricsDep, SettingsDep, StoreDep, resolve_model
+from inference.deps import Choice, ChoiceDep, Serving, ServingDep, resolve_model
 from inference.errors import not_found
-from inference.metrics import Metrics
-from inference.model_store import ModelStore
 from inference.predictions import predict, rows_of
 from inference.schemas import ErrorResponse, PredictResponse
-from inference.settings import Settings
 
-# Every route here predicts: each needs one of INFERENCE_API_KEYS when keys are set.
-router = APIRouter(tags=["predict"], dependencies=[Depends(require_api_key)])
+# Every route here predicts: the app adds the API-key check when keys are set (inference.api_keys).
+router = APIRouter(tags=["predict"])
 
 # The body's precise schema and examples come from the served models (inference.openapi).
 PredictBody = Annotated[dict[str, Any], Body(description='One row (an object of raw features) or a batch: {"rows": [row, ...]}')]
@@ -29,21 +25,17 @@ PREDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _answer(
-    name: str, payload: dict[str, Any], choice: Choice, settings: Settings, store: ModelStore, metrics: Metrics
-) -> JSONResponse:
-    rows, batch = rows_of(payload, settings.max_batch_rows)
-    model = await resolve_model(store, name, choice)
-    predictions = predict(model, rows, metrics, ("body", "rows") if batch else None)
+async def _answer(name: str, payload: dict[str, Any], choice: Choice, serving: Serving) -> JSONResponse:
+    rows, batch = rows_of(payload, serving.settings.max_batch_rows)
+    model = await resolve_model(serving.store, name, choice)
+    predictions = predict(model, rows, serving.metrics, ("body", "rows") if batch else None)
     # Built by hand and not re-validated: the hot path (response_model documents it).
     return JSONResponse({"model": model.name, "version": model.version, "predictions": predictions})
 
 
 @router.post("/models/{name}/predict", summary="Predict one row or a batch", response_model=PredictResponse, responses=PREDICT_RESPONSES)
-async def predict_with_model(
-    name: str, payload: PredictBody, choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep
-) -> JSONResponse:
-    return await _answer(name, payload, choice, settings, store, metrics)
+async def predict_with_model(name: str, payload: PredictBody, choice: ChoiceDep, serving: ServingDep) -> JSONResponse:
+    return await _answer(name, payload, choice, serving)
 
 
 @router.post(
@@ -52,10 +44,9 @@ async def predict_with_model(
     response_model=PredictResponse,
     responses=PREDICT_RESPONSES,
 )
-async def predict_dataset(
-    dataset: str, payload: PredictBody, choice: ChoiceDep, settings: SettingsDep, store: StoreDep, metrics: MetricsDep
-) -> JSONResponse:
-    name = settings.datasets.get(dataset)
+async def predict_dataset(dataset: str, payload: PredictBody, choice: ChoiceDep, serving: ServingDep) -> JSONResponse:
+    datasets = serving.settings.datasets
+    name = datasets.get(dataset)
     if name is None:
-        raise not_found(("path", "dataset"), f"unknown dataset {dataset!r}; known: {', '.join(settings.datasets)}")
-    return await _answer(name, payload, choice, settings, store, metrics)
+        raise not_found(("path", "dataset"), f"unknown dataset {dataset!r}; known: {', '.join(datasets)}")
+    return await _answer(name, payload, choice, serving)
