@@ -57,6 +57,20 @@ class DatasetError(RuntimeError):
     """The data file is missing, malformed or breaks the column contract."""
 
 
+class DataUnavailable(DatasetError):
+    """No data file, no cached copy, and the download failed (an offline machine): the service
+    starts anyway and says what is missing instead of exiting (a restart would fail the same way)."""
+
+
+def _download_address() -> str:
+    try:
+        from sklearn.datasets._covtype import ARCHIVE  # where fetch_covtype downloads from
+
+        return str(ARCHIVE.url)
+    except (ImportError, AttributeError):
+        return "the UCI Covertype archive (scikit-learn's fetch_covtype)"
+
+
 def read_covertype_csv(path: Path) -> pd.DataFrame:
     """Read a 13-column Covertype CSV (gzip or plain) and check it against the contract."""
     path = Path(path)
@@ -156,4 +170,12 @@ def load_dataset(data_path: Path, state_dir: Path, fetch: Callable[..., Any] | N
         log.info("%s not found; using cached download %s", data_path, cache)
         return read_covertype_csv(cache)
     log.warning("%s not found and no cached copy; downloading", data_path)
-    return read_covertype_csv(download_and_cache(state_dir, fetch=fetch))
+    try:
+        downloaded = download_and_cache(state_dir, fetch=fetch)
+    except OSError as exc:  # urllib's URLError and socket errors included: no network
+        raise DataUnavailable(
+            f"no Covertype data: {data_path} does not exist (set DATA_API_DATA_PATH to the 13-column file, or mount "
+            f"its folder as COVERTYPE_DATA_DIR in the compose file), there is no cached copy at {cache}, and the "
+            f"download from {_download_address()} failed: {exc}"
+        ) from exc
+    return read_covertype_csv(downloaded)

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from .batches import BatchedData, BatchScheduler, Clock, DataExhausted
-from .dataset import COLUMNS, load_dataset
+from .dataset import COLUMNS, DataUnavailable, load_dataset
 from .settings import Settings
 from .state import StateStore
 
@@ -80,6 +80,13 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def _available(request: Request) -> None:
+    """503 with the reason while the service has no data (see dataset.DataUnavailable)."""
+    reason = request.app.state.unavailable
+    if reason:
+        raise HTTPException(status_code=503, detail=reason)
+
+
 def _check_group(request: Request, group_number: int) -> int:
     n_groups = _settings(request).n_groups
     if not 1 <= group_number <= n_groups:
@@ -117,8 +124,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         s = settings if settings is not None else Settings()
         started = time.perf_counter()
         s.state_dir.mkdir(parents=True, exist_ok=True)
-        data = BatchedData(load_dataset(s.data_path, s.state_dir), s.n_batches, s.seed)
         app.state.settings = s
+        try:
+            frame = load_dataset(s.data_path, s.state_dir)
+        except DataUnavailable as exc:
+            # Up, answering 503 with the reason, rather than exiting into a restart loop.
+            log.error("%s", exc)
+            app.state.unavailable = str(exc)
+            yield
+            return
+        data = BatchedData(frame, s.n_batches, s.seed)
+        app.state.unavailable = None
         app.state.data = data
         app.state.scheduler = BatchScheduler(s.n_batches, s.batch_interval_seconds, StateStore(s.state_dir), clock=clock, advance=s.advance)
         log.info(
@@ -153,6 +169,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/", summary="Service overview")
     def root(request: Request) -> dict[str, Any]:
+        _available(request)
         s = _settings(request)
         return {
             "service": "data_api",
@@ -173,8 +190,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "sample_fraction": s.sample_fraction,
         }
 
-    @app.get("/health", response_model=HealthResponse, summary="Liveness (docker healthcheck)")
-    def health(request: Request) -> dict[str, Any]:
+    @app.get(
+        "/health",
+        response_model=HealthResponse,
+        summary="Liveness (docker healthcheck)",
+        responses={503: {"description": "No data: the reason names the setting to fix and the address the download tried"}},
+    )
+    def health(request: Request) -> Any:
+        if request.app.state.unavailable:
+            return JSONResponse({"status": "unavailable", "detail": request.app.state.unavailable}, status_code=503)
         s = _settings(request)
         return {"status": "ok", "rows": request.app.state.data.n_rows, "n_groups": s.n_groups, "n_batches": s.n_batches}
 
@@ -192,6 +216,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         responses={**GROUP_ERRORS, 410: {"model": ErrorResponse, "description": "All batches delivered"}},
     )
     def get_data(request: Request, group_number: GroupNumber) -> JSONResponse:
+        _available(request)
         s = _settings(request)
         try:
             batch = request.app.state.scheduler.current_batch(group_number)
@@ -214,6 +239,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         responses=GROUP_ERRORS,
     )
     def restart(request: Request, group_number: GroupNumber) -> dict[str, Any]:
+        _available(request)
         request.app.state.scheduler.restart(group_number)
         return {
             "group_number": group_number,
@@ -228,6 +254,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         responses=GROUP_ERRORS,
     )
     def group_status(request: Request, group_number: Annotated[int, Depends(path_group)]) -> dict[str, Any]:
+        _available(request)
         scheduler: BatchScheduler = request.app.state.scheduler
         st = scheduler.status(group_number)
         return {

@@ -201,3 +201,27 @@ def test_per_call_default_a_late_client_gets_every_batch(make_client: MakeClient
     assert r.status_code == 410 and "All 5 batches have been delivered for group 1" in r.json()["detail"]
     assert client.get("/groups/1").json()["exhausted"] is True
     assert client.get("/").json()["advance"] == "per_call"
+
+
+def test_offline_without_data_it_starts_and_says_what_is_missing(
+    make_client: MakeClient, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No file, no cached copy, no network: up with 503s naming the setting and the address, logged once."""
+    import urllib.error
+
+    def offline(**kwargs: Any) -> Any:
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(dataset, "_fetch_covtype", offline)
+    s = settings.model_copy(update={"data_path": Path("/nonexistent/covertype.csv.gz")})
+    with caplog.at_level("ERROR", logger="data_api"):
+        client = make_client(s)
+        health = client.get("/health")
+        assert health.status_code == 503
+        reason = health.json()["detail"]
+        assert "DATA_API_DATA_PATH" in reason and "/nonexistent/covertype.csv.gz" in reason
+        assert "Temporary failure in name resolution" in reason and "download from" in reason
+        for path in ("/data?group_number=1", "/restart_data_generation?group_number=1", "/groups/1", "/"):
+            answer = client.get(path)
+            assert answer.status_code == 503 and answer.json()["detail"] == reason, path
+    assert [r.getMessage() for r in caplog.records if r.name == "data_api"] == [reason]
