@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         version="1.0.0",
         lifespan=lifespan,
     )
+    app.add_middleware(errors.BodyLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: it counts the 413s too.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
     # Every route that predicts needs one of INFERENCE_API_KEYS when keys are set.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from inference.errors import ApiError, Loc, invalid, item
+from inference.errors import ApiError, Loc, capped, invalid, item
 from inference.feature_spec import FieldError
 from inference.metrics import Metrics
 from inference.registry import LoadedModel
@@ -50,7 +50,7 @@ def predict(
     batch = batch_loc is not None
     errors = [e for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
     if errors:
-        raise ApiError(422, describe(errors) if describe else problems(errors, batch_loc or ("body",)))
+        raise ApiError(422, capped(describe(errors) if describe else problems(errors, batch_loc or ("body",))))
     proba = model.predict_proba(rows)
     classes = model.classes
     keys = [str(c) for c in classes]
