@@ -7,6 +7,8 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from models import fitted
+from specs import PENGUIN_ROW, PENGUINS_SPEC
 
 from inference.deps import Serving
 from inference.fast_path import compile_pipeline
@@ -15,8 +17,6 @@ from inference.main import create_app
 from inference.metrics import Metrics
 from inference.registry import LoadedModel
 from inference.settings import Settings
-from models import fitted
-from specs import PENGUIN_ROW, PENGUINS_SPEC
 
 
 class OneModel:
@@ -34,8 +34,9 @@ class OneModel:
 def client() -> TestClient:
     pipeline = fitted(PENGUINS_SPEC, "lr")
     spec = FeatureSpec(PENGUINS_SPEC)
-    model = LoadedModel("penguins-classifier", "1", None, pipeline, spec, None, [PENGUIN_ROW],
-                        compile_pipeline(pipeline, spec.names, [PENGUIN_ROW]))
+    model = LoadedModel(
+        "penguins-classifier", "1", None, pipeline, spec, None, [PENGUIN_ROW], compile_pipeline(pipeline, spec.names, [PENGUIN_ROW])
+    )
     settings = Settings(max_body_bytes=1_000_000)
     app = create_app(settings)
     app.state.serving = Serving(settings, OneModel(model), Metrics())  # type: ignore[arg-type]
