@@ -97,7 +97,8 @@ class BodyLimit:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or ()).get(b"content-length")
+        # Found without building a dict of every header: this runs on each request.
+        length = next((value for name, value in scope.get("headers") or () if name == b"content-length"), None)
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             return await self._too_large(send)
         seen = 0

@@ -12,6 +12,7 @@ compiled predict path as `/predict/{dataset}`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from inference.errors import invalid, item
@@ -69,7 +70,7 @@ def features_row(payload: dict[str, Any], spec: FeatureSpec) -> tuple[dict[str, 
     return dict(zip(spec.names, values)), actual
 
 
-def features_problems(spec: FeatureSpec) -> Any:
+def features_problems(spec: FeatureSpec) -> Callable[[list[FieldError]], list[dict[str, Any]]]:
     """Errors of a feature list's row, placed at each value's position in the list and named."""
 
     def describe(errors: list[FieldError]) -> list[dict[str, Any]]:
