@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The platform's test command.
 #
-#   ./scripts/test.sh          lint, audit, fast tier, then end-to-end tier
+#   ./scripts/test.sh          lint, audit, fast tier, then end-to-end and chaos tiers on one stack
 #   ./scripts/test.sh lint     ruff (lint, format) and mypy on every service
 #   ./scripts/test.sh audit    known vulnerabilities in every service's locked requirements (scripts/audit.sh)
 #   ./scripts/test.sh fast     unit and service tests of every service (no compose stack)
 #   ./scripts/test.sh e2e      build the images, bring the whole stack up, drive it, tear it down
+#   ./scripts/test.sh chaos    the same stack, faults injected under a steady prediction load
+#   ./scripts/test.sh stack    e2e then chaos on one stack (what `all` runs after the fast tier)
 #
 # Needs Python 3.11 and Docker with Compose v2. Output (JUnit XML, logs of
 # every container when something fails, screenshots) goes to test-output/.
@@ -135,7 +137,11 @@ choose_images() {
   fi
 }
 
-run_e2e() {
+# run_stack TIER...: build the images and bring the stack up once, then run each
+# tier's tests on it (e2e: tests/e2e without the chaos marker; chaos: only it),
+# then tear it down. Tiers share the stack: bringing it up is most of a tier's cost.
+run_stack() {
+  local tiers=("$@")
   ensure_uv
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null || {
     echo "the end-to-end tier drives the UI in Debian's chromium: apt-get install chromium" >&2; return 1; }
@@ -181,11 +187,20 @@ run_e2e() {
   "${compose[@]}" ps
   docker stats --no-stream --format 'table {{.Name}}\t{{.MemUsage}}\t{{.CPUPerc}}' | tee "$OUT/docker-stats.txt"
 
-  local dir
+  local dir tier marker status
   dir=$(venv e2e tests/e2e/requirements.txt)
-  log "end-to-end tests"
   E2E_STATUS=0
-  TEST_OUTPUT_DIR="$OUT" bounded "$SUITE_TIMEOUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider tests/e2e --junitxml="$OUT/e2e.xml" || E2E_STATUS=$?
+  for tier in "${tiers[@]}"; do
+    case $tier in
+      e2e) marker="not chaos" ;;
+      chaos) marker="chaos" ;;
+    esac
+    log "$tier tests"
+    status=0
+    TEST_OUTPUT_DIR="$OUT" bounded "$SUITE_TIMEOUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider tests/e2e -m "$marker" \
+      --junitxml="$OUT/$tier.xml" || status=$?
+    [[ $status == 0 ]] || E2E_STATUS=$status
+  done
   return $E2E_STATUS
 }
 
@@ -199,14 +214,16 @@ case "${1:-all}" in
   lint) run_lint ;;
   audit) run_audit ;;
   fast) run_fast ;;
-  e2e) run_e2e ;;
+  e2e) run_stack e2e ;;
+  chaos) run_stack chaos ;;
+  stack) run_stack e2e chaos ;;
   all)
     status=0
     run_lint || status=$?
     run_audit || status=$?
     run_fast || status=$?
-    run_e2e
+    run_stack e2e chaos || status=$?
     exit $status
     ;;
-  *) echo "usage: $0 [lint|audit|fast|e2e|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [lint|audit|fast|e2e|chaos|stack|all]" >&2; exit 2 ;;
 esac
