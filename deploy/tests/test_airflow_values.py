@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import K8S, load_documents
+from conftest import K8S, ROOT, load_documents
 
 # Compose's Airflow settings the chart sets from its own keys (value path in values.yaml).
 FROM_CHART_KEYS = {
@@ -54,8 +54,6 @@ def test_celery_executor_with_the_platform_image_and_dags_baked_in(values: dict[
 
 
 def test_the_airflow_version_is_the_images(values: dict[str, Any]) -> None:
-    from conftest import ROOT
-
     pinned = re.search(r"^apache-airflow==(\S+)$", (ROOT / "airflow" / "requirements.in").read_text(), re.M)
     assert pinned and values["airflowVersion"] == pinned.group(1)
 
@@ -98,7 +96,9 @@ def test_every_secret_the_values_name_is_templated_with_the_charts_key(values: d
     ("variable", "service"),
     [("AIRFLOW_CONN_DATA_API", "data-api"), ("MLFLOW_TRACKING_URI", "mlflow")],
 )
-def test_the_tasks_addresses_are_the_mlops_namespaces_services(variable: str, service: str, values: dict[str, Any], base: list[dict[str, Any]]) -> None:
+def test_the_tasks_addresses_are_the_mlops_namespaces_services(
+    variable: str, service: str, values: dict[str, Any], base: list[dict[str, Any]]
+) -> None:
     address = next(var["value"] for var in values["env"] if var["name"] == variable)
     host, port = re.fullmatch(r"http://([\w.-]+):(\d+)", address).groups()  # type: ignore[union-attr]
     (target,) = [doc for doc in base if doc["kind"] == "Service" and doc["metadata"]["name"] == service]
@@ -107,7 +107,9 @@ def test_the_tasks_addresses_are_the_mlops_namespaces_services(variable: str, se
 
 
 def test_the_data_tables_connection_goes_through_the_mysql_service(base: list[dict[str, Any]]) -> None:
-    (secret,) = [doc for doc in load_documents(K8S / "airflow" / "secrets.example.yaml") if doc["metadata"]["name"] == "airflow-platform-connections"]
+    (secret,) = [
+        doc for doc in load_documents(K8S / "airflow" / "secrets.example.yaml") if doc["metadata"]["name"] == "airflow-platform-connections"
+    ]
     host, port = re.fullmatch(r"mysql://[^@]+@([\w.-]+):(\d+)/mlops_data", secret["stringData"]["AIRFLOW_CONN_MLOPS_DATA"]).groups()  # type: ignore[union-attr]
     (mysql,) = [doc for doc in base if doc["kind"] == "Service" and doc["metadata"]["name"] == "mysql"]
     assert host == "mysql.mlops.svc.cluster.local"

@@ -104,7 +104,9 @@ def test_every_image_is_a_platform_image_with_one_pinned_tag(
     assert values["images"]["airflow"]["tag"] == values["defaultAirflowTag"] == tag
 
 
-def test_every_configmap_and_secret_a_pod_reads_exists_with_its_keys(base: list[dict[str, Any]], secret_templates: list[dict[str, Any]]) -> None:
+def test_every_configmap_and_secret_a_pod_reads_exists_with_its_keys(
+    base: list[dict[str, Any]], secret_templates: list[dict[str, Any]]
+) -> None:
     configmaps = {name: data_keys(doc) for name, doc in by_kind(base, "ConfigMap").items()}
     secrets = {name: data_keys(doc) for name, doc in by_kind(secret_templates, "Secret").items()}
     read: set[str] = set()
@@ -266,11 +268,12 @@ def test_secret_templates_hold_only_placeholders(template: str) -> None:
 def test_addresses_name_the_services_and_ports(base: list[dict[str, Any]]) -> None:
     services = {name: {p["port"] for p in s["spec"]["ports"]} for name, s in by_kind(base, "Service").items()}
     configmaps = by_kind(base, "ConfigMap")
+    mlflow = configmaps["mlflow-config"]["data"]
     addresses = [
         configmaps["inference-config"]["data"]["INFERENCE_MLFLOW_TRACKING_URI"],
         configmaps["ui-config"]["data"]["UI_INFERENCE_URL"],
-        configmaps["mlflow-config"]["data"]["MLFLOW_S3_ENDPOINT_URL"],
-        "mysql://x@{}:{}".format(configmaps["mlflow-config"]["data"]["MLFLOW_DB_HOST"], configmaps["mlflow-config"]["data"]["MLFLOW_DB_PORT"]),
+        mlflow["MLFLOW_S3_ENDPOINT_URL"],
+        f"mysql://{mlflow['MLFLOW_DB_HOST']}:{mlflow['MLFLOW_DB_PORT']}",
     ]
     for address in addresses:
         host, port = re.fullmatch(r"\w+://(?:[^@/]*@)?([\w.-]+):(\d+)/?", address).groups()  # type: ignore[union-attr]
