@@ -8,6 +8,7 @@ that; see deploy/kubernetes/README.md)."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
@@ -114,3 +115,17 @@ def test_the_data_tables_connection_goes_through_the_mysql_service(base: list[di
     (mysql,) = [doc for doc in base if doc["kind"] == "Service" and doc["metadata"]["name"] == "mysql"]
     assert host == "mysql.mlops.svc.cluster.local"
     assert int(port) in {p["port"] for p in mysql["spec"]["ports"]}
+
+
+def test_mlflow_accepts_the_host_names_its_clients_call_it_by(values: dict[str, Any], base: list[dict[str, Any]]) -> None:
+    """MLflow answers only Host headers in MLFLOW_ALLOWED_HOSTS (`*` a wildcard):
+    inference calls it by the Service's short name, Airflow's tasks from their own namespace."""
+    configmaps = {doc["metadata"]["name"]: doc["data"] for doc in base if doc["kind"] == "ConfigMap"}
+    allowed = configmaps["mlflow-config"]["MLFLOW_ALLOWED_HOSTS"].split(",")
+    callers = [
+        configmaps["inference-config"]["INFERENCE_MLFLOW_TRACKING_URI"],
+        next(v["value"] for v in values["env"] if v["name"] == "MLFLOW_TRACKING_URI"),
+    ]
+    for uri in callers:
+        host = uri.split("://", 1)[1].rstrip("/")
+        assert any(fnmatch.fnmatchcase(host, pattern) for pattern in allowed), f"{host} is not in MLFLOW_ALLOWED_HOSTS"
