@@ -129,3 +129,18 @@ def test_mlflow_accepts_the_host_names_its_clients_call_it_by(values: dict[str, 
     for uri in callers:
         host = uri.split("://", 1)[1].rstrip("/")
         assert any(fnmatch.fnmatchcase(host, pattern) for pattern in allowed), f"{host} is not in MLFLOW_ALLOWED_HOSTS"
+
+
+def test_the_charts_pods_run_non_root_without_privilege_escalation(values: dict[str, Any]) -> None:
+    for owner, contexts in [("global", values["securityContexts"]), ("redis", values["redis"]["securityContexts"])]:
+        assert contexts["pod"]["runAsNonRoot"] is True, owner
+        assert contexts["pod"]["runAsUser"] != 0, owner
+        assert contexts["container"]["allowPrivilegeEscalation"] is False, owner
+        assert contexts["container"]["capabilities"]["drop"] == ["ALL"], owner
+    # The platform image's user (airflow/Dockerfile: useradd --uid 50000 --gid 0).
+    assert (
+        (values["uid"], values["gid"])
+        == (50000, 0)
+        == (values["securityContexts"]["pod"]["runAsUser"], values["securityContexts"]["pod"]["runAsGroup"])
+    )
+    assert "--uid 50000 --gid 0" in (ROOT / "airflow" / "Dockerfile").read_text()
