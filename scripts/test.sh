@@ -18,8 +18,9 @@ cd "$ROOT"
 OUT=${TEST_OUTPUT_DIR:-$ROOT/test-output}
 VENVS=${TEST_VENV_DIR:-$ROOT/.venv}
 SHARED=${SHARED_DIR:-$ROOT/../shared}
-# Services with a fast test suite, each tested in its own venv with its own pins.
-SERVICES=(data_api inference ui mlflow minio airflow)
+# Services with a fast test suite, each tested in its own venv with its own pins
+# (deploy: the Kubernetes manifests, checked offline against Kubernetes' schemas).
+SERVICES=(data_api inference ui mlflow minio airflow deploy)
 mkdir -p "$OUT"
 
 log() { printf '\n=== [%s] %s\n' "$(date +%T)" "$*" >&2; }
