@@ -47,10 +47,7 @@ def users(mysql_engine):
                 f"CREATE TEMPORARY TABLES, LOCK TABLES ON `{database}`.* TO '{names['data']}'@'%' WITH GRANT OPTION"
             )
         )
-    engines = {
-        role: create_engine(admin.url.set(username=name, password=f"pw-{name}"))
-        for role, name in names.items()
-    }
+    engines = {role: create_engine(admin.url.set(username=name, password=f"pw-{name}")) for role, name in names.items()}
     try:
         yield names, engines
     finally:

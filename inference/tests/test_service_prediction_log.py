@@ -180,7 +180,9 @@ def test_every_prediction_route_lands_once_with_the_contract_columns(logging_cli
     assert [r["row_index"] for r in batch_rows] == [0, 1, 2]
     assert [json.loads(r["features"]) for r in batch_rows] == rows
     assert [r["prediction"] for r in batch_rows] == [str(p["label"]) for p in batch.json()["predictions"]]
-    assert {r["dataset"] for r in batch_rows} == {"covertype"} and {r["route"] for r in batch_rows} == {f"/models/{names['covertype']}/predict"}
+    assert {r["dataset"] for r in batch_rows} == {"covertype"} and {r["route"] for r in batch_rows} == {
+        f"/models/{names['covertype']}/predict"
+    }
     assert len({r["latency_ms"] for r in batch_rows}) == 1  # the request's model time, shared
 
     [cover] = by_request[ids[2]]
@@ -343,8 +345,11 @@ def test_mysql_stopped_mid_stream_loses_no_answer_and_counts_the_drops(logging_c
         compose("stop", "mysql")
         try:
             wait_until(
-                lambda: metric(client, "predictions_dropped_total", reason="db_error") + metric(client, "predictions_dropped_total", reason="queue_full")
-                > 0,
+                lambda: (
+                    metric(client, "predictions_dropped_total", reason="db_error")
+                    + metric(client, "predictions_dropped_total", reason="queue_full")
+                    > 0
+                ),
                 timeout=60,
                 message="drops counted while MySQL is down",
             )
@@ -355,14 +360,20 @@ def test_mysql_stopped_mid_stream_loses_no_answer_and_counts_the_drops(logging_c
             compose("start", "mysql")
         wait_until(lambda: _reachable(writer_url), timeout=120, message="MySQL back")
         resumed_from = len(sent)
-        wait_until(lambda: count(reader) > 0 and bool(rows_of(reader, *sent[resumed_from + 5 : resumed_from + 6])), timeout=60, message="logging resumed")
+        wait_until(
+            lambda: count(reader) > 0 and bool(rows_of(reader, *sent[resumed_from + 5 : resumed_from + 6])),
+            timeout=60,
+            message="logging resumed",
+        )
     finally:
         stop_sending.set()
         sender.join(30)
         compose("start", "mlflow")  # in case stopping MySQL took its dependant along
     assert statuses and set(statuses) == {200}  # not one answer lost
     stop(client)
-    dropped = metric(client, "predictions_dropped_total", reason="db_error") + metric(client, "predictions_dropped_total", reason="queue_full")
+    dropped = metric(client, "predictions_dropped_total", reason="db_error") + metric(
+        client, "predictions_dropped_total", reason="queue_full"
+    )
     assert dropped > 0
     # Every answered prediction was either written once or counted as dropped.
     assert count(reader) + dropped == len(sent) == metric(client, "predictions_logged_total") + dropped

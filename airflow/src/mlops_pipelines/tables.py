@@ -29,8 +29,8 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
