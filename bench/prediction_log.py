@@ -41,7 +41,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
     parser.add_argument("--penguins-model", default="penguins-classifier")
     parser.add_argument("--covertype-model", default="covertype-classifier")
-    parser.add_argument("--mysql-url", default=os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root:change-me-mysql-root@127.0.0.1:3306/"))
+    parser.add_argument(
+        "--mysql-url", default=os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root:change-me-mysql-root@127.0.0.1:3306/")
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
@@ -122,7 +124,7 @@ def main() -> None:
             processes.append(subprocess.Popen(command, env={**base_env, **extra}, cwd=ROOT / "inference", stdout=subprocess.DEVNULL))
         for base in bases.values():
             wait_http(f"{base}/ready")
-        for label, path, body in cases:
+        for _, path, body in cases:
             for base in bases.values():
                 post(f"{base}{path}", body)  # fail early on a body the route refuses
         for round_ in range(args.rounds):
@@ -131,13 +133,18 @@ def main() -> None:
                 for mode in order:
                     r = wrk(f"{bases[mode]}{path}", body, args.connections, args.seconds)
                     results.setdefault((label, mode), []).append(r)
-                    print(f"round {round_ + 1} | {label:>40} | log {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms", flush=True)
+                    print(
+                        f"round {round_ + 1} | {label:>40} | log {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms",
+                        flush=True,
+                    )
                     if mode == "on":
                         drain = time.monotonic()
                         while metric(bases["on"], "prediction_log_queue_rows") > 0 and time.monotonic() - drain < 60:
                             time.sleep(0.2)
         logged = metric(bases["on"], "predictions_logged_total")
-        dropped = {reason: metric(bases["on"], "predictions_dropped_total", f'{{reason="{reason}"}}') for reason in ("queue_full", "db_error")}
+        dropped = {
+            reason: metric(bases["on"], "predictions_dropped_total", f'{{reason="{reason}"}}') for reason in ("queue_full", "db_error")
+        }
     finally:
         for process in processes:
             process.terminate()
@@ -145,7 +152,9 @@ def main() -> None:
     with admin.begin() as conn:
         rows = conn.execute(text(f"SELECT COUNT(*) FROM `{database}`.predictions")).scalar_one()
         size = conn.execute(
-            text("SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = :db AND table_name = 'predictions'"),
+            text(
+                "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = :db AND table_name = 'predictions'"
+            ),
             {"db": database},
         ).scalar_one()
         user = make_user(writer_url)

@@ -102,7 +102,9 @@ def measure(admin_url: str, dataset: str, rows: list[dict]) -> tuple[int, int, f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mysql-url", default=os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root:change-me-mysql-root@127.0.0.1:3306/"))
+    parser.add_argument(
+        "--mysql-url", default=os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root:change-me-mysql-root@127.0.0.1:3306/")
+    )
     parser.add_argument("--rows", type=int, default=250_000)
     parser.add_argument("--covertype", default=os.environ.get("COVERTYPE_PATH", str(ROOT.parent / "shared" / "data" / "covertype.csv.gz")))
     args = parser.parse_args()
