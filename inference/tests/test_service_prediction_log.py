@@ -30,6 +30,8 @@ pytestmark = pytest.mark.mlflow
 CONTRACT = json.loads((Path(__file__).resolve().parents[2] / "contract" / "monitoring-tables.json").read_text())
 PREDICTIONS = CONTRACT["tables"]["predictions"]
 COLUMNS = [c["name"] for c in PREDICTIONS["columns"]]
+# A caller's id with the characters SQL and format strings treat specially.
+BATCH_ID = "client'batch%s\\1"
 
 
 def create_table_ddl(name: str, table: dict) -> str:
@@ -145,14 +147,14 @@ def test_every_prediction_route_lands_once_with_the_contract_columns(logging_cli
 
     one = client.post(f"/predict/{registered['prefix']}-penguins", json=PENGUIN_ROW)
     rows = [COVER_ROW, {**COVER_ROW, "Elevation": 3500}, {**COVER_ROW, "Soil_Type": "C5151"}]
-    batch = client.post(f"/models/{names['covertype']}/predict", json={"rows": rows}, headers={"X-Request-ID": "client-batch-1"})
+    batch = client.post(f"/models/{names['covertype']}/predict", json={"rows": rows}, headers={"X-Request-ID": BATCH_ID})
     spec = client.get(f"/models/{names['covertype']}").json()["feature_spec"]
     features = [COVER_ROW[f["name"]] for f in spec["features"]]
     original = client.post("/predict", json={"features": features})
     penguins = client.post("/predict/batch", json={"penguins": [PENGUIN_ROW, {**PENGUIN_ROW, "sex": None}]})
     for response in (one, batch, original, penguins):
         assert response.status_code == 200, response.text
-    assert batch.headers["X-Request-ID"] == "client-batch-1"
+    assert batch.headers["X-Request-ID"] == BATCH_ID
     generated = one.headers["X-Request-ID"]
     assert len(generated) == 32 and int(generated, 16) >= 0  # uuid4 hex
     ids = [r.headers["X-Request-ID"] for r in (one, batch, original, penguins)]
@@ -177,7 +179,7 @@ def test_every_prediction_route_lands_once_with_the_contract_columns(logging_cli
     assert single["latency_ms"] > 0
     assert started <= single["predicted_at"] <= datetime.now(UTC).replace(tzinfo=None)
 
-    batch_rows = by_request["client-batch-1"]
+    batch_rows = by_request[BATCH_ID]
     assert [r["row_index"] for r in batch_rows] == [0, 1, 2]
     assert [json.loads(r["features"]) for r in batch_rows] == rows
     assert [r["prediction"] for r in batch_rows] == [str(p["label"]) for p in batch.json()["predictions"]]
