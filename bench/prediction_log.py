@@ -76,6 +76,12 @@ def scratch_database(admin_url: str) -> tuple[str, str, object]:
     return name, url.render_as_string(hide_password=False), admin
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads: the log's writer included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def metric(base: str, name: str, labels: str = "") -> float:
     with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
         body = response.read().decode()
@@ -110,7 +116,7 @@ def main() -> None:
         "off": {"PREDICTION_LOG": "off"},
         "on": {"PREDICTION_LOG": "on", "PREDICTION_LOG_DB_URL": writer_url},
     }
-    bases, processes = {}, []
+    bases, processes, pids = {}, [], {}
     print(
         f"models {versions}, {args.rounds} rounds x {args.seconds}s per case and mode, c={args.connections}, "
         f"one uvicorn worker each, wrk and MySQL on the same machine\n"
@@ -122,6 +128,7 @@ def main() -> None:
             bases[mode] = f"http://127.0.0.1:{port}"
             command = [args.python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
             processes.append(subprocess.Popen(command, env={**base_env, **extra}, cwd=ROOT / "inference", stdout=subprocess.DEVNULL))
+            pids[mode] = processes[-1].pid
         for base in bases.values():
             wait_http(f"{base}/ready")
         for _, path, body in cases:
@@ -131,16 +138,21 @@ def main() -> None:
             order = ["off", "on"] if round_ % 2 == 0 else ["on", "off"]
             for label, path, body in cases:
                 for mode in order:
+                    cpu = cpu_seconds(pids[mode])
                     r = wrk(f"{bases[mode]}{path}", body, args.connections, args.seconds)
                     results.setdefault((label, mode), []).append(r)
-                    print(
-                        f"round {round_ + 1} | {label:>40} | log {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms",
-                        flush=True,
-                    )
                     if mode == "on":
                         drain = time.monotonic()
                         while metric(bases["on"], "prediction_log_queue_rows") > 0 and time.monotonic() - drain < 60:
                             time.sleep(0.2)
+                    # The process's CPU per request, its writer's flushes included: what decides
+                    # throughput on an otherwise idle machine, and far less noisy than req/s on a busy one.
+                    r["cpu_ms"] = (cpu_seconds(pids[mode]) - cpu) * 1000 / (r["rps"] * args.seconds)
+                    print(
+                        f"round {round_ + 1} | {label:>40} | log {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms "
+                        f"| p99 {r['p99']:7.2f} ms | {r['cpu_ms']:.3f} CPU ms/request",
+                        flush=True,
+                    )
         logged = metric(bases["on"], "predictions_logged_total")
         dropped = {
             reason: metric(bases["on"], "predictions_dropped_total", f'{{reason="{reason}"}}') for reason in ("queue_full", "db_error")
@@ -161,21 +173,31 @@ def main() -> None:
         conn.execute(text(f"DROP DATABASE `{database}`"))
         conn.execute(text(f"DROP USER '{user}'@'%'"))
 
-    print("\n| case | log off req/s | log on req/s | on / off | p50 off / on ms | p99 off / on ms |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "\n| case | log off req/s | log on req/s | on / off | CPU ms/request off / on | off / on CPU | p50 off / on ms | p99 off / on ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     total = {"off": 0.0, "on": 0.0}
+    cpu_ratios = []
     for label, _, _ in cases:
         off, on = results[(label, "off")], results[(label, "on")]
         rps = {m: sum(r["rps"] for r in rs) / len(rs) for m, rs in (("off", off), ("on", on))}
         p50 = {m: sorted(r["p50"] for r in rs)[len(rs) // 2] for m, rs in (("off", off), ("on", on))}
         p99 = {m: sorted(r["p99"] for r in rs)[len(rs) // 2] for m, rs in (("off", off), ("on", on))}
+        # Median CPU per request over the rounds.
+        cpu = {m: sorted(r["cpu_ms"] for r in rs)[len(rs) // 2] for m, rs in (("off", off), ("on", on))}
         total["off"] += rps["off"]
         total["on"] += rps["on"]
+        cpu_ratios.append(cpu["off"] / cpu["on"])
         print(
             f"| `{label}` | {rps['off']:.0f} | {rps['on']:.0f} | {rps['on'] / rps['off']:.3f} | "
+            f"{cpu['off']:.3f} / {cpu['on']:.3f} | {cpu['off'] / cpu['on']:.3f} | "
             f"{p50['off']:.2f} / {p50['on']:.2f} | {p99['off']:.2f} / {p99['on']:.2f} |"
         )
     print(f"\nlog on / off over all cases (mean req/s): {total['on'] / total['off']:.3f}")
+    print(
+        f"log off / on CPU per request, mean over the cases (the throughput ratio on an idle machine): {sum(cpu_ratios) / len(cpu_ratios):.3f}"
+    )
     print(f"the log wrote {logged:.0f} rows ({rows} in the table, {size / 1e6:.1f} MB with indexes); dropped {dropped}")
 
 
