@@ -57,6 +57,8 @@ def main() -> None:
         "INFERENCE_MODELS": f"{args.penguins_model},{args.covertype_model}",
         "INFERENCE_PENGUINS_MODEL": args.penguins_model,
         "INFERENCE_COVERTYPE_MODEL": args.covertype_model,
+        # The routes' own cost; the prediction log's is bench/prediction_log.py's.
+        "PREDICTION_LOG": os.environ.get("PREDICTION_LOG", "off"),
     }
     command = [args.python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     print(f"models {versions}, {args.seconds}s per measurement, one uvicorn worker, wrk on the same machine\n")

@@ -36,6 +36,9 @@ MYSQL_ROOT_PASSWORD=$(secret)
 MLFLOW_DB_PASSWORD=$(secret)
 MLFLOW_AUTH_DB_PASSWORD=$(secret)
 DATA_DB_PASSWORD=$(secret)
+# The monitoring tables' users: inference's (insert predictions only) and the ui's (read only).
+PREDICTIONS_DB_PASSWORD=$(secret)
+MONITOR_DB_PASSWORD=$(secret)
 AIRFLOW_DB_PASSWORD=$(secret)
 MINIO_ROOT_PASSWORD=$(secret)
 

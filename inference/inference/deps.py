@@ -16,7 +16,10 @@ from fastapi import Depends, Query, Request
 from inference.errors import invalid, not_found, unavailable
 from inference.metrics import Metrics
 from inference.model_store import ModelStore, NotServing
+from inference.prediction_log import PredictionLog
+from inference.predictions import Recorder
 from inference.registry import LoadedModel, ModelNotFound
+from inference.request_id import request_id
 from inference.settings import Settings
 
 log = logging.getLogger("inference")
@@ -29,6 +32,16 @@ class Serving:
     settings: Settings
     store: ModelStore
     metrics: Metrics
+    # None with PREDICTION_LOG=off.
+    prediction_log: PredictionLog | None = None
+
+    def recorder(self, request: Request) -> Recorder | None:
+        """What a route passes to `predict` so its predictions are recorded, with its id and path."""
+        log = self.prediction_log
+        if log is None:
+            return None
+        rid, route = request_id(request.scope), request.scope["path"][:64]
+        return lambda model, rows, predictions, seconds: log.record(rid, route, model, rows, predictions, seconds)
 
 
 # One dependency for the three, and `async def`: every dependency FastAPI resolves costs

@@ -21,7 +21,9 @@ from inference.deps import Serving
 from inference.metrics import Metrics, MetricsMiddleware
 from inference.model_store import ModelStore
 from inference.openapi import with_row_schemas
+from inference.prediction_log import PredictionLog
 from inference.registry import Registry
+from inference.request_id import RequestId
 from inference.routers import health, models, original_clients, predict
 from inference.settings import Settings
 
@@ -34,12 +36,20 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = ModelStore(settings, registry or Registry(settings))
         app.state.store = store
-        app.state.serving = Serving(settings, store, metrics)
+        # Off: no writer thread, no database connection.
+        prediction_log = PredictionLog(settings, metrics) if settings.prediction_log == "on" else None
+        if prediction_log is not None:
+            prediction_log.start()
+        app.state.prediction_log = prediction_log
+        app.state.serving = Serving(settings, store, metrics, prediction_log)
         # Off the request path: requests keep being answered by the model that
         # serves now while a new production version loads.
         refresher = asyncio.create_task(store.keep_current())
         yield
         refresher.cancel()
+        if prediction_log is not None:
+            # What is still queued is written before the process goes.
+            await asyncio.to_thread(prediction_log.stop)
 
     app = FastAPI(
         title="MLOps platform inference",
@@ -49,6 +59,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         lifespan=lifespan,
     )
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outside the body limit, so a 413 carries the request's id too.
+    app.add_middleware(RequestId)
     # Added last, so outermost: it counts the 413s too.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# Why a prediction was not recorded (predictions_dropped_total{reason}); sampled-out ones are not drops.
+DROP_REASONS = ("queue_full", "db_error")
 
 
 class Metrics:
@@ -25,6 +28,25 @@ class Metrics:
             ["model", "version", "label"],
             registry=self.registry,
         )
+        # Model time per request, for p50/p99 per model (the request latency above includes parsing).
+        self.prediction_duration = Histogram(
+            "inference_prediction_duration_seconds",
+            "Model time per request (validation and predict_proba)",
+            ["model", "version"],
+            registry=self.registry,
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.model_ready = Gauge(
+            "inference_model_ready", "1 when the model's production version is loaded", ["model"], registry=self.registry
+        )
+        # The prediction log (inference.prediction_log).
+        self.predictions_dropped = Counter(
+            "predictions_dropped", "Predicted rows the prediction log could not record", ["reason"], registry=self.registry
+        )
+        for reason in DROP_REASONS:  # present at 0, so rates and alerts see them from the start
+            self.predictions_dropped.labels(reason)
+        self.predictions_logged = Counter("predictions_logged", "Predicted rows written to the predictions table", registry=self.registry)
+        self.prediction_log_queue_rows = Gauge("prediction_log_queue_rows", "Predicted rows waiting to be written", registry=self.registry)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,10 @@ from inference.errors import ApiError, Loc, capped, invalid, item
 from inference.feature_spec import FieldError
 from inference.metrics import Metrics
 from inference.registry import LoadedModel
+
+# Called with the model, the rows, their predictions and the model's seconds: the
+# request's prediction log entry (inference.deps.Serving.recorder).
+Recorder = Callable[[LoadedModel, list[Any], list[dict[str, Any]], float], None]
 
 
 def rows_of(payload: dict[str, Any], max_rows: int) -> tuple[list[Any], bool]:
@@ -41,17 +46,20 @@ def predict(
     metrics: Metrics,
     batch_loc: Loc | None = None,
     describe: Callable[[list[FieldError]], list[dict[str, Any]]] | None = None,
+    record: Recorder | None = None,
 ) -> list[dict[str, Any]]:
     """Each row's label, its name, confidence and every class's probability; 422 naming every bad field.
 
     `batch_loc` is where the rows sit in the body when they came as a batch (`("body", "rows")`);
-    `describe` places the errors of a body of another shape.
+    `describe` places the errors of a body of another shape; `record` gets what was predicted.
     """
+    started = time.perf_counter()
     batch = batch_loc is not None
     errors = [e for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
     if errors:
         raise ApiError(422, capped(describe(errors) if describe else problems(errors, batch_loc or ("body",))))
     proba = model.predict_proba(rows)
+    seconds = time.perf_counter() - started
     classes = model.classes
     keys = [str(c) for c in classes]
     out = []
@@ -67,4 +75,7 @@ def predict(
             }
         )
         metrics.predictions.labels(model.name, model.version, keys[best]).inc()
+    metrics.prediction_duration.labels(model.name, model.version).observe(seconds)
+    if record is not None:
+        record(model, rows, out, seconds)
     return out

@@ -1,16 +1,20 @@
-"""Configuration from the environment (prefix INFERENCE_)."""
+"""Configuration from the environment (prefix INFERENCE_; the prediction log's without it)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
 
 # A registered model's name is its dataset's with this suffix (the training DAGs name them so).
 MODEL_SUFFIX = "-classifier"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INFERENCE_")
+    # validate_by_name: tests and scripts pass the prediction log's settings by field name.
+    model_config = SettingsConfigDict(env_prefix="INFERENCE_", validate_by_name=True, validate_by_alias=True)
 
     mlflow_tracking_uri: str = "http://mlflow:5000"
     # Registered models served, comma-separated; the dataset route of each is the
@@ -33,6 +37,43 @@ class Settings(BaseSettings):
     mlflow_timeout_seconds: float = Field(10.0, gt=0)
     # Comma-separated bearer keys for the predict routes; empty: open (inference.api_keys).
     api_keys: str = ""
+
+    # --- the prediction log (inference.prediction_log): every prediction into mlops_data.predictions.
+    # Named as the issue and the compose file name them: PREDICTION_LOG*, PREDICTIONS_DB_*.
+    # off: no writer, no database connection.
+    prediction_log: Literal["on", "off"] = Field("on", validation_alias=AliasChoices("PREDICTION_LOG", "INFERENCE_PREDICTION_LOG"))
+    # The share of requests recorded (whole requests: a batch is all or nothing).
+    prediction_log_sample: float = Field(1.0, ge=0.0, le=1.0, validation_alias="PREDICTION_LOG_SAMPLE")
+    # A full SQLAlchemy URL; empty: built from the PREDICTIONS_DB_* settings below.
+    prediction_log_db_url: str = Field("", validation_alias="PREDICTION_LOG_DB_URL")
+    predictions_db_host: str = Field("mysql", validation_alias="PREDICTIONS_DB_HOST")
+    predictions_db_port: int = Field(3306, ge=1, le=65535, validation_alias="PREDICTIONS_DB_PORT")
+    predictions_db_name: str = Field("mlops_data", validation_alias="PREDICTIONS_DB_NAME")
+    # The MySQL user that may only insert into predictions (mysql/init, granted by airflow-init).
+    predictions_db_user: str = Field("predictions_writer", validation_alias="PREDICTIONS_DB_USER")
+    predictions_db_password: str = Field("change-me-predictions", validation_alias="PREDICTIONS_DB_PASSWORD")
+    # Rows waiting to be written at most; a request whose rows do not fit is dropped (counted, queue_full).
+    prediction_log_queue_rows: int = Field(100_000, ge=1, validation_alias="PREDICTION_LOG_QUEUE_ROWS")
+    # A flush every this many seconds, or as soon as this many rows wait.
+    prediction_log_flush_seconds: float = Field(1.0, gt=0, validation_alias="PREDICTION_LOG_FLUSH_SECONDS")
+    prediction_log_batch_rows: int = Field(1000, ge=1, validation_alias="PREDICTION_LOG_BATCH_ROWS")
+    # Tries of one flush before its rows are dropped (counted, db_error).
+    prediction_log_attempts: int = Field(3, ge=1, validation_alias="PREDICTION_LOG_ATTEMPTS")
+    # Connecting, reading and writing: a slow or vanished MySQL must not hold the writer for long.
+    prediction_log_db_timeout_seconds: int = Field(5, ge=1, validation_alias="PREDICTION_LOG_DB_TIMEOUT_SECONDS")
+
+    @property
+    def predictions_db_url(self) -> URL:
+        if self.prediction_log_db_url:
+            return make_url(self.prediction_log_db_url)
+        return URL.create(
+            "mysql+pymysql",
+            username=self.predictions_db_user,
+            password=self.predictions_db_password,
+            host=self.predictions_db_host,
+            port=self.predictions_db_port,
+            database=self.predictions_db_name,
+        )
 
     @property
     def model_names(self) -> list[str]:

@@ -104,6 +104,8 @@ def make_client(mlflow_uri):
         # process-wide URIs these tests set to log models.
         mlflow.set_tracking_uri("file:///nonexistent-tracking")
         mlflow.set_registry_uri("file:///nonexistent-registry")
+        # The prediction log's own tests turn it on, with their database.
+        extra.setdefault("prediction_log", "off")
         settings = Settings(mlflow_tracking_uri=uri or mlflow_uri, models=models, refresh_seconds=refresh_seconds, **extra)
         client = TestClient(create_app(settings))
         client.__enter__()

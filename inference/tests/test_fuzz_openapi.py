@@ -32,6 +32,7 @@ def served_app(registered, mlflow_uri):
             refresh_seconds=1,
             penguins_model=names["penguins"],
             covertype_model=names["covertype"],
+            prediction_log="off",
         )
     )
     with socket.socket() as s:

@@ -298,7 +298,11 @@ CONVENTIONS: dict[str, Any] = {
 
 def golden_files() -> dict[str, Any]:
     """The contract as files other services' tests read (contract/ at the repository root)."""
+    # tables.py derives its tables from the contracts above: imported here, not at the top.
+    from mlops_pipelines.tables import monitoring_contract
+
     return {
+        "monitoring-tables.json": monitoring_contract(),
         "feature-spec.schema.json": FEATURE_SPEC_SCHEMA,
         "conventions.json": CONVENTIONS,
         **{f"specs/{name}.json": contract.feature_spec() for name, contract in CONTRACTS.items()},

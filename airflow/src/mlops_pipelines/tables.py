@@ -2,25 +2,37 @@
 
 `create_tables` runs at the start of every ingestion DAG run (create-if-missing),
 so a fresh volume and an existing one both end up with every table.
+`python -m mlops_pipelines.tables` (airflow-init) creates them too, then grants the
+monitoring tables' users their table-level rights (see `grant_monitoring`).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, Categorical, DatasetContract, Numeric
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS, PENGUINS_RAW_COLUMNS
@@ -102,7 +114,198 @@ CLEAN = {c.name: _clean_table(c) for c in (PENGUINS, COVERTYPE)}
 REJECTED = {c.name: _rejected_table(c) for c in (PENGUINS, COVERTYPE)}
 
 
+# --- monitoring -------------------------------------------------------------
+# What the served models see and how right they still are (issue 12). Each table
+# has one writer; the ui reads them all with a user that may only select them.
+
+
+def _id_column() -> Column:
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+PREDICTIONS = Table(
+    "predictions",
+    metadata,
+    _id_column(),
+    # X-Request-ID if the caller gave one, else generated; with row_index the row's
+    # identity, so a retried flush (INSERT IGNORE) writes nothing twice.
+    Column("request_id", String(64), nullable=False),
+    Column("row_index", Integer, nullable=False),
+    # UTC, to the millisecond: many predictions share a second.
+    Column("predicted_at", DateTime().with_variant(MYSQL_DATETIME(fsp=3), "mysql", "mariadb"), nullable=False),
+    Column("dataset", String(32), nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("features", Text, nullable=False),  # the input row, a JSON object
+    Column("prediction", String(64), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("probabilities", Text, nullable=False),  # {class: probability}, JSON
+    Column("latency_ms", Float, nullable=False),  # the request's model time
+    UniqueConstraint("request_id", "row_index", name="uq_predictions_request_row"),
+    Index("ix_predictions_dataset_time", "dataset", "predicted_at"),
+    mysql_charset="utf8mb4",
+)
+
+MODEL_QUALITY = Table(
+    "model_quality",
+    metadata,
+    _id_column(),
+    Column("dataset", String(32), nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("batch_key", String(64), nullable=False),
+    Column("group_number", Integer, nullable=True),
+    Column("batch_number", Integer, nullable=True),
+    Column("rows_scored", Integer, nullable=False),
+    Column("accuracy", Float, nullable=False),
+    Column("f1_macro", Float, nullable=False),
+    Column("baseline_accuracy", Float, nullable=True),
+    Column("baseline_f1_macro", Float, nullable=True),
+    Column("mlflow_run_id", String(64), nullable=True),
+    Column("measured_at", DateTime, nullable=False),
+    # A retried scoring task writes nothing twice.
+    UniqueConstraint("dataset", "model_name", "model_version", "batch_key", name="uq_model_quality_batch"),
+    Index("ix_model_quality_dataset_time", "dataset", "measured_at"),
+    mysql_charset="utf8mb4",
+)
+
+FEATURE_DRIFT = Table(
+    "feature_drift",
+    metadata,
+    _id_column(),
+    Column("check_id", String(64), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("feature", String(64), nullable=False),
+    Column("dataset", String(32), nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("window_start", DateTime, nullable=False),
+    Column("window_end", DateTime, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("statistic", Float, nullable=False),
+    Column("p_value", Float, nullable=True),
+    Column("drifted", Boolean, nullable=False),
+    Column("rows_compared", Integer, nullable=False),
+    Column("report_run_id", String(64), nullable=True),
+    Column("measured_at", DateTime, nullable=False),
+    UniqueConstraint("check_id", "source", "feature", name="uq_feature_drift_check"),
+    Index("ix_feature_drift_dataset_time", "dataset", "measured_at"),
+    mysql_charset="utf8mb4",
+)
+
+RETRAIN_TRIGGERS = Table(
+    "retrain_triggers",
+    metadata,
+    _id_column(),
+    Column("dataset", String(32), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("fired_at", DateTime, nullable=False),
+    Index("ix_retrain_triggers_dataset_time", "dataset", "fired_at"),
+    mysql_charset="utf8mb4",
+)
+
+# Every monitoring table: the ui's reader may select these and nothing else.
+MONITORING_TABLES: list[Table] = [PREDICTIONS, MODEL_QUALITY, FEATURE_DRIFT, RETRAIN_TRIGGERS]
+
+
 def create_tables(engine: Engine) -> list[str]:
     """Create whatever table is missing; existing tables and their rows are left alone."""
     metadata.create_all(engine, checkfirst=True)
     return sorted(metadata.tables)
+
+
+def monitoring_contract() -> dict[str, Any]:
+    """The monitoring tables as their readers and writers must see them (contract/monitoring-tables.json).
+
+    Types as MySQL spells them, so inference's and the ui's tests can hold their SQL to them.
+    """
+    dialect = mysql.dialect()
+    tables = {}
+    for table in MONITORING_TABLES:
+        tables[table.name] = {
+            "columns": [
+                {
+                    "name": column.name,
+                    "type": column.type.compile(dialect=dialect),
+                    "nullable": bool(column.nullable),
+                    **({"primary_key": True, "autoincrement": True} if column.primary_key else {}),
+                }
+                for column in table.columns
+            ],
+            "unique": [[c.name for c in u.columns] for u in table.constraints if isinstance(u, UniqueConstraint)],
+            "indexes": [[c.name for c in index.columns] for index in sorted(table.indexes, key=lambda i: str(i.name))],
+        }
+    return {"database": "DATA_DB_NAME (default mlops_data)", "tables": tables}
+
+
+log = logging.getLogger(__name__)
+
+# The users of the monitoring tables (created by mysql/init/01-databases.sh).
+PREDICTIONS_DB_USER = "predictions_writer"
+MONITOR_DB_USER = "monitor_reader"
+
+
+def _quoted_user(engine: Engine, user: str) -> str:
+    # Users cannot be bound parameters in GRANT: quote them as string literals.
+    literal = String().literal_processor(dialect=engine.dialect)
+    assert literal is not None
+    return f"{literal(user)}@'%'"
+
+
+def grant_monitoring(engine: Engine, writer: str, reader: str) -> list[str]:
+    """Table-level rights on the monitoring tables: `writer` may only insert predictions, `reader` only select.
+
+    MySQL refuses a table-level grant on a table that does not exist, hence after
+    `create_tables`. GRANT is idempotent. The engine's user needs GRANT OPTION on the database.
+    """
+    preparer = engine.dialect.identifier_preparer
+    statements = [f"GRANT INSERT ON {preparer.quote(PREDICTIONS.name)} TO {_quoted_user(engine, writer)}"]
+    statements += [f"GRANT SELECT ON {preparer.quote(t.name)} TO {_quoted_user(engine, reader)}" for t in MONITORING_TABLES]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))  # text(): the driver's % in '%' escaped
+    return statements
+
+
+def _engine_from_environment() -> Engine:
+    from sqlalchemy import create_engine
+
+    # The Airflow connection's URI (mysql://user:password@host:port/db), read here
+    # without Airflow: this runs in airflow-init, before anything else.
+    url = make_url(os.environ.get("MLOPS_DATA_URL") or os.environ["AIRFLOW_CONN_MLOPS_DATA"])
+    url = url.set(drivername="mysql+pymysql", query={"charset": "utf8mb4"})
+    return create_engine(url, pool_pre_ping=True)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    writer = os.environ.get("PREDICTIONS_DB_USER", PREDICTIONS_DB_USER)
+    reader = os.environ.get("MONITOR_DB_USER", MONITOR_DB_USER)
+    engine = _engine_from_environment()
+    try:
+        log.info("tables: %s", ", ".join(create_tables(engine)))
+        try:
+            grant_monitoring(engine, writer, reader)
+        except DBAPIError as exc:
+            # A volume made before these users existed: everything else works; say how to fix it.
+            log.warning(
+                "tables: could not grant the monitoring users %s and %s their rights (%s). On a MySQL volume made "
+                "before they existed, run `docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh`, "
+                "then `docker compose up airflow-init`.",
+                writer,
+                reader,
+                exc.orig,
+            )
+            return 0
+        log.info("tables: %s may insert into predictions; %s may select %s", writer, reader, ", ".join(t.name for t in MONITORING_TABLES))
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,5 +39,8 @@ async def ready(serving: ServingDep) -> JSONResponse:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def prometheus(serving: ServingDep) -> Response:
+    # Set at scrape time: the request path pays nothing for it.
+    for name in serving.settings.model_names:
+        serving.metrics.model_ready.labels(name).set(1 if name in serving.store.production else 0)
     body, content_type = serving.metrics.render()
     return Response(body, media_type=content_type)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from inference import original_clients as shapes
@@ -34,15 +34,16 @@ PenguinsBody = Annotated[Any, Body(description=f'{{"penguins": [penguin, ...]}},
     response_model=PenguinPrediction | CovertypePrediction,
     responses=PREDICT_RESPONSES,
 )
-async def predict_original(choice: ChoiceDep, serving: ServingDep, payload: OriginalBody = None) -> JSONResponse:
+async def predict_original(request: Request, choice: ChoiceDep, serving: ServingDep, payload: OriginalBody = None) -> JSONResponse:
+    record = serving.recorder(request)
     if shapes.is_features_body(payload):
         model = await resolve_model(serving.store, serving.settings.covertype_model, choice)
         row, actual = shapes.features_row(payload, model.spec)
-        [prediction] = predict(model, [row], serving.metrics, describe=shapes.features_problems(model.spec))
+        [prediction] = predict(model, [row], serving.metrics, describe=shapes.features_problems(model.spec), record=record)
         return JSONResponse(shapes.covertype_answer(prediction, model.name, model.version, actual))
     model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
     row = shapes.check_penguin_body(payload, model.spec)
-    [prediction] = predict(model, [row], serving.metrics)
+    [prediction] = predict(model, [row], serving.metrics, record=record)
     return JSONResponse(shapes.penguin_answer(prediction, model.name, model.version))
 
 
@@ -52,10 +53,10 @@ async def predict_original(choice: ChoiceDep, serving: ServingDep, payload: Orig
     response_model=PenguinBatchResponse,
     responses=PREDICT_RESPONSES,
 )
-async def predict_penguins(choice: ChoiceDep, serving: ServingDep, payload: PenguinsBody = None) -> JSONResponse:
+async def predict_penguins(request: Request, choice: ChoiceDep, serving: ServingDep, payload: PenguinsBody = None) -> JSONResponse:
     rows = shapes.penguin_rows(payload)
     model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
-    predictions = predict(model, rows, serving.metrics, ("body", "penguins"))
+    predictions = predict(model, rows, serving.metrics, ("body", "penguins"), record=serving.recorder(request))
     return JSONResponse(
         {
             "model": model.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from inference.deps import Choice, ChoiceDep, Serving, ServingDep, resolve_model
@@ -25,17 +25,17 @@ PREDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _answer(name: str, payload: dict[str, Any], choice: Choice, serving: Serving) -> JSONResponse:
+async def _answer(name: str, payload: dict[str, Any], choice: Choice, serving: Serving, request: Request) -> JSONResponse:
     rows, batch = rows_of(payload, serving.settings.max_batch_rows)
     model = await resolve_model(serving.store, name, choice)
-    predictions = predict(model, rows, serving.metrics, ("body", "rows") if batch else None)
+    predictions = predict(model, rows, serving.metrics, ("body", "rows") if batch else None, record=serving.recorder(request))
     # Built by hand and not re-validated: the hot path (response_model documents it).
     return JSONResponse({"model": model.name, "version": model.version, "predictions": predictions})
 
 
 @router.post("/models/{name}/predict", summary="Predict one row or a batch", response_model=PredictResponse, responses=PREDICT_RESPONSES)
-async def predict_with_model(name: str, payload: PredictBody, choice: ChoiceDep, serving: ServingDep) -> JSONResponse:
-    return await _answer(name, payload, choice, serving)
+async def predict_with_model(name: str, payload: PredictBody, choice: ChoiceDep, serving: ServingDep, request: Request) -> JSONResponse:
+    return await _answer(name, payload, choice, serving, request)
 
 
 @router.post(
@@ -44,9 +44,9 @@ async def predict_with_model(name: str, payload: PredictBody, choice: ChoiceDep,
     response_model=PredictResponse,
     responses=PREDICT_RESPONSES,
 )
-async def predict_dataset(dataset: str, payload: PredictBody, choice: ChoiceDep, serving: ServingDep) -> JSONResponse:
+async def predict_dataset(dataset: str, payload: PredictBody, choice: ChoiceDep, serving: ServingDep, request: Request) -> JSONResponse:
     datasets = serving.settings.datasets
     name = datasets.get(dataset)
     if name is None:
         raise not_found(("path", "dataset"), f"unknown dataset {dataset!r}; known: {', '.join(datasets)}")
-    return await _answer(name, payload, choice, serving)
+    return await _answer(name, payload, choice, serving, request)

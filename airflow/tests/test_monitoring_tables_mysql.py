@@ -1,0 +1,128 @@
+"""The monitoring tables and their users' rights, on a real MySQL server (as airflow-init sets them up)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from mlops_pipelines import tables
+from mlops_pipelines.tables import MONITORING_TABLES, PREDICTIONS, create_tables, grant_monitoring, monitoring_contract
+
+pytestmark = pytest.mark.mysql
+
+ROW = {
+    "request_id": "r1",
+    "row_index": 0,
+    "predicted_at": datetime(2026, 1, 2, 3, 4, 5, 678000),
+    "dataset": "penguins",
+    "route": "/predict/penguins",
+    "model_name": "penguins-classifier",
+    "model_version": "1",
+    "features": json.dumps({"island": "Biscoe"}),
+    "prediction": "Adelie",
+    "confidence": 0.9,
+    "probabilities": json.dumps({"Adelie": 0.9, "Chinstrap": 0.05, "Gentoo": 0.05}),
+    "latency_ms": 0.4,
+}
+
+
+@pytest.fixture
+def users(mysql_engine):
+    """The data user (as mysql/init makes it: its database WITH GRANT OPTION) and the two monitoring users."""
+    admin = mysql_engine
+    database = mysql_engine.url.database
+    suffix = uuid.uuid4().hex[:8]
+    names = {"data": f"data_{suffix}", "writer": f"writer_{suffix}", "reader": f"reader_{suffix}"}
+    with admin.begin() as conn:
+        for name in names.values():
+            conn.execute(text(f"CREATE USER '{name}'@'%' IDENTIFIED BY 'pw-{name}'"))
+        conn.execute(
+            text(
+                "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, "
+                f"CREATE TEMPORARY TABLES, LOCK TABLES ON `{database}`.* TO '{names['data']}'@'%' WITH GRANT OPTION"
+            )
+        )
+    engines = {role: create_engine(admin.url.set(username=name, password=f"pw-{name}")) for role, name in names.items()}
+    try:
+        yield names, engines
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+        with admin.begin() as conn:
+            for name in names.values():
+                conn.execute(text(f"DROP USER IF EXISTS '{name}'@'%'"))
+
+
+def denied(engine, statement: str, **params) -> bool:
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement), params)
+    except DBAPIError as exc:
+        # 1142: command denied to user for table; 1143: column-level.
+        return exc.orig.args[0] in (1142, 1143)
+    return False
+
+
+def test_the_data_user_creates_the_tables_and_grants_writer_and_reader_only_their_part(users):
+    names, engines = users
+    create_tables(engines["data"])
+    grant_monitoring(engines["data"], names["writer"], names["reader"])
+    grant_monitoring(engines["data"], names["writer"], names["reader"])  # every airflow-init runs it again
+    assert {t.name for t in MONITORING_TABLES} <= set(inspect(engines["data"]).get_table_names())
+
+    writer, reader = engines["writer"], engines["reader"]
+    columns = ", ".join(ROW)
+    values = ", ".join(f":{k}" for k in ROW)
+    with writer.begin() as conn:
+        conn.execute(text(f"INSERT IGNORE INTO predictions ({columns}) VALUES ({values})"), ROW)
+        # The same row again (a retried flush): ignored, not doubled, and no error.
+        conn.execute(text(f"INSERT IGNORE INTO predictions ({columns}) VALUES ({values})"), ROW)
+    assert denied(writer, "SELECT * FROM predictions")
+    assert denied(writer, "DELETE FROM predictions")
+    assert denied(writer, "INSERT INTO model_quality (dataset) VALUES ('x')")
+    assert denied(writer, "SELECT * FROM penguins_raw")
+    assert denied(writer, "INSERT INTO penguins_raw (fingerprint) VALUES ('x')")
+
+    with reader.connect() as conn:
+        rows = conn.execute(text("SELECT request_id, row_index, predicted_at, prediction FROM predictions")).all()
+        for table in MONITORING_TABLES:
+            conn.execute(text(f"SELECT COUNT(*) FROM {table.name}")).scalar_one()
+    assert rows == [("r1", 0, ROW["predicted_at"], "Adelie")]  # once, to the millisecond
+    assert denied(reader, f"INSERT INTO predictions ({columns}) VALUES ({values})", **{**ROW, "request_id": "r2"})
+    assert denied(reader, "DELETE FROM predictions")
+    assert denied(reader, "SELECT * FROM penguins_clean")
+    assert denied(reader, "SELECT * FROM covertype_raw")
+
+
+def test_the_tables_match_the_golden_contract(mysql_engine):
+    create_tables(mysql_engine)
+    inspector = inspect(mysql_engine)
+    contract = monitoring_contract()["tables"]
+    for table in MONITORING_TABLES:
+        described = {c["name"]: c for c in inspector.get_columns(table.name)}
+        assert list(described) == [c["name"] for c in contract[table.name]["columns"]]
+        assert {n: c["nullable"] for n, c in described.items()} == {c["name"]: c["nullable"] for c in contract[table.name]["columns"]}
+        unique = sorted(u["column_names"] for u in inspector.get_unique_constraints(table.name))
+        assert unique == sorted(contract[table.name]["unique"])
+    predicted_at = {c["name"]: c for c in inspector.get_columns(PREDICTIONS.name)}["predicted_at"]
+    assert getattr(predicted_at["type"], "fsp", None) == 3
+
+
+def test_main_creates_and_grants_from_the_airflow_connection(users, monkeypatch, caplog):
+    names, engines = users
+    url = engines["data"].url.set(drivername="mysql").render_as_string(hide_password=False)
+    monkeypatch.setenv("AIRFLOW_CONN_MLOPS_DATA", url)
+    monkeypatch.setenv("PREDICTIONS_DB_USER", names["writer"])
+    monkeypatch.setenv("MONITOR_DB_USER", names["reader"])
+    assert tables.main() == 0
+    with engines["reader"].connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM retrain_triggers")).scalar_one() == 0
+    # Users that do not exist (a volume older than them): the tables are made, and the log says how to fix it.
+    monkeypatch.setenv("PREDICTIONS_DB_USER", "nobody_" + uuid.uuid4().hex[:8])
+    assert tables.main() == 0
+    assert "01-databases.sh" in caplog.text

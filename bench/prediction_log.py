@@ -1,0 +1,211 @@
+"""Throughput with the prediction log on against off, in one run, loaded with wrk.
+
+    .venv/inference/bin/python bench/prediction_log.py --tracking-uri http://localhost:5000 \
+        --mysql-url mysql+pymysql://root:<MYSQL_ROOT_PASSWORD>@127.0.0.1:3306/
+
+Starts two inference processes (one uvicorn worker each, as in the compose file) serving
+the same production models: one with PREDICTION_LOG=off, one with PREDICTION_LOG=on
+writing to a scratch database on the given MySQL server (made from
+contract/monitoring-tables.json, written by a user that may only insert, dropped at the
+end). Then, for `--rounds` rounds, each case is loaded for `--seconds` on one process and
+then the other (which goes first alternates by round), so both see the same machine; after
+each logging-on measurement the bench waits for the log's queue to empty, so one's writes
+do not land in the other's time. Prints requests per second and p50/p99 per case and
+mode, the on/off ratio per case over all rounds, and what the log wrote and dropped.
+Needs wrk and the inference venv (`.venv/inference`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+# Run as a script, bench/ is on the import path.
+from inference_vs_mlflow_serve import example_rows, free_port, post, production_version, wait_http, wrk
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = json.loads((ROOT / "contract" / "monitoring-tables.json").read_text())
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
+    parser.add_argument("--penguins-model", default="penguins-classifier")
+    parser.add_argument("--covertype-model", default="covertype-classifier")
+    parser.add_argument(
+        "--mysql-url", default=os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root:change-me-mysql-root@127.0.0.1:3306/")
+    )
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--python", default=str(ROOT / ".venv/inference/bin/python"), help="python of the inference venv")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    return args
+
+
+def scratch_database(admin_url: str) -> tuple[str, str, object]:
+    """A database with the predictions table and an insert-only user; returns its name, the user's URL, the admin engine."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url)
+    name, user = f"bench_{uuid.uuid4().hex[:10]}", f"bench_w_{uuid.uuid4().hex[:8]}"
+    table = CONTRACT["tables"]["predictions"]
+    columns = [
+        f"`{c['name']}` {c['type']} {'NULL' if c['nullable'] else 'NOT NULL'}{' AUTO_INCREMENT PRIMARY KEY' if c.get('primary_key') else ''}"
+        for c in table["columns"]
+    ]
+    keys = [f"UNIQUE KEY ({', '.join(u)})" for u in table["unique"]] + [f"KEY ({', '.join(i)})" for i in table["indexes"]]
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+        conn.execute(text(f"CREATE TABLE `{name}`.predictions ({', '.join(columns + keys)}) DEFAULT CHARSET=utf8mb4"))
+        conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'bench-{user}'"))
+        conn.execute(text(f"GRANT INSERT ON `{name}`.predictions TO '{user}'@'%'"))
+    url = make_url(admin_url).set(database=name, username=user, password=f"bench-{user}")
+    return name, url.render_as_string(hide_password=False), admin
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads: the log's writer included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def metric(base: str, name: str, labels: str = "") -> float:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+        body = response.read().decode()
+    found = re.search(rf"^{re.escape(name + labels)} ([0-9.e+-]+)$", body, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def main() -> None:
+    args = arguments()
+    from sqlalchemy import text
+
+    versions = {name: production_version(args.tracking_uri, name) for name in (args.penguins_model, args.covertype_model)}
+    penguins = example_rows(args.tracking_uri, f"models:/{args.penguins_model}/{versions[args.penguins_model]}")
+    cover = example_rows(args.tracking_uri, f"models:/{args.covertype_model}/{versions[args.covertype_model]}")[0]
+    penguins_route, cover_route = (f"/predict/{name.removesuffix('-classifier')}" for name in versions)
+    cases = [
+        ("POST /predict/penguins (1 row)", penguins_route, penguins[0]),
+        ("POST /predict/covertype (1 row)", cover_route, cover),
+        ("POST /predict/covertype (100 rows)", cover_route, {"rows": [cover] * 100}),
+        ('POST /predict {"features"} (covertype)', "/predict", {"features": list(cover.values())}),
+    ]
+    database, writer_url, admin = scratch_database(args.mysql_url)
+    base_env = {
+        **os.environ,
+        "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+        "INFERENCE_MLFLOW_TRACKING_URI": args.tracking_uri,
+        "INFERENCE_MODELS": f"{args.penguins_model},{args.covertype_model}",
+        "INFERENCE_PENGUINS_MODEL": args.penguins_model,
+        "INFERENCE_COVERTYPE_MODEL": args.covertype_model,
+    }
+    modes = {
+        "off": {"PREDICTION_LOG": "off"},
+        "on": {"PREDICTION_LOG": "on", "PREDICTION_LOG_DB_URL": writer_url},
+    }
+    bases, processes, pids = {}, [], {}
+    print(
+        f"models {versions}, {args.rounds} rounds x {args.seconds}s per case and mode, c={args.connections}, "
+        f"one uvicorn worker each, wrk and MySQL on the same machine\n"
+    )
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    try:
+        for mode, extra in modes.items():
+            port = free_port()
+            bases[mode] = f"http://127.0.0.1:{port}"
+            command = [args.python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+            processes.append(subprocess.Popen(command, env={**base_env, **extra}, cwd=ROOT / "inference", stdout=subprocess.DEVNULL))
+            pids[mode] = processes[-1].pid
+        for base in bases.values():
+            wait_http(f"{base}/ready")
+        for _, path, body in cases:
+            for base in bases.values():
+                post(f"{base}{path}", body)  # fail early on a body the route refuses
+        for round_ in range(args.rounds):
+            order = ["off", "on"] if round_ % 2 == 0 else ["on", "off"]
+            for label, path, body in cases:
+                for mode in order:
+                    cpu = cpu_seconds(pids[mode])
+                    r = wrk(f"{bases[mode]}{path}", body, args.connections, args.seconds)
+                    results.setdefault((label, mode), []).append(r)
+                    if mode == "on":
+                        drain = time.monotonic()
+                        while metric(bases["on"], "prediction_log_queue_rows") > 0 and time.monotonic() - drain < 60:
+                            time.sleep(0.2)
+                    # The process's CPU per request, its writer's flushes included: what decides
+                    # throughput on an otherwise idle machine, and far less noisy than req/s on a busy one.
+                    r["cpu_ms"] = (cpu_seconds(pids[mode]) - cpu) * 1000 / (r["rps"] * args.seconds)
+                    print(
+                        f"round {round_ + 1} | {label:>40} | log {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms "
+                        f"| p99 {r['p99']:7.2f} ms | {r['cpu_ms']:.3f} CPU ms/request",
+                        flush=True,
+                    )
+        logged = metric(bases["on"], "predictions_logged_total")
+        dropped = {
+            reason: metric(bases["on"], "predictions_dropped_total", f'{{reason="{reason}"}}') for reason in ("queue_full", "db_error")
+        }
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+    with admin.begin() as conn:
+        rows = conn.execute(text(f"SELECT COUNT(*) FROM `{database}`.predictions")).scalar_one()
+        size = conn.execute(
+            text(
+                "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = :db AND table_name = 'predictions'"
+            ),
+            {"db": database},
+        ).scalar_one()
+        user = make_user(writer_url)
+        conn.execute(text(f"DROP DATABASE `{database}`"))
+        conn.execute(text(f"DROP USER '{user}'@'%'"))
+
+    print(
+        "\n| case | log off req/s | log on req/s | on / off | CPU ms/request off / on | off / on CPU | p50 off / on ms | p99 off / on ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    total = {"off": 0.0, "on": 0.0}
+    cpu_ratios = []
+    for label, _, _ in cases:
+        off, on = results[(label, "off")], results[(label, "on")]
+        rps = {m: sum(r["rps"] for r in rs) / len(rs) for m, rs in (("off", off), ("on", on))}
+        p50 = {m: sorted(r["p50"] for r in rs)[len(rs) // 2] for m, rs in (("off", off), ("on", on))}
+        p99 = {m: sorted(r["p99"] for r in rs)[len(rs) // 2] for m, rs in (("off", off), ("on", on))}
+        # Median CPU per request over the rounds.
+        cpu = {m: sorted(r["cpu_ms"] for r in rs)[len(rs) // 2] for m, rs in (("off", off), ("on", on))}
+        total["off"] += rps["off"]
+        total["on"] += rps["on"]
+        cpu_ratios.append(cpu["off"] / cpu["on"])
+        print(
+            f"| `{label}` | {rps['off']:.0f} | {rps['on']:.0f} | {rps['on'] / rps['off']:.3f} | "
+            f"{cpu['off']:.3f} / {cpu['on']:.3f} | {cpu['off'] / cpu['on']:.3f} | "
+            f"{p50['off']:.2f} / {p50['on']:.2f} | {p99['off']:.2f} / {p99['on']:.2f} |"
+        )
+    print(f"\nlog on / off over all cases (mean req/s): {total['on'] / total['off']:.3f}")
+    print(
+        f"log off / on CPU per request, mean over the cases (the throughput ratio on an idle machine): {sum(cpu_ratios) / len(cpu_ratios):.3f}"
+    )
+    print(f"the log wrote {logged:.0f} rows ({rows} in the table, {size / 1e6:.1f} MB with indexes); dropped {dropped}")
+
+
+def make_user(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return str(make_url(url).username)
+
+
+if __name__ == "__main__":
+    main()
