@@ -125,7 +125,9 @@ def stale_training_runs(
     """
     cutoff = int(((now or datetime.now(UTC)) - timedelta(days=keep_days)).timestamp() * 1000)
     experiments = (
-        list(experiment_ids) if experiment_ids is not None else [e.experiment_id for e in _paged(client.search_experiments, max_results=1000)]
+        list(experiment_ids)
+        if experiment_ids is not None
+        else [e.experiment_id for e in _paged(client.search_experiments, max_results=1000)]
     )
     if not experiments:
         return []

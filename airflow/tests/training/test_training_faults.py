@@ -7,10 +7,10 @@ import requests
 import sqlalchemy.exc
 from mlflow.exceptions import MlflowException, RestException
 
-from mlops_pipelines.training.faults import is_infrastructure_error
-from mlops_pipelines.training.fingerprint import code_version, fingerprint, grid_digest, unchanged
 from mlops_pipelines.contracts import PENGUINS
 from mlops_pipelines.training.config import TrainingConfig
+from mlops_pipelines.training.faults import is_infrastructure_error
+from mlops_pipelines.training.fingerprint import code_version, fingerprint, grid_digest, unchanged
 
 
 def raised_from(outer: Exception, inner: Exception) -> Exception:

@@ -30,7 +30,6 @@ from mlops_pipelines.training.grids import grid_schema
 from mlops_pipelines.training.selection import HIGHER_IS_BETTER
 
 
-
 def timeouts() -> tuple[timedelta, timedelta]:
     """execution_timeout of the fitting tasks and of the others (TRAINING_*_TIMEOUT_MINUTES).
 
@@ -41,6 +40,7 @@ def timeouts() -> tuple[timedelta, timedelta]:
     from mlops_pipelines.settings import settings
 
     return timedelta(minutes=settings().training_fit_timeout_minutes), timedelta(minutes=settings().training_step_timeout_minutes)
+
 
 # Candidates cross-validated at the same time in one DAG run. The machine has 2
 # cores: two candidates with one core each (families.CV_N_JOBS) keep both busy,

@@ -209,6 +209,7 @@ def train_candidate(
             mlflow.end_run("FINISHED")
         else:
             error = outcome.error
+            assert error is not None  # not ok
             log.error("candidate %s failed on the data: %s: %s", candidate.key, type(error).__name__, error)
             mlflow.set_tags({tracking.TAG_ERROR: faults.describe(error), faults.ERROR_KIND_TAG: faults.MODEL})
             mlflow.end_run("FAILED")
@@ -403,7 +404,14 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
     registry.apply(client, config.model_name, version, decision)
     _record_on_parent(client, parent_id, best, version.version, decision)
     client.set_terminated(parent_id, "FINISHED")
-    return {**summary, "version": version.version, "registered": True, "skipped": None, "promoted": decision.promote, "decision": decision.as_dict()}
+    return {
+        **summary,
+        "version": version.version,
+        "registered": True,
+        "skipped": None,
+        "promoted": decision.promote,
+        "decision": decision.as_dict(),
+    }
 
 
 def _skip_reason(client: MlflowClient, name: str, current: dict[str, str]) -> str | None:
