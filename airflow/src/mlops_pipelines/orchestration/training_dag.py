@@ -10,10 +10,15 @@ candidate) -> refit_best -> register_best
   by its key in the grid (e.g. `random_forest-02`): it is cross-validated on
   the training split and logged as a child run. A candidate whose folds fail
   is a failed child run and its task still succeeds (refitting would fail the
-  same way); a task failing for another reason (MLflow down) is retried alone.
+  same way); a task failing because MLflow or its stores failed is retried
+  alone and resumes its run (training.faults). Every task has an
+  execution_timeout (TRAINING_*_TIMEOUT_MINUTES).
 - refit_best runs once every candidate is done, if at least one succeeded: the
   best by CV mean is refit on the whole training split and scored once on the
   test split. If no candidate finished, it fails with each one's reason.
+- register_best tags the version with how much of the grid was evaluated
+  (a partial grid is logged as a warning), and registers nothing when the
+  data, grid and code equal the latest version's (training.fingerprint).
 """
 
 from __future__ import annotations
