@@ -189,6 +189,8 @@ def train_candidate(
             experiment_id=parent["experiment_id"], parent_run_id=parent["parent_run_id"], run_name=candidate.key, tags=tags
         )
     try:
+        if resumed is not None:  # a try that died early may have left the run without them
+            mlflow.set_tags(tags)
         # engineered_features on every run, so MLflow's compare view shows its effect on the CV scores.
         mlflow.log_params(
             {
