@@ -33,6 +33,33 @@ def test_ingestion_dags(dagbag):
     assert [a.name for a in penguins.get_task("publish_clean").outlets] == ["penguins_clean"]
 
 
+def test_platform_dags(dagbag):
+    assert set(dagbag.dags) == {"penguins_ingest", "covertype_ingest", "penguins_train", "covertype_train", "platform_maintenance"}
+
+
+def test_maintenance_dag_runs_daily_with_independent_retention_tasks(dagbag):
+    dag = dagbag.dags["platform_maintenance"]
+    assert dag.timetable.expression == "0 0 * * *" and dag.max_active_runs == 1 and not dag.catchup
+    assert {t.task_id for t in dag.tasks} == {"prune_registry", "prune_runs", "prune_predictions", "prune_task_logs"}
+    # Versions first: a run whose version was just deleted is no longer registered.
+    assert dag.get_task("prune_runs").upstream_task_ids == {"prune_registry"}
+    assert dag.get_task("prune_predictions").upstream_task_ids == set()
+
+
+def test_retention_settings_come_from_the_environment(monkeypatch):
+    from mlops_pipelines.settings import PipelineSettings
+
+    defaults = PipelineSettings()
+    assert (defaults.registry_keep_versions, defaults.runs_keep_days, defaults.predictions_keep_days) == (20, 30, 30)
+    assert (defaults.predictions_delete_chunk, defaults.airflow_logs_keep_days, defaults.maintenance_schedule) == (5000, 30, "@daily")
+    monkeypatch.setenv("REGISTRY_KEEP_VERSIONS", "3")
+    monkeypatch.setenv("MAINTENANCE_SCHEDULE", "none")
+    assert (PipelineSettings().registry_keep_versions, PipelineSettings().maintenance_schedule) == (3, None)
+    monkeypatch.setenv("REGISTRY_KEEP_VERSIONS", "0")
+    with pytest.raises(ValueError, match="registry_keep_versions"):
+        PipelineSettings()
+
+
 def test_covertype_is_fetched_every_five_minutes_by_default(dagbag):
     assert dagbag.dags["covertype_ingest"].timetable.expression == "*/5 * * * *"
 

@@ -170,6 +170,15 @@ class Registry:
     def run_metrics(self, run_id: str | None) -> dict[str, float]:
         return dict(self.client.get_run(run_id).data.metrics) if run_id else {}
 
+    def grid_coverage(self, name: str, version: str) -> dict[str, Any] | None:
+        """How many candidates of its grid the training run evaluated (tags the training DAG sets), if recorded."""
+        tags = self.client.get_model_version(name, version).tags or {}
+        try:
+            evaluated, total = int(tags["candidates_evaluated"]), int(tags["candidates_total"])
+        except (KeyError, ValueError):
+            return None
+        return {"candidates_evaluated": evaluated, "candidates_total": total, "partial": tags.get("partial_grid") == "true"}
+
     def load(self, name: str, version: str) -> LoadedModel:
         """Download a model version once and prepare it for serving."""
         import mlflow.sklearn

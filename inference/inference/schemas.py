@@ -71,6 +71,14 @@ class ModelList(BaseModel):
     models: list[ServedModel]
 
 
+class GridCoverage(BaseModel):
+    """How much of its training grid a version's candidate was chosen from (the version's tags)."""
+
+    candidates_evaluated: int
+    candidates_total: int
+    partial: bool = Field(description="Some candidates were never evaluated (their tasks failed for good)")
+
+
 class ModelDetail(BaseModel):
     name: str
     version: str
@@ -81,6 +89,9 @@ class ModelDetail(BaseModel):
     input_example: list[dict[str, Any]]
     classes: list[Any]
     fast_path: bool = Field(description="Whether the compiled path serves it (else the scikit-learn pipeline)")
+    grid: GridCoverage | None = Field(
+        None, description="Candidates evaluated of the grid; None for versions trained before it was recorded"
+    )
 
 
 # The original clients' answers (see inference.original_clients).

@@ -48,6 +48,12 @@ def test_model_details_come_from_the_registry(client, registered):
     assert detail["feature_spec"] == PENGUINS_SPEC
     assert '"name": "island"' in detail["signature"]["inputs"] and "Adelie" not in detail["signature"]["inputs"]
     assert detail["fast_path"] is True and len(detail["input_example"]) == 3
+    assert detail["grid"] is None  # registered without the training DAG's grid tags
+    # A version the training DAG registered from a partial grid says so (the UI's Model tab warns).
+    for key, value in {"candidates_evaluated": "7", "candidates_total": "10", "partial_grid": "true"}.items():
+        mlflow.MlflowClient().set_model_version_tag(names["penguins"], "1", key, value)
+    grid = client.get(f"/models/{names['penguins']}").json()["grid"]
+    assert grid == {"candidates_evaluated": 7, "candidates_total": 10, "partial": True}
 
     listing = {m["name"]: m for m in client.get("/models").json()["models"]}
     penguins = listing[names["penguins"]]

@@ -62,8 +62,19 @@ def test_train_dag_registers_a_production_model(airflow, registry, dag_id):
     # Only the chosen candidate was scored on the test split; its run holds the registered model.
     tested = [r for r in children if TEST & set(r.data.metrics)]
     assert [r.info.run_id for r in tested] == [best["best"]["run_id"]]
-    version = registry.get_model_version(name, best["version"])
-    assert version.run_id == best["best"]["run_id"]
+    if best["registered"]:
+        version = registry.get_model_version(name, best["version"])
+        assert version.run_id == best["best"]["run_id"]
+        # How much of the grid the version saw: all of it (no task failed for good).
+        assert (version.tags["candidates_evaluated"], version.tags["candidates_total"]) == (str(CANDIDATES[dag_id]),) * 2
+        assert version.tags["partial_grid"] == "false"
+    else:
+        # The asset-triggered run before it trained on the same rows with the same grid and code.
+        assert best["skipped"].startswith("data, grid and code unchanged since version"), best["skipped"]
+        assert registry.get_run(best["best"]["run_id"]).data.tags["registration_skipped"] == best["skipped"]
+        version = max(registry.search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version))
+        parent = next(r for r in runs if r.data.tags.get("training.role") == "parent")
+        assert version.tags["data.digest"] == parent.data.params["data.digest"]
     assert CV | TEST <= set(version.tags), version.tags
     assert CV | TEST <= set(registry.get_run(version.run_id).data.metrics)
 
@@ -89,3 +100,15 @@ def test_penguins_model_is_accurate(registry):
     version = registry.get_model_version_by_alias("penguins-classifier", "production")
     metrics = registry.get_run(version.run_id).data.metrics
     assert metrics["test_accuracy"] >= 0.97 and metrics["cv_accuracy_mean"] >= 0.95, metrics
+
+
+def test_a_training_run_on_unchanged_data_registers_nothing(airflow, registry):
+    name = MODELS["penguins_train"]
+    wait_for_running_runs(airflow, "penguins_train")
+    before = sorted(int(v.version) for v in registry.search_model_versions(f"name = '{name}'"))
+    run = airflow.run("penguins_train")
+    result = airflow.xcom("penguins_train", run["dag_run_id"], "register_best")
+    assert result["registered"] is False and result["version"] is None, result
+    assert result["skipped"].startswith(f"data, grid and code unchanged since version {before[-1]}")
+    assert registry.get_run(result["best"]["run_id"]).data.tags["registration_skipped"] == result["skipped"]
+    assert sorted(int(v.version) for v in registry.search_model_versions(f"name = '{name}'")) == before

@@ -402,3 +402,13 @@ def test_model_tab_compares_the_chosen_version_with_production(start_app, fake):
     assert table.columns.tolist() == ["metric", "version 3 (production)", "version 2"]
     row = table[table["metric"] == "Accuracy"].iloc[0]
     assert (row["version 3 (production)"], row["version 2"]) == ("0.9855", "0.9420")
+
+
+def test_model_tab_warns_when_production_came_from_a_partial_grid(start_app, fake):
+    canned.serve_models(fake)
+    assert "partial grid" not in page_text(start_app(fake.url))  # a complete grid, or not recorded: no warning
+    partial = {"candidates_evaluated": 6, "candidates_total": 10, "partial": True}
+    fake.on("GET", f"/models/{PENGUINS}", (200, {**canned.detail(PENGUINS, "3"), "grid": partial}))
+    at = start_app(fake.url)
+    assert not at.exception
+    assert "Version 3 was chosen from a partial grid: 6 of 10 candidates were evaluated" in texts(at.warning)

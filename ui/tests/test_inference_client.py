@@ -42,6 +42,14 @@ def test_model_detail_and_its_query(client, fake):
     assert detail.input_example == canned.COVERTYPE_EXAMPLE
     client.model_detail(PENGUINS, alias="challenger")
     assert fake.requests[-1].query == {"alias": "challenger"}
+    assert (detail.candidates_evaluated, detail.partial_grid) == (None, False)  # not reported
+
+
+def test_model_detail_reads_the_grid_coverage(client, fake):
+    partial = {"candidates_evaluated": 6, "candidates_total": 10, "partial": True}
+    fake.on("GET", f"/models/{PENGUINS}", (200, {**canned.detail(PENGUINS, "3"), "grid": partial}))
+    detail = client.model_detail(PENGUINS)
+    assert (detail.candidates_evaluated, detail.candidates_total, detail.partial_grid) == (6, 10, True)
 
 
 def test_predict_one_row_sends_an_object(client, fake):

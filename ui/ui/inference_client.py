@@ -88,6 +88,10 @@ class ModelDetail:
     spec: FeatureSpec
     input_example: list[dict[str, Any]]
     classes: tuple[Any, ...]
+    # Candidates of its training grid evaluated / in the grid; None when not recorded.
+    candidates_evaluated: int | None = None
+    candidates_total: int | None = None
+    partial_grid: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,17 @@ class PredictionResult:
     model: str
     version: str
     predictions: list[Prediction]
+
+
+def _grid(grid: Any) -> dict[str, Any]:
+    """The version's grid coverage (GET /models/{name} `grid`), when inference reports it."""
+    if not isinstance(grid, dict):
+        return {}
+    return {
+        "candidates_evaluated": int(grid["candidates_evaluated"]),
+        "candidates_total": int(grid["candidates_total"]),
+        "partial_grid": bool(grid.get("partial")),
+    }
 
 
 def _query(version: str | None, alias: str | None) -> dict[str, str]:
@@ -145,6 +160,7 @@ class InferenceClient:
                 spec=FeatureSpec.from_json(body["feature_spec"]),
                 input_example=[r for r in (body.get("input_example") or []) if isinstance(r, dict)],
                 classes=tuple(body.get("classes") or ()),
+                **_grid(body.get("grid")),
             )
         except UnknownSpecVersion as exc:
             raise UnexpectedAnswer(f"{name} version {body.get('version')} cannot be used here: {exc}") from None

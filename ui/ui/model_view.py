@@ -73,10 +73,19 @@ def versions_table(model: ModelSummary) -> pd.DataFrame:
     )
 
 
+def partial_grid_warning(detail: ModelDetail) -> str:
+    return (
+        f"Version {detail.version} was chosen from a partial grid: {detail.candidates_evaluated} of "
+        f"{detail.candidates_total} candidates were evaluated (the others' training tasks failed for good)."
+    )
+
+
 def render(model: ModelSummary, production: ModelDetail | None, chosen: ModelDetail | None, settings: Settings) -> None:
     st.subheader(model.name)
     if production is not None:
         st.markdown(f"Production version: **{production.version}**")
+        if production.partial_grid:
+            st.warning(partial_grid_warning(production), icon="⚠️")
         shown = [m for m in HEADLINE_METRICS if m in production.metrics]
         if shown:
             for column, name in zip(st.columns(len(shown)), shown):

@@ -20,7 +20,26 @@ class PipelineSettings(BaseSettings):
     # The data_api group whose batches this platform ingests (the DAG's default Param).
     covertype_group_number: int = Field(1, ge=1)
 
-    @field_validator("covertype_ingest_schedule")
+    # execution_timeout of the training tasks that fit models (train_candidate,
+    # refit_best) and of the others (prepare, list_candidates, register_best):
+    # a task hung on a dead service fails and retries instead of holding the
+    # DAG (max_active_runs=1) for ever.
+    training_fit_timeout_minutes: int = Field(120, ge=1)
+    training_step_timeout_minutes: int = Field(30, ge=1)
+
+    # platform_maintenance (daily, MAINTENANCE_SCHEDULE; "none" turns it off).
+    maintenance_schedule: str | None = "@daily"
+    # Versions kept per registered model: the oldest beyond this that hold no alias are deleted.
+    registry_keep_versions: int = Field(20, ge=1)
+    # Training runs older than this whose model is not registered are deleted (then `mlflow gc`).
+    runs_keep_days: float = Field(30, gt=0)
+    # Rows of the predictions table older than this are deleted, in chunks of predictions_delete_chunk.
+    predictions_keep_days: float = Field(30, gt=0)
+    predictions_delete_chunk: int = Field(5000, ge=1)
+    # Airflow's task log files and metadata rows (airflow db clean) older than this are deleted.
+    airflow_logs_keep_days: int = Field(30, ge=1)
+
+    @field_validator("covertype_ingest_schedule", "maintenance_schedule")
     @classmethod
     def _off_means_none(cls, value: str | None) -> str | None:
         value = (value or "").strip()

@@ -82,6 +82,32 @@ def test_one_mapped_task_per_candidate_then_refit_and_registration(dagbag, dag_i
     assert dag.get_task("register_best").upstream_task_ids == {"prepare", "refit_best"}
 
 
+@pytest.mark.parametrize("dag_id", TRAIN_DAGS)
+def test_every_training_task_has_an_execution_timeout_from_the_settings(dagbag, dag_id):
+    from datetime import timedelta
+
+    dag = dagbag.dags[dag_id]
+    fitting = {"train_candidate", "refit_best"}
+    for task in dag.tasks:
+        expected = timedelta(minutes=120 if task.task_id in fitting else 30)
+        assert task.execution_timeout == expected, task.task_id
+
+
+def test_training_timeouts_come_from_the_environment(monkeypatch):
+    from datetime import timedelta
+
+    from mlops_pipelines.orchestration import training_dag
+    from mlops_pipelines.settings import settings
+
+    monkeypatch.setenv("TRAINING_FIT_TIMEOUT_MINUTES", "45")
+    monkeypatch.setenv("TRAINING_STEP_TIMEOUT_MINUTES", "5")
+    settings.cache_clear()
+    try:
+        assert training_dag.timeouts() == (timedelta(minutes=45), timedelta(minutes=5))
+    finally:
+        settings.cache_clear()
+
+
 def test_dag_files_only_call_the_shared_factory():
     for dag_id, dataset in TRAIN_DAGS.items():
         source = (DAGS / f"{dag_id}.py").read_text()

@@ -56,6 +56,7 @@ async def model_detail(name: str, choice: ChoiceDep, serving: ServingDep) -> dic
     model = await resolve_model(store, name, choice)
     try:
         metrics_of_run = await asyncio.to_thread(store.registry.run_metrics, model.run_id)
+        grid = await asyncio.to_thread(store.registry.grid_coverage, model.name, model.version)
     except Exception as exc:
         raise unavailable(f"the MLflow registry cannot be reached: {exc}") from None
     return {
@@ -68,4 +69,5 @@ async def model_detail(name: str, choice: ChoiceDep, serving: ServingDep) -> dic
         "input_example": model.input_example,
         "classes": model.classes,
         "fast_path": model.compiled is not None,
+        "grid": grid,
     }

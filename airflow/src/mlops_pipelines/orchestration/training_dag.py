@@ -10,10 +10,15 @@ candidate) -> refit_best -> register_best
   by its key in the grid (e.g. `random_forest-02`): it is cross-validated on
   the training split and logged as a child run. A candidate whose folds fail
   is a failed child run and its task still succeeds (refitting would fail the
-  same way); a task failing for another reason (MLflow down) is retried alone.
+  same way); a task failing because MLflow or its stores failed is retried
+  alone and resumes its run (training.faults). Every task has an
+  execution_timeout (TRAINING_*_TIMEOUT_MINUTES).
 - refit_best runs once every candidate is done, if at least one succeeded: the
   best by CV mean is refit on the whole training split and scored once on the
   test split. If no candidate finished, it fails with each one's reason.
+- register_best tags the version with how much of the grid was evaluated
+  (a partial grid is logged as a warning), and registers nothing when the
+  data, grid and code equal the latest version's (training.fingerprint).
 """
 
 from __future__ import annotations
@@ -29,9 +34,18 @@ from mlops_pipelines.training.features import has_engineered_features
 from mlops_pipelines.training.grids import grid_schema
 from mlops_pipelines.training.selection import HIGHER_IS_BETTER
 
-# A default grid takes minutes; a larger one given at trigger time may take longer,
-# but a task hung on a dead server should not hold the DAG (max_active_runs=1) forever.
-TRAIN_TIMEOUT = timedelta(hours=2)
+
+def timeouts() -> tuple[timedelta, timedelta]:
+    """execution_timeout of the fitting tasks and of the others (TRAINING_*_TIMEOUT_MINUTES).
+
+    A default grid takes minutes; a larger one given at trigger time may take
+    longer, but a task hung on a dead server should not hold the DAG
+    (max_active_runs=1) for ever: it fails and Airflow retries it.
+    """
+    from mlops_pipelines.settings import settings
+
+    return timedelta(minutes=settings().training_fit_timeout_minutes), timedelta(minutes=settings().training_step_timeout_minutes)
+
 
 # Candidates cross-validated at the same time in one DAG run. The machine has 2
 # cores: two candidates with one core each (families.CV_N_JOBS) keep both busy,
@@ -124,6 +138,8 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
     from airflow.sdk.exceptions import AirflowFailException
     from airflow.task.trigger_rule import TriggerRule
 
+    fit_timeout, step_timeout = timeouts()
+
     @dag(
         dag_id=f"{contract.name}_train",
         schedule=[clean_asset(contract.name)],
@@ -138,7 +154,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
         doc_md=__doc__,
     )
     def training():
-        @task
+        @task(execution_timeout=step_timeout)
         def prepare() -> dict:
             from mlops_pipelines.orchestration.resources import data_engine
             from mlops_pipelines.training import tasks
@@ -157,7 +173,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
                 raise AirflowFailException(str(exc)) from exc
 
         # Takes the parent run only to start after prepare, which validated the Params.
-        @task
+        @task(execution_timeout=step_timeout)
         def list_candidates(parent: dict) -> list[dict]:
             from mlops_pipelines.training import tasks
 
@@ -166,7 +182,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
         # The grid names each task instance by its candidate's key; rendered
         # from the task's own arguments, so the name shows while it runs.
         @task(
-            execution_timeout=TRAIN_TIMEOUT,
+            execution_timeout=fit_timeout,
             max_active_tis_per_dagrun=CANDIDATES_AT_ONCE,
             map_index_template="{{ task.op_kwargs['candidate']['key'] }}",
         )
@@ -179,7 +195,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
 
         # Runs once every candidate is done if at least one task succeeded, so a
         # candidate that failed for good does not lose the others.
-        @task(execution_timeout=TRAIN_TIMEOUT, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+        @task(execution_timeout=fit_timeout, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
         def refit_best(parent: dict) -> dict:
             from mlops_pipelines.training import tasks
 
@@ -188,10 +204,11 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
             except tasks.AllCandidatesFailed as exc:
                 raise AirflowFailException(str(exc)) from exc
 
-        @task
+        @task(execution_timeout=step_timeout)
         def register_best(parent: dict) -> dict:
             from mlops_pipelines.training import tasks
 
+            # A partial grid or a skipped registration is logged as a warning by the task body.
             return tasks.register_best(contract, _snapshot(contract, parent["snapshot_max_id"]), _config(contract), parent)
 
         parent = prepare()

@@ -18,6 +18,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlops_pipelines.training.data import Split
 from mlops_pipelines.training.evaluation import score
+from mlops_pipelines.training.faults import is_infrastructure_error
 from mlops_pipelines.training.selection import PromotionDecision, auto_promotion
 from mlops_pipelines.training.tracking import quote
 
@@ -26,11 +27,23 @@ log = logging.getLogger(__name__)
 PRODUCTION_ALIAS = "production"
 
 
+def registered_by_run(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
+    """The version this run registered already (a retried or cleared task), if any."""
+    existing = client.search_model_versions(f"name = {quote(name)} and run_id = {quote(run_id)}")
+    return min(existing, key=lambda v: int(v.version)) if existing else None
+
+
+def latest_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The newest version of `name` (highest number); None before the first one."""
+    versions = client.search_model_versions(f"name = {quote(name)}")
+    return max(versions, key=lambda v: int(v.version)) if versions else None
+
+
 def register(client: MlflowClient, name: str, model_id: str, run_id: str, tags: dict[str, Any]) -> ModelVersion:
     """A new version of `name` from a logged model; the existing one if this run registered it already."""
-    existing = client.search_model_versions(f"name = {quote(name)} and run_id = {quote(run_id)}")
-    if existing:
-        return min(existing, key=lambda v: int(v.version))
+    existing = registered_by_run(client, name, run_id)
+    if existing is not None:
+        return existing
     return mlflow.register_model(f"models:/{model_id}", name, tags={k: str(v) for k, v in tags.items()})
 
 
@@ -74,6 +87,8 @@ def decide(
     try:
         production_score = score_version(name, current.version, split, metric, classes)
     except Exception as exc:  # e.g. a version trained on another feature set
+        if is_infrastructure_error(exc):  # MLflow or its store failed, not the version: the task retries
+            raise
         return PromotionDecision(
             False,
             f"production version {current.version} could not be scored on this test split: {exc}",

@@ -17,6 +17,7 @@ candidate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from mlflow.entities import DatasetInput, InputTag, Param, Run
 import mlflow
 from mlflow import MlflowClient
 from mlops_pipelines.contracts import DatasetContract
-from mlops_pipelines.training import registry, tracking
+from mlops_pipelines.training import faults, fingerprint, registry, tracking
 from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
 from mlops_pipelines.training.config import TrainingConfig
 from mlops_pipelines.training.data import Snapshot, mlflow_dataset, split
@@ -109,6 +110,7 @@ def _result(run: Run) -> dict[str, Any]:
         "metrics": dict(run.data.metrics),
         "params": dict(run.data.params),
         "error": tags.get(tracking.TAG_ERROR),
+        "error_kind": tags.get(faults.ERROR_KIND_TAG),
     }
 
 
@@ -140,10 +142,13 @@ def train_candidate(
     """Cross-validate one candidate on the training split as a child run (the body of one mapped task).
 
     The candidate's own failure (a fold that does not fit) is a FAILED run with
-    the reason in its `training.error` tag, and the task succeeds: a retry would
-    fail the same way. Anything else (MLflow unreachable) raises, so Airflow
-    retries the task; the retry keeps a FINISHED run of this candidate and marks
-    a run left RUNNING by a dead try as KILLED, so no candidate is counted twice.
+    the reason in its `training.error` tag (`training.error_kind` = model), and
+    the task succeeds: a retry would fail the same way. A failure of MLflow or
+    its stores raises, so Airflow retries the task; the run is ended FAILED
+    (kind infrastructure) when MLflow still answers. The retry keeps a
+    finished run of this candidate, and otherwise resumes the run an earlier
+    try left (RUNNING, KILLED or FAILED by the infrastructure), so each
+    candidate has one run whatever the number of tries.
     """
     client = MlflowClient()
     earlier = [
@@ -151,11 +156,14 @@ def train_candidate(
         for r in tracking.candidate_runs(client, parent["experiment_id"], parent["parent_run_id"])
         if r.data.tags.get(tracking.TAG_CANDIDATE) == candidate.key
     ]
-    finished = [r for r in earlier if r.info.status == "FINISHED"]
-    if finished:
-        log.info("%s: kept the run %s an earlier try finished", candidate.key, finished[0].info.run_id)
-        return _result(finished[0])
-    for run in earlier:
+    final = [r for r in earlier if _is_final(r)]
+    if final:
+        log.info("%s: kept the %s run %s an earlier try ended", candidate.key, final[0].info.status, final[0].info.run_id)
+        return _result(final[0])
+    # The latest unfinished run is resumed; older leftovers (from before runs were resumed) are closed.
+    earlier.sort(key=lambda r: r.info.start_time)
+    resumed = earlier[-1] if earlier else None
+    for run in earlier[:-1]:
         if run.info.status == "RUNNING":
             client.set_terminated(run.info.run_id, "KILLED")
 
@@ -170,8 +178,19 @@ def train_candidate(
         tracking.TAG_RUN_ID: parent["run_id"],
         tracking.TAG_DATASET: contract.name,
     }
-    run = mlflow.start_run(experiment_id=parent["experiment_id"], parent_run_id=parent["parent_run_id"], run_name=candidate.key, tags=tags)
+    if resumed is not None:
+        log.info("%s: resuming run %s (%s after an earlier try)", candidate.key, resumed.info.run_id, resumed.info.status)
+        for key in (tracking.TAG_ERROR, faults.ERROR_KIND_TAG):
+            if key in resumed.data.tags:
+                client.delete_tag(resumed.info.run_id, key)
+        run = mlflow.start_run(run_id=resumed.info.run_id)
+    else:
+        run = mlflow.start_run(
+            experiment_id=parent["experiment_id"], parent_run_id=parent["parent_run_id"], run_name=candidate.key, tags=tags
+        )
     try:
+        if resumed is not None:  # a try that died early may have left the run without them
+            mlflow.set_tags(tags)
         # engineered_features on every run, so MLflow's compare view shows its effect on the CV scores.
         mlflow.log_params(
             {
@@ -192,13 +211,35 @@ def train_candidate(
             mlflow.end_run("FINISHED")
         else:
             error = outcome.error
-            log.error("candidate %s failed: %s: %s", candidate.key, type(error).__name__, error)
-            mlflow.set_tag(tracking.TAG_ERROR, f"{type(error).__name__}: {error}"[:4000])
+            assert error is not None  # not ok
+            log.error("candidate %s failed on the data: %s: %s", candidate.key, type(error).__name__, error)
+            mlflow.set_tags({tracking.TAG_ERROR: faults.describe(error), faults.ERROR_KIND_TAG: faults.MODEL})
             mlflow.end_run("FAILED")
-    finally:
-        if mlflow.active_run() is not None:  # an MLflow error above: the task fails and retries
-            mlflow.end_run("KILLED")
+    except Exception as exc:
+        kind = faults.INFRASTRUCTURE if faults.is_infrastructure_error(exc) else "unexpected"
+        log.error("candidate %s could not be trained or logged (%s failure, the task fails and retries): %s", candidate.key, kind, exc)
+        _end_failed(client, run.info.run_id, exc, kind)
+        raise
     return _result(client.get_run(run.info.run_id))
+
+
+def _is_final(run: Run) -> bool:
+    """A run that a retry keeps as it is: finished, or failed by the candidate itself."""
+    if run.info.status == "FINISHED":
+        return True
+    return run.info.status == "FAILED" and run.data.tags.get(faults.ERROR_KIND_TAG) == faults.MODEL
+
+
+def _end_failed(client: MlflowClient, run_id: str, exc: Exception, kind: str) -> None:
+    """End the run FAILED with the reason, if MLflow answers; else the retry resumes it as it is."""
+    with contextlib.suppress(Exception):
+        mlflow.end_run("FAILED")  # pops the active run before it calls the server, so this process can go on
+    try:
+        client.set_tag(run_id, tracking.TAG_ERROR, faults.describe(exc))
+        client.set_tag(run_id, faults.ERROR_KIND_TAG, kind)
+        client.set_terminated(run_id, "FAILED")
+    except Exception as record_error:  # the same outage: the retry finds the run RUNNING and resumes it
+        log.warning("could not record the failure on run %s: %s", run_id, record_error)
 
 
 def _reasons(results: list[dict[str, Any]]) -> str:
@@ -269,13 +310,68 @@ def _grid_params(config: TrainingConfig, result: dict[str, Any]) -> dict[str, An
     raise ValueError(f"{result['candidate']} is not a candidate of this run's grids")
 
 
+REGISTRATION_SKIPPED_TAG = "registration_skipped"
+EVALUATED_TAG, TOTAL_TAG, PARTIAL_TAG = "candidates_evaluated", "candidates_total", "partial_grid"
+
+
+def grid_coverage(results: list[dict[str, Any]], config: TrainingConfig) -> dict[str, Any]:
+    """How many candidates of the grid were evaluated: finished, or failed on the data.
+
+    A candidate whose task failed for good (MLflow or its store down through
+    every retry) was not evaluated: a version chosen without it is from a
+    partial grid.
+    """
+    keys = [c.key for c in config.candidates()]
+    evaluated = {r["candidate"] for r in results if r["status"] == "FINISHED" or r["error_kind"] == faults.MODEL}
+    missing = [k for k in keys if k not in evaluated]
+    return {"evaluated": len(keys) - len(missing), "total": len(keys), "partial": bool(missing), "missing": missing}
+
+
 def register_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig, parent: dict[str, Any]) -> dict[str, Any]:
-    """Register the refit model of the chosen candidate, then apply the promotion rule; closes the parent run."""
+    """Register the refit model of the chosen candidate, then apply the promotion rule; closes the parent run.
+
+    The version carries how much of the grid was evaluated (a partial grid is
+    logged as a warning and tagged), and the data, grid and code it came
+    from: a run where all three equal the latest version's registers nothing
+    (the same seeded training gives the same model) and says why on the
+    chosen run, unless that version came from a partial grid.
+    """
     client = MlflowClient()
     parent_id, metric = parent["parent_run_id"], config.selection_metric
     best = chosen_candidate(client, config, parent)
     if not best["model_id"]:
         raise RuntimeError(f"{best['candidate']} has no refit model yet: refit_best has not finished")
+    results = candidate_results(parent)
+    coverage = grid_coverage(results, config)
+    coverage_tags = {EVALUATED_TAG: coverage["evaluated"], TOTAL_TAG: coverage["total"], PARTIAL_TAG: str(coverage["partial"]).lower()}
+    if coverage["partial"]:
+        log.warning(
+            "partial grid: %d of %d candidates were evaluated; %s chosen without %s (their tasks failed, see their runs)",
+            coverage["evaluated"],
+            coverage["total"],
+            best["candidate"],
+            ", ".join(coverage["missing"]),
+        )
+    for key, value in coverage_tags.items():
+        client.set_tag(parent_id, key, str(value))
+    summary = {
+        "model_name": config.model_name,
+        "best": best,
+        "finished": sum(r["status"] == "FINISHED" for r in results),
+        "failed": [r["candidate"] for r in results if r["status"] != "FINISHED"],
+        "candidates_evaluated": coverage["evaluated"],
+        "candidates_total": coverage["total"],
+        "partial_grid": coverage["partial"],
+    }
+    current = fingerprint.fingerprint(snapshot.digest, config)
+    if registry.registered_by_run(client, config.model_name, best["run_id"]) is None:
+        skipped = _skip_reason(client, config.model_name, current)
+        if skipped:
+            log.warning("%s: registration skipped: %s", config.model_name, skipped)
+            client.set_tag(best["run_id"], REGISTRATION_SKIPPED_TAG, skipped[:4000])
+            client.set_tag(parent_id, REGISTRATION_SKIPPED_TAG, skipped[:4000])
+            client.set_terminated(parent_id, "FINISHED")
+            return {**summary, "version": None, "registered": False, "skipped": skipped, "promoted": False, "decision": None}
     scores = {k: f"{v:.6f}" for k, v in best["metrics"].items() if k.startswith(("cv_", "test_"))}
     version = registry.register(
         client,
@@ -287,9 +383,10 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
             **scores,
             "cv_folds": config.cv_folds,
             "engineered_features": config.engineered_features,
-            "data.digest": snapshot.digest,
+            **current,
             "data.rows": snapshot.rows,
             "data.table": snapshot.source.table,
+            **coverage_tags,
             tracking.TAG_DAG_ID: parent["dag_id"],
             tracking.TAG_RUN_ID: parent["run_id"],
             tracking.TAG_FAMILY: best["family"],
@@ -309,16 +406,26 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
     registry.apply(client, config.model_name, version, decision)
     _record_on_parent(client, parent_id, best, version.version, decision)
     client.set_terminated(parent_id, "FINISHED")
-    results = candidate_results(parent)
     return {
-        "model_name": config.model_name,
+        **summary,
         "version": version.version,
-        "best": best,
+        "registered": True,
+        "skipped": None,
         "promoted": decision.promote,
         "decision": decision.as_dict(),
-        "finished": sum(r["status"] == "FINISHED" for r in results),
-        "failed": [r["candidate"] for r in results if r["status"] != "FINISHED"],
     }
+
+
+def _skip_reason(client: MlflowClient, name: str, current: dict[str, str]) -> str | None:
+    """Why this run's model need not be registered: the latest version has the same data, grid and code."""
+    latest = registry.latest_version(client, name)
+    if latest is None or not fingerprint.unchanged(latest.tags or {}, current):
+        return None
+    if (latest.tags or {}).get(PARTIAL_TAG) == "true":
+        log.info("%s version %s has the same data, grid and code but a partial grid: registering again", name, latest.version)
+        return None
+    described = ", ".join(f"{k} {v}" for k, v in current.items())
+    return f"data, grid and code unchanged since version {latest.version} ({described})"
 
 
 def _record_on_parent(client: MlflowClient, parent_id: str, best: dict[str, Any], version: str, decision) -> None:
