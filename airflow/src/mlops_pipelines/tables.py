@@ -10,14 +10,17 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.engine import Engine
@@ -100,6 +103,76 @@ RAW = {
 }
 CLEAN = {c.name: _clean_table(c) for c in (PENGUINS, COVERTYPE)}
 REJECTED = {c.name: _rejected_table(c) for c in (PENGUINS, COVERTYPE)}
+
+
+# --- monitoring (issue 12; the agreed design: monitoring-schema) -------------------------
+
+# One row per scored Covertype batch: the production version's live accuracy (monitoring.quality).
+MODEL_QUALITY = Table(
+    "model_quality",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("dataset", String(32), nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("batch_key", String(64), nullable=False),
+    Column("group_number", Integer, nullable=True),
+    Column("batch_number", Integer, nullable=True),
+    Column("rows_scored", Integer, nullable=False),
+    Column("accuracy", Float, nullable=False),
+    Column("f1_macro", Float, nullable=False),
+    Column("baseline_accuracy", Float, nullable=True),
+    Column("baseline_f1_macro", Float, nullable=True),
+    Column("mlflow_run_id", String(64), nullable=True),
+    Column("measured_at", DateTime, nullable=False),
+    # A retried task writes nothing twice.
+    UniqueConstraint("dataset", "model_name", "model_version", "batch_key", name="uq_model_quality_batch"),
+    Index("ix_model_quality_dataset_measured_at", "dataset", "measured_at"),
+    mysql_charset="utf8mb4",
+)
+
+# One row per feature per drift check per source (monitoring.drift).
+FEATURE_DRIFT = Table(
+    "feature_drift",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("check_id", String(64), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("feature", String(64), nullable=False),
+    Column("dataset", String(32), nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("window_start", DateTime, nullable=False),
+    Column("window_end", DateTime, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("statistic", Float, nullable=False),
+    Column("p_value", Float, nullable=True),
+    Column("drifted", Boolean, nullable=False),
+    Column("rows_compared", Integer, nullable=False),
+    Column("report_run_id", String(64), nullable=True),
+    Column("measured_at", DateTime, nullable=False),
+    UniqueConstraint("check_id", "source", "feature", name="uq_feature_drift_check"),
+    Index("ix_feature_drift_dataset_measured_at", "dataset", "measured_at"),
+    mysql_charset="utf8mb4",
+)
+
+# One row each time the monitor fires the retraining Asset (monitoring.retrain).
+RETRAIN_TRIGGERS = Table(
+    "retrain_triggers",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("dataset", String(32), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("fired_at", DateTime, nullable=False),
+    Index("ix_retrain_triggers_dataset_fired_at", "dataset", "fired_at"),
+    mysql_charset="utf8mb4",
+)
+
+# Every monitoring table (the predictions table joins this list where it is defined).
+MONITORING_TABLES = [MODEL_QUALITY, FEATURE_DRIFT, RETRAIN_TRIGGERS]
 
 
 def create_tables(engine: Engine) -> list[str]:
