@@ -112,7 +112,7 @@ def _accuracy_drop(engine: Engine, contract: DatasetContract, served: ServedVers
             table.c.dataset == contract.name,
             table.c.model_name == served.name,
             table.c.model_version == served.version,
-            table.c.measured_at >= since,
+            table.c.measured_at > since,
         )
         .order_by(table.c.measured_at.desc(), table.c.id.desc())
         .limit(policy.accuracy_batches)
@@ -131,7 +131,7 @@ def _accuracy_drop(engine: Engine, contract: DatasetContract, served: ServedVers
 
 def _drift(engine: Engine, contract: DatasetContract, served: ServedVersion, since: datetime, policy: RetrainPolicy):
     table = FEATURE_DRIFT
-    scope = (table.c.dataset == contract.name, table.c.model_version == served.version, table.c.measured_at >= since)
+    scope = (table.c.dataset == contract.name, table.c.model_version == served.version, table.c.measured_at > since)
     with engine.connect() as conn:
         latest = conn.execute(select(table.c.check_id).where(*scope).order_by(table.c.measured_at.desc(), table.c.id.desc()).limit(1)).scalar()
         if latest is None:
