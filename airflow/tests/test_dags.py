@@ -58,7 +58,12 @@ def test_monitoring_settings_come_from_the_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     s = PipelineSettings()
     assert (s.monitor_drift_schedule, s.monitor_drift_window_hours) == ("@hourly", 24)
-    assert (s.retrain_accuracy_margin, s.retrain_accuracy_batches, s.retrain_drift_share, s.retrain_min_new_rows_fraction) == (0.05, 3, 0.5, 0.2)
+    assert (s.retrain_accuracy_margin, s.retrain_accuracy_batches, s.retrain_drift_share, s.retrain_min_new_rows_fraction) == (
+        0.05,
+        3,
+        0.5,
+        0.2,
+    )
     monkeypatch.setenv("MONITOR_DRIFT_SCHEDULE", "none")
     monkeypatch.setenv("RETRAIN_ACCURACY_BATCHES", "5")
     assert (PipelineSettings().monitor_drift_schedule, PipelineSettings().retrain_accuracy_batches) == (None, 5)

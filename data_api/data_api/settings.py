@@ -1,8 +1,7 @@
 """Service settings, read from DATA_API_* environment variables."""
 
-from typing import Annotated
-
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict

@@ -46,7 +46,10 @@ def test_shifted_elevation_is_flagged_in_both_sources_and_reported(mysql_engine,
     shifted = covertype_rows(300, seed=3, elevation=(3400, 3858)).drop(columns=["Cover_Type"])
     predictions_table(
         mysql_engine,
-        [(end - timedelta(minutes=10), {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}) for row in shifted.to_dict("records")]
+        [
+            (end - timedelta(minutes=10), {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+            for row in shifted.to_dict("records")
+        ]
         + [(end - timedelta(days=2), {"Elevation": 1}) for _ in range(5)],  # outside the window
     )
 
@@ -67,7 +70,10 @@ def test_shifted_elevation_is_flagged_in_both_sources_and_reported(mysql_engine,
 
     # The report is an artifact of the run, which is tagged with the check.
     run = client.get_run(summary["report_run_id"])
-    assert run.data.tags[drift_check.TAG_CHECK] == check_id and run.data.metrics["drifted_share_ingested"] == summary["drifted_share"]["ingested"]
+    assert (
+        run.data.tags[drift_check.TAG_CHECK] == check_id
+        and run.data.metrics["drifted_share_ingested"] == summary["drifted_share"]["ingested"]
+    )
     assert [a.path for a in client.list_artifacts(run.info.run_id)] == [drift_check.REPORT_FILE]
     path = client.download_artifacts(run.info.run_id, drift_check.REPORT_FILE)
     report = open(path).read()

@@ -54,7 +54,8 @@ def test_a_batch_is_scored_once_against_the_production_versions_baseline(mysql_e
     again = quality.score_batch(mysql_engine, client, COVERTYPE, quality.Batch.from_counts(same), name)
     assert again == first
     runs = client.search_runs(
-        [run.info.experiment_id], filter_string=f"tags.`{quality.TAG_BATCH}` = '{first['batch_key']}' and tags.`{quality.TAG_MODEL}` = '{name}'"
+        [run.info.experiment_id],
+        filter_string=f"tags.`{quality.TAG_BATCH}` = '{first['batch_key']}' and tags.`{quality.TAG_MODEL}` = '{name}'",
     )
     assert len(runs) == 1
 

@@ -54,7 +54,9 @@ def test_covertype_train_is_scheduled_on_the_monitors_retraining_asset(dagbag):
     # Both monitoring DAGs update it (through check_retrain), and nothing else does.
     for dag_id in ("covertype_ingest", "monitor_drift"):
         assert [a.name for a in dagbag.dags[dag_id].get_task("check_retrain").outlets] == ["covertype_retrain"]
-    producers = {t.task_id for d in dagbag.dags.values() for t in d.tasks if any(getattr(a, "name", "") == "covertype_retrain" for a in t.outlets)}
+    producers = {
+        t.task_id for d in dagbag.dags.values() for t in d.tasks if any(getattr(a, "name", "") == "covertype_retrain" for a in t.outlets)
+    }
     assert producers == {"check_retrain"}
     assert dag.max_active_runs == 1 and not dag.catchup
 

@@ -175,7 +175,9 @@ def html_report(title: str, sections: dict[str, list[FeatureDrift]], context: di
         if not results:
             parts.append(f"<p>Not enough rows to compare (at least {MIN_ROWS} per feature).</p>")
             continue
-        parts.append("<table><tr><th>feature</th><th>test</th><th>statistic</th><th>p-value</th><th>rows (training / current)</th><th>drifted</th></tr>")
+        parts.append(
+            "<table><tr><th>feature</th><th>test</th><th>statistic</th><th>p-value</th><th>rows (training / current)</th><th>drifted</th></tr>"
+        )
         for r in results:
             p_value = "" if r.p_value is None else f"{r.p_value:.3g}"
             flag = '<span class="drifted">yes</span>' if r.drifted else "no"

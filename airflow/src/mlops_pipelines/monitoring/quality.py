@@ -60,7 +60,11 @@ class Batch:
     @classmethod
     def from_counts(cls, counts: dict[str, Any]) -> Batch:
         fetched = counts["fetched_at"]
-        return cls(int(counts["group_number"]), int(counts["batch_number"]), datetime.fromisoformat(fetched) if isinstance(fetched, str) else fetched)
+        return cls(
+            int(counts["group_number"]),
+            int(counts["batch_number"]),
+            datetime.fromisoformat(fetched) if isinstance(fetched, str) else fetched,
+        )
 
 
 def batch_rows(engine: Engine, contract: DatasetContract, batch: Batch) -> pd.DataFrame:
@@ -200,4 +204,3 @@ def score_batch(
         metrics["f1_macro"],
     )
     return recorded(engine, contract.name, served, key)
-

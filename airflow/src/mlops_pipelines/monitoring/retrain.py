@@ -58,12 +58,18 @@ class RetrainPolicy:
     def from_settings(cls, settings: Any, overrides: dict[str, Any] | None = None) -> RetrainPolicy:
         """From the pipeline settings (RETRAIN_*), with a DAG run's Params (`retrain_<field>`) taking precedence."""
         overrides = overrides or {}
-        values = {}
-        for name in ("accuracy_margin", "accuracy_batches", "drift_share", "min_new_rows_fraction", "pending_minutes"):
-            value = overrides.get(f"retrain_{name}")
-            values[name] = getattr(settings, f"retrain_{name}") if value is None else value
-        values["accuracy_batches"] = int(values["accuracy_batches"])
-        return cls(**{k: v if k == "accuracy_batches" else float(v) for k, v in values.items()})
+
+        def value(name: str) -> Any:
+            given = overrides.get(f"retrain_{name}")
+            return getattr(settings, f"retrain_{name}") if given is None else given
+
+        return cls(
+            accuracy_margin=float(value("accuracy_margin")),
+            accuracy_batches=int(value("accuracy_batches")),
+            drift_share=float(value("drift_share")),
+            min_new_rows_fraction=float(value("min_new_rows_fraction")),
+            pending_minutes=float(value("pending_minutes")),
+        )
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,9 @@ def _drift(engine: Engine, contract: DatasetContract, served: ServedVersion, sin
     table = FEATURE_DRIFT
     scope = (table.c.dataset == contract.name, table.c.model_version == served.version, table.c.measured_at > since)
     with engine.connect() as conn:
-        latest = conn.execute(select(table.c.check_id).where(*scope).order_by(table.c.measured_at.desc(), table.c.id.desc()).limit(1)).scalar()
+        latest = conn.execute(
+            select(table.c.check_id).where(*scope).order_by(table.c.measured_at.desc(), table.c.id.desc()).limit(1)
+        ).scalar()
         if latest is None:
             return None
         rows = conn.execute(select(table.c.source, table.c.feature, table.c.drifted).where(table.c.check_id == latest)).all()
@@ -166,7 +174,12 @@ def _new_rows(engine: Engine, contract: DatasetContract, served: ServedVersion, 
     new, _ = clean_rows_after(engine, contract, since_id)
     needed = math.ceil(policy.min_new_rows_fraction * served.training_rows)
     if new >= needed:
-        return {"new_rows": new, "since_clean_id": since_id, "training_rows": served.training_rows, "fraction": policy.min_new_rows_fraction}
+        return {
+            "new_rows": new,
+            "since_clean_id": since_id,
+            "training_rows": served.training_rows,
+            "fraction": policy.min_new_rows_fraction,
+        }
     return None
 
 
@@ -178,7 +191,11 @@ def decide(
     name = model_name or contract.registered_model_name
     newest = latest_version(client, name)
     last = last_trigger(engine, contract.name)
-    if last and (newest is None or last["fired_at"] > created_at(newest)) and last["fired_at"] > now - timedelta(minutes=policy.pending_minutes):
+    if (
+        last
+        and (newest is None or last["fired_at"] > created_at(newest))
+        and last["fired_at"] > now - timedelta(minutes=policy.pending_minutes)
+    ):
         return Decision(None, f"a retraining ({last['reason']}, fired {last['fired_at']:%Y-%m-%d %H:%M:%S}) has registered no version yet")
     _, clean_max_id = clean_rows_after(engine, contract, 0)
     if newest is None:
@@ -201,14 +218,15 @@ def decide(
 
 
 def record(engine: Engine, trigger: Trigger, fired_at: datetime) -> dict[str, Any]:
-    row = {
+    fired = fired_at.replace(microsecond=0)
+    row: dict[str, Any] = {
         "dataset": trigger.dataset,
         "reason": trigger.reason,
         "detail": json.dumps(trigger.detail, sort_keys=True, default=str),
         "model_name": trigger.model_name,
         "model_version": trigger.model_version,
-        "fired_at": fired_at.replace(microsecond=0),
+        "fired_at": fired,
     }
     with engine.begin() as conn:
-        row["id"] = conn.execute(RETRAIN_TRIGGERS.insert(), row).inserted_primary_key[0]
-    return {**row, "detail": trigger.detail, "fired_at": row["fired_at"].isoformat()}
+        key = conn.execute(RETRAIN_TRIGGERS.insert(), row).inserted_primary_key
+    return {**row, "id": key[0] if key else None, "detail": trigger.detail, "fired_at": fired.isoformat()}

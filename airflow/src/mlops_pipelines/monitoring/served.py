@@ -51,7 +51,7 @@ def describe(client: MlflowClient, version: ModelVersion) -> ServedVersion:
     tags = version.tags or {}
     metrics: dict[str, float] = {}
     params: dict[str, str] = {}
-    if "test_accuracy" not in tags or SNAPSHOT_TAG not in tags:
+    if version.run_id and ("test_accuracy" not in tags or SNAPSHOT_TAG not in tags):
         run = client.get_run(version.run_id)
         metrics = dict(run.data.metrics)
         parent = run.data.tags.get(TAG_PARENT)
@@ -64,7 +64,7 @@ def describe(client: MlflowClient, version: ModelVersion) -> ServedVersion:
     return ServedVersion(
         version.name,
         str(version.version),
-        version.run_id,
+        version.run_id or "",
         created_at(version),
         accuracy,
         f1,

@@ -28,7 +28,11 @@ def retrain_params() -> dict[str, Param]:
             s.retrain_accuracy_batches, type="integer", minimum=1, description="... for this many scored batches in a row"
         ),
         "retrain_drift_share": Param(
-            s.retrain_drift_share, type="number", minimum=0, maximum=1, description="retrain when more than this share of the features drifted"
+            s.retrain_drift_share,
+            type="number",
+            minimum=0,
+            maximum=1,
+            description="retrain when more than this share of the features drifted",
         ),
         "retrain_min_new_rows_fraction": Param(
             s.retrain_min_new_rows_fraction,

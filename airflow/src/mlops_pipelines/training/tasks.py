@@ -82,7 +82,7 @@ def prepare(
     if reason:
         client.set_tag(parent, REASON_TAG, reason[:250])
     if trigger_events:
-        client.log_dict(parent, trigger_events, REASON_DETAIL_FILE)
+        client.log_dict(parent, {"reason": reason, "events": trigger_events}, REASON_DETAIL_FILE)
     params = {
         "test_size": config.test_size,
         "random_state": config.random_state,
