@@ -152,6 +152,10 @@ run_stack() {
   # The tests trigger covertype_ingest themselves and compare row counts with
   # what data_api served, so no scheduled run may fetch in between.
   export COVERTYPE_INGEST_SCHEDULE=${COVERTYPE_INGEST_SCHEDULE:-none}
+  # The monitoring test (test_07) drives data_api group 9 in elevation order (a drifting
+  # source) while every other group stays shuffled; no scheduled drift check runs in between.
+  export DATA_API_ORDER_GROUPS=${DATA_API_ORDER_GROUPS:-9=elevation}
+  export MONITOR_DRIFT_SCHEDULE=${MONITOR_DRIFT_SCHEDULE:-none}
   # Globals: the EXIT trap reads them after this function has returned.
   compose=(docker compose -f "$ROOT/docker-compose.yaml")
   E2E_STATUS=1

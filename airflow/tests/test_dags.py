@@ -22,7 +22,14 @@ def test_ingestion_dags(dagbag):
     covertype = dagbag.dags["covertype_ingest"]
     assert covertype.max_active_runs == 1 and not covertype.catchup
     assert covertype.params["group_number"] == 1
-    assert {t.task_id for t in covertype.tasks} == {"ingest_raw", "validate_and_clean", "publish_clean"}
+    assert {t.task_id for t in covertype.tasks} == {"ingest_raw", "validate_and_clean", "score_batch", "publish_clean", "check_retrain"}
+    # The batch is scored before the clean-data asset announces it, and the monitor decides after.
+    assert covertype.get_task("score_batch").upstream_task_ids == {"ingest_raw", "validate_and_clean"}
+    assert covertype.get_task("publish_clean").upstream_task_ids == {"validate_and_clean", "score_batch"}
+    assert covertype.get_task("publish_clean").trigger_rule == "none_failed"  # a skipped score (no model yet) still publishes
+    assert covertype.get_task("check_retrain").upstream_task_ids == {"publish_clean"}
+    assert covertype.get_task("check_retrain").trigger_rule == "none_failed"
+    assert covertype.params["retrain_accuracy_batches"] == 3 and covertype.params["retrain_min_new_rows_fraction"] == 0.2
     publish = covertype.get_task("publish_clean")
     assert [a.name for a in publish.outlets] == ["covertype_clean"]
     # It reads the asset's last event (its watermark) before emitting a new one.
@@ -31,6 +38,38 @@ def test_ingestion_dags(dagbag):
 
     penguins = dagbag.dags["penguins_ingest"]
     assert [a.name for a in penguins.get_task("publish_clean").outlets] == ["penguins_clean"]
+    assert {t.task_id for t in penguins.tasks} == {"ingest_raw", "validate_and_clean", "publish_clean"}
+    assert penguins.get_task("publish_clean").trigger_rule == "all_success"
+
+
+def test_monitor_drift_dag(dagbag):
+    monitor = dagbag.dags["monitor_drift"]
+    assert monitor.timetable.expression == "0 * * * *" and monitor.max_active_runs == 1 and not monitor.catchup
+    assert monitor.params["window_hours"] == 24
+    assert monitor.get_task("check_retrain").upstream_task_ids == {"compute_drift"}
+    assert monitor.get_task("check_retrain").trigger_rule == "none_failed"
+    assert monitor.params["retrain_drift_share"] == 0.5
+
+
+def test_monitoring_settings_come_from_the_environment(monkeypatch):
+    from mlops_pipelines.settings import PipelineSettings
+
+    for name in ("MONITOR_DRIFT_SCHEDULE", "MONITOR_DRIFT_WINDOW_HOURS", "RETRAIN_ACCURACY_MARGIN", "RETRAIN_ACCURACY_BATCHES"):
+        monkeypatch.delenv(name, raising=False)
+    s = PipelineSettings()
+    assert (s.monitor_drift_schedule, s.monitor_drift_window_hours) == ("@hourly", 24)
+    assert (s.retrain_accuracy_margin, s.retrain_accuracy_batches, s.retrain_drift_share, s.retrain_min_new_rows_fraction) == (
+        0.05,
+        3,
+        0.5,
+        0.2,
+    )
+    monkeypatch.setenv("MONITOR_DRIFT_SCHEDULE", "none")
+    monkeypatch.setenv("RETRAIN_ACCURACY_BATCHES", "5")
+    assert (PipelineSettings().monitor_drift_schedule, PipelineSettings().retrain_accuracy_batches) == (None, 5)
+    monkeypatch.setenv("RETRAIN_DRIFT_SHARE", "1.5")
+    with pytest.raises(ValueError, match="retrain_drift_share"):
+        PipelineSettings()
 
 
 def test_platform_dags(dagbag):

@@ -22,6 +22,15 @@ Clock = Callable[[], float]
 #   within their interval are skipped.
 Advance = Literal["per_call", "clock"]
 
+# Which rows a batch holds:
+# - shuffled (the default): the rows shuffled once with the seed, cut into batches;
+#   every batch looks like the whole data.
+# - elevation: the rows in ascending Elevation order (ties in the shuffled order),
+#   cut into batches: each batch is higher up the mountain than the last, a
+#   realistic drift for a model trained on the early batches or on shuffled data.
+Order = Literal["shuffled", "elevation"]
+ORDERS: tuple[Order, ...] = ("shuffled", "elevation")
+
 
 def split_into_batches(n_rows: int, n_batches: int, seed: int) -> list[np.ndarray]:
     """Shuffle row indices once with ``seed`` and cut them into ``n_batches`` near-equal parts.
@@ -37,8 +46,19 @@ def split_into_batches(n_rows: int, n_batches: int, seed: int) -> list[np.ndarra
     return np.array_split(order, n_batches)
 
 
+def split_by_column(values: np.ndarray, n_batches: int, seed: int) -> list[np.ndarray]:
+    """Row indices in ascending order of ``values``, cut into ``n_batches`` near-equal parts.
+
+    Ties keep the seeded shuffle's order, so equal values are spread over
+    neighbouring batches the same way on every start.
+    """
+    shuffled = np.concatenate(split_into_batches(len(values), n_batches, seed))
+    ordered = shuffled[np.argsort(values[shuffled], kind="stable")]
+    return np.array_split(ordered, n_batches)
+
+
 class BatchedData:
-    """The data held column-wise in memory, plus the fixed batch cut."""
+    """The data held column-wise in memory, plus the fixed batch cut of each order."""
 
     def __init__(self, df: pd.DataFrame, n_batches: int, seed: int) -> None:
         self.columns: list[str] = list(df.columns)
@@ -47,6 +67,10 @@ class BatchedData:
         self._arrays = [df[c].to_numpy() for c in self.columns]
         self.n_rows = len(df)
         self.batches = split_into_batches(self.n_rows, n_batches, seed)
+        self.cuts: dict[str, list[np.ndarray]] = {
+            "shuffled": self.batches,
+            "elevation": split_by_column(df["Elevation"].to_numpy(), n_batches, seed),
+        }
 
     @property
     def n_batches(self) -> int:
@@ -62,10 +86,12 @@ class BatchedData:
         cols = [a[indices].tolist() for a in self._arrays]
         return [list(r) for r in zip(*cols)]
 
-    def sample(self, batch_number: int, fraction: float, rng: np.random.Generator | None = None) -> list[list[Any]]:
-        """A random sample without replacement of ``fraction`` of batch ``batch_number`` (1-based)."""
+    def sample(
+        self, batch_number: int, fraction: float, rng: np.random.Generator | None = None, order: Order = "shuffled"
+    ) -> list[list[Any]]:
+        """A random sample without replacement of ``fraction`` of batch ``batch_number`` (1-based) of ``order``'s cut."""
         rng = rng if rng is not None else np.random.default_rng()  # fresh OS entropy per call
-        batch = self.batches[batch_number - 1]
+        batch = self.cuts[order][batch_number - 1]
         picked = rng.choice(batch, size=self.sample_size(batch_number, fraction), replace=False)
         return self.rows(picked)
 

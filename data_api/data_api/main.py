@@ -49,6 +49,7 @@ class GroupStatusResponse(BaseModel):
     exhausted: bool
     batch_number: int | None
     n_batches: int
+    order: str
     batch_started_at: str | None
     next_batch_at: str | None
     seconds_until_next_batch: float | None
@@ -187,6 +188,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "n_batches": s.n_batches,
             "batch_interval_seconds": s.batch_interval_seconds,
             "advance": s.advance,
+            "order": s.order,
+            "order_groups": {str(g): o for g, o in s.order_groups.items()},
             "sample_fraction": s.sample_fraction,
         }
 
@@ -228,7 +231,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                     f"Call GET /restart_data_generation?group_number={group_number} to start again from batch 1."
                 ),
             ) from None
-        rows = request.app.state.data.sample(batch, s.sample_fraction)
+        rows = request.app.state.data.sample(batch, s.sample_fraction, order=s.group_order(group_number))
         # Returned directly: the rows are already plain ints/strs, so skip re-validating thousands of them.
         return JSONResponse({"group_number": group_number, "batch_number": batch, "columns": list(COLUMNS), "data": rows})
 
@@ -263,6 +266,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "exhausted": st.exhausted,
             "batch_number": st.batch_number,
             "n_batches": scheduler.n_batches,
+            "order": _settings(request).group_order(group_number),
             "batch_started_at": _iso(st.batch_started_at),
             "next_batch_at": _iso(st.next_batch_at),
             "seconds_until_next_batch": (None if st.next_batch_at is None else max(0.0, st.next_batch_at - scheduler.clock())),

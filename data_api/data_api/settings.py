@@ -1,11 +1,12 @@
 """Service settings, read from DATA_API_* environment variables."""
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .batches import Advance
+from .batches import ORDERS, Advance, Order
 
 
 class Settings(BaseSettings):
@@ -24,3 +25,26 @@ class Settings(BaseSettings):
     # per_call: one batch per call once the interval has passed (the course API);
     # clock: batches move on a fixed clock and unfetched ones are skipped.
     advance: Advance = "per_call"
+    # Which rows each batch holds: shuffled (every batch like the whole data) or
+    # elevation (batches in ascending Elevation order: a drifting source).
+    order: Order = "shuffled"
+    # Per-group exceptions to `order`, e.g. "9=elevation,10=shuffled" (the e2e
+    # tier serves one group in elevation order and the others shuffled).
+    # NoDecode: the variable is "<group>=<order>,...", not JSON.
+    order_groups: Annotated[dict[int, Order], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("order_groups", mode="before")
+    @classmethod
+    def _parse_order_groups(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parsed: dict[int, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            group, sep, order = item.partition("=")
+            if not sep or not group.strip().isdigit() or order.strip() not in ORDERS:
+                raise ValueError(f"order_groups: {item!r} is not <group>=<order> with order one of {', '.join(ORDERS)}")
+            parsed[int(group)] = order.strip()
+        return parsed
+
+    def group_order(self, group_number: int) -> Order:
+        return self.order_groups.get(group_number, self.order)

@@ -225,3 +225,15 @@ def test_offline_without_data_it_starts_and_says_what_is_missing(
             answer = client.get(path)
             assert answer.status_code == 503 and answer.json()["detail"] == reason, path
     assert [r.getMessage() for r in caplog.records if r.name == "data_api"] == [reason]
+
+
+def test_a_group_in_elevation_order_gets_the_lowest_rows_first(make_client: MakeClient, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"sample_fraction": 1.0, "order_groups": {2: "elevation"}}))
+    # make_frame's Elevation is 2000..2199: the lowest 40 rows are batch 1 of the elevation order.
+    lowest = sorted(row[0] for row in get_data(client, 2).json()["data"])
+    assert lowest == list(range(2000, 2040))
+    shuffled = sorted(row[0] for row in get_data(client, 1).json()["data"])
+    assert len(shuffled) == 40 and shuffled != lowest
+    assert client.get("/groups/2").json()["order"] == "elevation"
+    assert client.get("/groups/1").json()["order"] == "shuffled"
+    assert client.get("/").json()["order_groups"] == {"2": "elevation"}

@@ -213,3 +213,25 @@ def test_per_call_status_does_not_move_the_group(tmp_path: Path) -> None:
     assert StateStore(tmp_path).load() == {1: GroupState(1, 0.0)}
     clock.now = -50.0  # a clock that went backwards moves nothing
     assert sched.current_batch(1) == 1
+
+
+def test_elevation_order_serves_batches_in_ascending_elevation() -> None:
+    df = make_frame(200)
+    data = BatchedData(df, n_batches=5, seed=7)
+    elevation = df["Elevation"].to_numpy()
+    cut = data.cuts["elevation"]
+    assert sorted(np.concatenate(cut).tolist()) == list(range(200))  # every row once
+    # Each batch lies wholly above the one before it.
+    assert all(elevation[a].max() <= elevation[b].min() for a, b in zip(cut, cut[1:]))
+    rows = data.sample(1, 0.25, np.random.default_rng(0), order="elevation")
+    assert {r[0] for r in rows} <= set(elevation[cut[0]].tolist())
+    # The shuffled cut is unchanged by the new order: batches look like the whole data.
+    assert data.cuts["shuffled"] is data.batches
+    assert elevation[data.batches[0]].max() > elevation[cut[0]].max()
+
+
+def test_elevation_ties_are_cut_the_same_on_every_start() -> None:
+    df = make_frame(200)
+    df["Elevation"] = df["Elevation"] % 7  # many ties
+    first, again = BatchedData(df, 5, seed=7).cuts["elevation"], BatchedData(df, 5, seed=7).cuts["elevation"]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))

@@ -14,6 +14,8 @@ ENV_NAMES = [
     "BATCH_INTERVAL_SECONDS",
     "SAMPLE_FRACTION",
     "ADVANCE",
+    "ORDER",
+    "ORDER_GROUPS",
 ]
 
 
@@ -70,4 +72,31 @@ def test_advance_mode_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().advance == "clock"
     monkeypatch.setenv("DATA_API_ADVANCE", "hourly")
     with pytest.raises(ValidationError, match="advance"):
+        Settings()
+
+
+def test_order_is_shuffled_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings()
+    assert (s.order, s.order_groups, s.group_order(9)) == ("shuffled", {}, "shuffled")
+    monkeypatch.setenv("DATA_API_ORDER", "elevation")
+    assert Settings().group_order(3) == "elevation"
+
+
+def test_order_groups_override_the_order_per_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_API_ORDER_GROUPS", " 9=elevation, 10=shuffled ,")
+    s = Settings()
+    assert s.order_groups == {9: "elevation", 10: "shuffled"}
+    assert [s.group_order(g) for g in (1, 9, 10)] == ["shuffled", "elevation", "shuffled"]
+
+
+@pytest.mark.parametrize("value", ["9", "9=height", "x=elevation", "9:elevation"])
+def test_bad_order_groups_name_the_setting(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DATA_API_ORDER_GROUPS", value)
+    with pytest.raises(ValidationError, match="order_groups"):
+        Settings()
+
+
+def test_bad_order_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_API_ORDER", "random")
+    with pytest.raises(ValidationError, match="order"):
         Settings()

@@ -23,22 +23,25 @@ def ingest_penguins(engine: Engine) -> dict[str, int]:
     return counts
 
 
-def ingest_covertype(engine: Engine, data_api_url: str, group_number: int) -> dict[str, int]:
+def ingest_covertype(engine: Engine, data_api_url: str, group_number: int) -> dict[str, int | str]:
     """Fetch the group's current batch from data_api and append it to covertype_raw.
 
     Raises sources.DataExhausted when data_api has delivered every batch.
     """
     create_tables(engine)
     batch = fetch_covertype_batch(data_api_url, group_number)
-    counts = insert_raw(
+    # Whole seconds, so the value read back from DATETIME equals it: group, batch
+    # and fetch time identify this fetch's rows for the live-accuracy task.
+    fetched_at = utcnow().replace(microsecond=0)
+    counts: dict = insert_raw(
         engine,
         COVERTYPE,
         batch.frame,
         group_number=batch.group_number,
         batch_number=batch.batch_number,
-        fetched_at=utcnow(),
+        fetched_at=fetched_at,
     )
-    counts.update(group_number=batch.group_number, batch_number=batch.batch_number)
+    counts.update(group_number=batch.group_number, batch_number=batch.batch_number, fetched_at=fetched_at.isoformat())
     log.info("covertype raw, group %s batch %s: %s", batch.group_number, batch.batch_number, counts)
     return counts
 

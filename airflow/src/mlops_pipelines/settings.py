@@ -39,7 +39,18 @@ class PipelineSettings(BaseSettings):
     # Airflow's task log files and metadata rows (airflow db clean) older than this are deleted.
     airflow_logs_keep_days: int = Field(30, ge=1)
 
-    @field_validator("covertype_ingest_schedule", "maintenance_schedule")
+    # monitor_drift: when it runs (cron or preset; "none": manual only) and the hours it looks back.
+    monitor_drift_schedule: str | None = "@hourly"
+    monitor_drift_window_hours: float = Field(24.0, gt=0)
+    # When the monitor fires covertype_train (the retraining Asset); see monitoring.retrain.
+    retrain_accuracy_margin: float = Field(0.05, ge=0, le=1)
+    retrain_accuracy_batches: int = Field(3, ge=1)
+    retrain_drift_share: float = Field(0.5, ge=0, le=1)
+    retrain_min_new_rows_fraction: float = Field(0.2, gt=0)
+    # A reason fired this recently, with no version registered since, is still being acted on.
+    retrain_pending_minutes: float = Field(120.0, ge=0)
+
+    @field_validator("covertype_ingest_schedule", "monitor_drift_schedule", "maintenance_schedule")
     @classmethod
     def _off_means_none(cls, value: str | None) -> str | None:
         value = (value or "").strip()

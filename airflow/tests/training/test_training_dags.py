@@ -1,4 +1,5 @@
-"""The train DAG files import cleanly, are scheduled on their clean-data asset and take the Params."""
+"""The train DAG files import cleanly, are scheduled on their asset (penguins: clean data; covertype:
+the monitor's retraining asset) and take the Params."""
 
 from pathlib import Path
 
@@ -36,15 +37,39 @@ def test_train_dags_import_without_errors(dagbag):
     assert set(TRAIN_DAGS) <= set(dagbag.dags)
 
 
-@pytest.mark.parametrize("dag_id, dataset", TRAIN_DAGS.items())
-def test_scheduled_on_the_clean_data_asset_of_its_dataset(dagbag, dag_id, dataset):
-    dag = dagbag.dags[dag_id]
+def test_penguins_train_is_scheduled_on_its_clean_data_asset(dagbag):
+    dag = dagbag.dags["penguins_train"]
     assets = dag.timetable.asset_condition.objects
-    assert [(a.name, a.uri) for a in assets] == [(f"{dataset}_clean", CONTRACTS[dataset].clean_asset_uri)]
+    assert [(a.name, a.uri) for a in assets] == [("penguins_clean", CONTRACTS["penguins"].clean_asset_uri)]
     # The ingest DAG's publishing task updates exactly this asset.
-    ingest = dagbag.dags[f"{dataset}_ingest"].get_task("publish_clean")
-    assert [a.uri for a in ingest.outlets] == [CONTRACTS[dataset].clean_asset_uri]
+    ingest = dagbag.dags["penguins_ingest"].get_task("publish_clean")
+    assert [a.uri for a in ingest.outlets] == [CONTRACTS["penguins"].clean_asset_uri]
     assert dag.max_active_runs == 1 and not dag.catchup
+
+
+def test_covertype_train_is_scheduled_on_the_monitors_retraining_asset(dagbag):
+    dag = dagbag.dags["covertype_train"]
+    assets = dag.timetable.asset_condition.objects
+    assert [a.name for a in assets] == ["covertype_retrain"]
+    # Both monitoring DAGs update it (through check_retrain), and nothing else does.
+    for dag_id in ("covertype_ingest", "monitor_drift"):
+        assert [a.name for a in dagbag.dags[dag_id].get_task("check_retrain").outlets] == ["covertype_retrain"]
+    producers = {
+        t.task_id for d in dagbag.dags.values() for t in d.tasks if any(getattr(a, "name", "") == "covertype_retrain" for a in t.outlets)
+    }
+    assert producers == {"check_retrain"}
+    assert dag.max_active_runs == 1 and not dag.catchup
+
+
+def test_run_reason_names_the_triggering_events():
+    from types import SimpleNamespace
+
+    from mlops_pipelines.orchestration.training_dag import run_reason
+
+    event = SimpleNamespace(extra={"reason": "accuracy_drop", "detail": {"batches": []}})
+    assert run_reason({"triggering_asset_events": {"covertype_retrain": [event]}}) == ("accuracy_drop", [event.extra])
+    assert run_reason({"triggering_asset_events": {"penguins_clean": [SimpleNamespace(extra={"new_rows": 3})]}})[0] == "new_clean_rows"
+    assert run_reason({"triggering_asset_events": {}, "dag_run": SimpleNamespace(run_type="manual")}) == ("manual", [])
 
 
 @pytest.mark.parametrize("dag_id, dataset", TRAIN_DAGS.items())

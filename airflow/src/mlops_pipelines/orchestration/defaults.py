@@ -25,3 +25,10 @@ def clean_asset(dataset: str):
 
     contract = CONTRACTS[dataset]
     return Asset(name=contract.clean_table, uri=contract.clean_asset_uri, group="mlops_data")
+
+
+def retrain_asset(dataset: str):
+    """The Airflow Asset the monitor updates when the dataset's model needs retraining (event extra: the reason)."""
+    from airflow.sdk import Asset
+
+    return Asset(name=f"{dataset}_retrain", uri=f"mlops://monitoring/{dataset}/retrain", group="monitoring")

@@ -4,12 +4,18 @@ penguins_ingest: the palmerpenguins package's data, once when the platform comes
 up (idempotent: trigger it again to reload). covertype_ingest: the group's current
 batch from data_api, on a schedule (every 5 minutes by default, like data_api's
 batches). Both end in validate_and_publish (shared_tasks).
+
+covertype_ingest also closes the monitoring loop (issue 12): score_batch
+measures the production version on the batch's clean rows before anything
+trains on them, and check_retrain updates the retraining Asset that
+covertype_train is scheduled on when the monitor finds a reason.
 """
 
 from __future__ import annotations
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.orchestration.defaults import DEFAULT_ARGS, START_DATE
+from mlops_pipelines.orchestration.monitor_tasks import check_retrain, retrain_params, score_batch
 from mlops_pipelines.orchestration.shared_tasks import validate_and_publish
 from mlops_pipelines.settings import settings
 
@@ -60,9 +66,13 @@ def build_covertype_ingest():
                 minimum=1,
                 description="data_api group whose batches this platform ingests",
             ),
+            **retrain_params(),
         },
         tags=["covertype", "ingestion"],
-        doc_md="Covertype: the group's current batch from data_api -> covertype_raw -> clean/rejected.",
+        doc_md=(
+            "Covertype: the group's current batch from data_api -> covertype_raw -> clean/rejected; "
+            "the batch scored by the production model (model_quality); covertype_retrain updated when the monitor finds a reason."
+        ),
     )
     def covertype_ingest():
         @task
@@ -77,6 +87,8 @@ def build_covertype_ingest():
             except DataExhausted as exc:
                 raise AirflowSkipException(f"data_api has no more batches for group {group}: {exc}") from exc
 
-        validate_and_publish(COVERTYPE, ingest_raw())
+        raw = ingest_raw()
+        published = validate_and_publish(COVERTYPE, raw, before_publish=lambda counts: score_batch(COVERTYPE, raw, counts))
+        published >> check_retrain(COVERTYPE)
 
     return covertype_ingest()

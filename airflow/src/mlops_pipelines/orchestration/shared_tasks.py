@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import task
 from airflow.sdk.exceptions import AirflowSkipException
+from airflow.task.trigger_rule import TriggerRule
 
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.orchestration.defaults import clean_asset
@@ -22,12 +23,19 @@ def rows_to_publish(total_clean: int, last_extra: dict | None) -> int:
     return max(0, total_clean - published)
 
 
-def validate_and_publish(contract: DatasetContract, raw_loaded) -> None:
+def validate_and_publish(contract: DatasetContract, raw_loaded, before_publish=None):
     """validate_and_clean after `raw_loaded`, then publish_clean, which updates the
     dataset's clean-data asset only when the clean table holds rows no earlier
     event announced (a skipped task emits no asset event, so training is not
-    re-run on unchanged data)."""
+    re-run on unchanged data).
+
+    `before_publish(counts)`, if given, builds a task that runs between the two
+    (covertype's live-accuracy scoring: the batch is scored before the clean-data
+    asset announces it); publish_clean then runs whether it succeeded or skipped.
+    Returns the publish_clean task.
+    """
     asset = clean_asset(contract.name)
+    trigger_rule = TriggerRule.ALL_SUCCESS if before_publish is None else TriggerRule.NONE_FAILED
 
     @task
     def validate_and_clean() -> dict:
@@ -36,7 +44,7 @@ def validate_and_publish(contract: DatasetContract, raw_loaded) -> None:
 
         return clean(data_engine(), contract)
 
-    @task(inlets=[asset], outlets=[asset])
+    @task(inlets=[asset], outlets=[asset], trigger_rule=trigger_rule)
     def publish_clean(counts: dict, *, inlet_events=None, outlet_events=None) -> dict:
         newest = inlet_events[asset].ascending(False).limit(1)
         last = newest[0].extra if len(newest) else None
@@ -48,4 +56,7 @@ def validate_and_publish(contract: DatasetContract, raw_loaded) -> None:
 
     counts = validate_and_clean()
     raw_loaded >> counts
-    publish_clean(counts)  # type: ignore[arg-type]  # TaskFlow passes the XCom, the task receives the dict
+    published = publish_clean(counts)  # type: ignore[arg-type]  # TaskFlow passes the XCom, the task receives the dict
+    if before_publish is not None:
+        before_publish(counts) >> published
+    return published

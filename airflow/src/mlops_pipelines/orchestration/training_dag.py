@@ -3,9 +3,12 @@
 prepare -> list_candidates -> train_candidate (mapped: one task instance per
 candidate) -> refit_best -> register_best
 
-- Scheduled on the dataset's clean-data Asset (each ingest that adds clean rows
-  triggers a training run), and triggerable by hand with Params overriding the
-  defaults.
+- penguins_train is scheduled on the dataset's clean-data Asset (each ingest
+  that adds clean rows triggers a training run); covertype_train on the
+  `covertype_retrain` Asset, which the monitor updates only when it finds a
+  reason (RETRAINED_BY_MONITOR; monitoring.retrain). Both are triggerable by
+  hand with Params overriding the defaults. The parent MLflow run records why
+  it ran (`retrain.reason`: the triggering events' reasons, else `manual`).
 - Each candidate (family x hyper-parameters) is a mapped task instance named
   by its key in the grid (e.g. `random_forest-02`): it is cross-validated on
   the training split and logged as a child run. A candidate whose folds fail
@@ -27,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from mlops_pipelines.contracts import DatasetContract
-from mlops_pipelines.orchestration.defaults import DEFAULT_ARGS, START_DATE, clean_asset
+from mlops_pipelines.orchestration.defaults import DEFAULT_ARGS, START_DATE, clean_asset, retrain_asset
 from mlops_pipelines.training.config import DEFAULTS, ENGINEERED_FEATURES_DEFAULT, MAX_CV_FOLDS, default_grids, grid_param_name
 from mlops_pipelines.training.families import FAMILIES
 from mlops_pipelines.training.features import has_engineered_features
@@ -53,6 +56,29 @@ def timeouts() -> tuple[timedelta, timedelta]:
 # and MLflow) overlaps with the other candidate's fitting. Measured against one
 # candidate at a time with 2 cores for its folds in bench/README.md.
 CANDIDATES_AT_ONCE = 2
+
+# Datasets whose training runs on the monitor's reasons rather than on every ingest
+# (issue 12: Covertype arrives every 5 minutes; penguins once).
+RETRAINED_BY_MONITOR = frozenset({"covertype"})
+
+
+def training_schedule(contract: DatasetContract) -> list:
+    if contract.name in RETRAINED_BY_MONITOR:
+        return [retrain_asset(contract.name)]
+    return [clean_asset(contract.name)]
+
+
+def run_reason(context) -> tuple[str, list]:
+    """Why this DAG run trains: the reasons in its triggering asset events, else how it was started."""
+    events = context.get("triggering_asset_events") or {}
+    extras = [dict(e.extra or {}) for asset_events in events.values() for e in asset_events]
+    reasons = sorted({str(x["reason"]) for x in extras if x.get("reason")})
+    if reasons:
+        return ",".join(reasons), extras
+    if extras:  # the clean-data asset (penguins): new clean rows
+        return "new_clean_rows", extras
+    run_type = str(getattr(context.get("dag_run"), "run_type", "manual") or "manual")
+    return run_type.split(".")[-1].lower(), []
 
 
 def training_params(contract: DatasetContract | None = None) -> dict[str, Any]:
@@ -142,7 +168,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
 
     @dag(
         dag_id=f"{contract.name}_train",
-        schedule=[clean_asset(contract.name)],
+        schedule=training_schedule(contract),
         start_date=START_DATE,
         catchup=False,
         # Runs queue rather than overlap: each fits on the same 2 cores, and
@@ -167,8 +193,9 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
             max_id = tasks.recorded_snapshot_id(config, dag_id, run_id) or snapshot_max_id(data_engine(), contract)
             if max_id is None:
                 raise AirflowFailException(f"{contract.clean_table} has no rows yet: run {contract.name}_ingest first")
+            reason, events = run_reason(context)
             try:
-                return tasks.prepare(contract, _snapshot(contract, max_id), config, dag_id, run_id)
+                return tasks.prepare(contract, _snapshot(contract, max_id), config, dag_id, run_id, reason=reason, trigger_events=events)
             except SplitError as exc:  # too few rows for test_size: a retry would fail the same way
                 raise AirflowFailException(str(exc)) from exc
 

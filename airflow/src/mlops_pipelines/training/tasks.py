@@ -56,8 +56,23 @@ def recorded_snapshot_id(config: TrainingConfig, dag_id: str, run_id: str) -> in
     return int(value) if value not in (None, "None") else None
 
 
-def prepare(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig, dag_id: str, run_id: str) -> dict[str, Any]:
+REASON_TAG = "retrain.reason"
+REASON_DETAIL_FILE = "retrain_trigger.json"
+
+
+def prepare(
+    contract: DatasetContract,
+    snapshot: Snapshot,
+    config: TrainingConfig,
+    dag_id: str,
+    run_id: str,
+    reason: str | None = None,
+    trigger_events: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Parent run for the DAG run, with its settings and the snapshot as dataset input.
+
+    `reason` (why the run trains: the monitor's reason, or manual) is tagged on
+    the parent run, the triggering events' extras saved beside it.
 
     Raises SplitError before anything is logged when the snapshot cannot be split.
     """
@@ -65,6 +80,10 @@ def prepare(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfi
     client = MlflowClient()
     experiment = tracking.experiment_id(client, config.experiment_name)
     parent = tracking.parent_run(client, experiment, dag_id, run_id, contract.name).info.run_id
+    if reason:
+        client.set_tag(parent, REASON_TAG, reason[:250])
+    if trigger_events:
+        client.log_dict(parent, {"reason": reason, "events": trigger_events}, REASON_DETAIL_FILE)
     params = {
         "test_size": config.test_size,
         "random_state": config.random_state,
@@ -387,6 +406,8 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
             "data.rows": snapshot.rows,
             "data.table": snapshot.source.table,
             **coverage_tags,
+            # The exact training rows (clean rows up to this id): the drift monitor's reference.
+            "data.snapshot_max_id": snapshot.source.max_id,
             tracking.TAG_DAG_ID: parent["dag_id"],
             tracking.TAG_RUN_ID: parent["run_id"],
             tracking.TAG_FAMILY: best["family"],

@@ -1,0 +1,88 @@
+"""What the monitor needs to know about a registered version: its baseline scores and its training rows.
+
+A version's run logs test_accuracy / test_f1_macro and register_best copies
+them onto the version as tags; the training snapshot is the clean table's rows
+with id <= `data.snapshot_max_id` (a version tag since issue 12; older versions
+have it as a param of their DAG run's parent run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mlflow.entities.model_registry import ModelVersion
+
+from mlflow import MlflowClient
+from mlops_pipelines.training.registry import PRODUCTION_ALIAS, production_version
+from mlops_pipelines.training.tracking import TAG_PARENT, quote
+
+SNAPSHOT_TAG = "data.snapshot_max_id"
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    name: str
+    version: str
+    run_id: str
+    created_at: datetime  # naive UTC, like the monitoring tables
+    baseline_accuracy: float | None
+    baseline_f1_macro: float | None
+    snapshot_max_id: int | None
+    training_rows: int | None
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def _float(value) -> float | None:
+    try:
+        return None if value in (None, "", "None") else float(value)
+    except ValueError:
+        return None
+
+
+def created_at(version: ModelVersion) -> datetime:
+    return datetime.fromtimestamp(version.creation_timestamp / 1000, UTC).replace(tzinfo=None)
+
+
+def describe(client: MlflowClient, version: ModelVersion) -> ServedVersion:
+    tags = version.tags or {}
+    metrics: dict[str, float] = {}
+    params: dict[str, str] = {}
+    if version.run_id and ("test_accuracy" not in tags or SNAPSHOT_TAG not in tags):
+        run = client.get_run(version.run_id)
+        metrics = dict(run.data.metrics)
+        parent = run.data.tags.get(TAG_PARENT)
+        if parent and SNAPSHOT_TAG not in tags:
+            params = dict(client.get_run(parent).data.params)
+    accuracy = _float(tags.get("test_accuracy", metrics.get("test_accuracy")))
+    f1 = _float(tags.get("test_f1_macro", metrics.get("test_f1_macro")))
+    snapshot = _float(tags.get(SNAPSHOT_TAG, params.get(SNAPSHOT_TAG)))
+    rows = _float(tags.get("data.rows", params.get("data.rows")))
+    return ServedVersion(
+        version.name,
+        str(version.version),
+        version.run_id or "",
+        created_at(version),
+        accuracy,
+        f1,
+        None if snapshot is None else int(snapshot),
+        None if rows is None else int(rows),
+    )
+
+
+def production(client: MlflowClient, name: str) -> ServedVersion | None:
+    """The version holding @production, or None when no version does (yet)."""
+    version = production_version(client, name)
+    return None if version is None else describe(client, version)
+
+
+def latest_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The newest version of `name` (any alias), or None when none is registered."""
+    versions = client.search_model_versions(f"name = {quote(name)}")
+    return max(versions, key=lambda v: int(v.version)) if versions else None
+
+
+__all__ = ["PRODUCTION_ALIAS", "ServedVersion", "describe", "latest_version", "production"]

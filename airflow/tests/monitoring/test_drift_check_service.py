@@ -1,0 +1,92 @@
+"""A drift check against real MySQL and MLflow: rows in feature_drift, the HTML report in MLflow."""
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from monitoring_helpers import covertype_rows, ingest, train, unique
+from sqlalchemy import select, text
+
+from mlops_pipelines.contracts import COVERTYPE
+from mlops_pipelines.monitoring import drift_check
+from mlops_pipelines.storage import utcnow
+from mlops_pipelines.tables import FEATURE_DRIFT, create_tables
+
+pytestmark = [pytest.mark.mysql, pytest.mark.mlflow]
+
+
+def predictions_table(engine, rows):
+    """The predictions table as inference writes it (only the columns the check reads, plus dataset and time)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS predictions (id BIGINT AUTO_INCREMENT PRIMARY KEY, dataset VARCHAR(32) NOT NULL, "
+                "predicted_at DATETIME(3) NOT NULL, features TEXT NOT NULL)"
+            )
+        )
+        for at, features in rows:
+            conn.execute(
+                text("INSERT INTO predictions (dataset, predicted_at, features) VALUES ('covertype', :at, :features)"),
+                {"at": at, "features": json.dumps(features)},
+            )
+
+
+def test_shifted_elevation_is_flagged_in_both_sources_and_reported(mysql_engine, client):
+    create_tables(mysql_engine)
+    name = unique("t-drift")
+    assert drift_check.run_check(mysql_engine, client, COVERTYPE, unique("check"), 24, model_name=name) is None  # no production yet
+    ingest(mysql_engine, covertype_rows(600, seed=1), 1, 1, datetime(2026, 11, 30, 12, 0, 0))
+    train(mysql_engine, name)
+    end = utcnow().replace(microsecond=0) + timedelta(minutes=1)
+
+    # New rows from high up the mountain only: Elevation shifts, nothing else does.
+    with mysql_engine.begin() as conn:  # the training rows were validated long ago
+        conn.execute(text("UPDATE covertype_clean SET validated_at = :old"), {"old": end - timedelta(days=3)})
+    ingest(mysql_engine, covertype_rows(400, seed=2, elevation=(3400, 3858)), 1, 2, datetime(2026, 11, 30, 12, 5, 0))
+    shifted = covertype_rows(300, seed=3, elevation=(3400, 3858)).drop(columns=["Cover_Type"])
+    predictions_table(
+        mysql_engine,
+        [
+            (end - timedelta(minutes=10), {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+            for row in shifted.to_dict("records")
+        ]
+        + [(end - timedelta(days=2), {"Elevation": 1}) for _ in range(5)],  # outside the window
+    )
+
+    check_id = unique("check")
+    summary = drift_check.run_check(mysql_engine, client, COVERTYPE, check_id, 24, end=end, model_name=name)
+    assert summary["rows"] == {"predictions": 300, "ingested": 400}
+    for source in ("predictions", "ingested"):
+        assert summary["drifted"][source][:1] == ["Elevation"], summary
+        assert summary["drifted_share"][source] < 0.5
+    with mysql_engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(FEATURE_DRIFT).where(FEATURE_DRIFT.c.check_id == check_id)).mappings()]
+    assert len(rows) == 2 * len(COVERTYPE.features)
+    elevation = {r["source"]: r for r in rows if r["feature"] == "Elevation"}
+    assert all(r["drifted"] and r["method"] == "psi" and r["p_value"] is None for r in elevation.values())
+    assert {r["method"] for r in rows if r["feature"] == "Soil_Type"} == {"chi2"}
+    assert {r["report_run_id"] for r in rows} == {summary["report_run_id"]}
+    assert rows[0]["window_end"] == end and rows[0]["window_start"] == end - timedelta(hours=24)
+
+    # The report is an artifact of the run, which is tagged with the check.
+    run = client.get_run(summary["report_run_id"])
+    assert (
+        run.data.tags[drift_check.TAG_CHECK] == check_id
+        and run.data.metrics["drifted_share_ingested"] == summary["drifted_share"]["ingested"]
+    )
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == [drift_check.REPORT_FILE]
+    path = client.download_artifacts(run.info.run_id, drift_check.REPORT_FILE)
+    report = open(path).read()
+    assert "Elevation" in report and "ingested:" in report and name in report
+
+    # A retried check writes nothing twice and reuses its run.
+    again = drift_check.run_check(mysql_engine, client, COVERTYPE, check_id, 24, end=end, model_name=name)
+    assert again["report_run_id"] == summary["report_run_id"]
+    with mysql_engine.connect() as conn:
+        assert len(conn.execute(select(FEATURE_DRIFT.c.id).where(FEATURE_DRIFT.c.check_id == check_id)).all()) == len(rows)
+
+
+def test_without_a_predictions_table_only_ingested_rows_are_compared(mysql_engine):
+    create_tables(mysql_engine)
+    frame = drift_check.prediction_rows(mysql_engine, COVERTYPE, datetime(2026, 1, 1), datetime(2027, 1, 1))
+    assert frame.empty and list(frame.columns) == COVERTYPE.feature_names
