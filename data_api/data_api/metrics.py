@@ -22,7 +22,10 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.batches = Counter(
-            "data_api_batches_served_total", "Answers of GET /data with rows, by group and batch", ["group", "batch"], registry=self.registry
+            "data_api_batches_served_total",
+            "Answers of GET /data with rows, by group and batch",
+            ["group", "batch"],
+            registry=self.registry,
         )
         self.rows = Counter("data_api_rows_served_total", "Rows served by GET /data, by group", ["group"], registry=self.registry)
 

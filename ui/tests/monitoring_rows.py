@@ -60,7 +60,13 @@ def insert_quality(
 
 
 def insert_drift(
-    engine: Engine, dataset: str, check_id: str, at: datetime, features: dict[str, tuple[float, bool]], run_id: str | None, source: str = "ingested"
+    engine: Engine,
+    dataset: str,
+    check_id: str,
+    at: datetime,
+    features: dict[str, tuple[float, bool]],
+    run_id: str | None,
+    source: str = "ingested",
 ) -> None:
     with engine.begin() as conn:
         conn.execute(

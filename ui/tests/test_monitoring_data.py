@@ -61,7 +61,9 @@ def test_quality_oldest_first_and_version_changes(db):
     writer, reader = db
     start = NOW - timedelta(hours=2)
     for i, (version, accuracy) in enumerate([("3", 0.91), ("3", 0.85), ("4", 0.93), ("4", 0.7)]):
-        insert_quality(writer, "covertype", start + timedelta(minutes=5 * i), version, accuracy, 0.9 if version == "3" else 0.94, batch=i + 1)
+        insert_quality(
+            writer, "covertype", start + timedelta(minutes=5 * i), version, accuracy, 0.9 if version == "3" else 0.94, batch=i + 1
+        )
     insert_quality(writer, "penguins", start, "1", 0.99, None, batch=1)
     quality = data.quality(reader, "covertype")
     assert quality["accuracy"].round(3).tolist() == [0.91, 0.85, 0.93, 0.7]
@@ -90,7 +92,15 @@ def test_latest_drift_is_one_whole_check(db):
     insert_drift(writer, "covertype", "old", NOW - timedelta(hours=2), {"Elevation": (0.01, False)}, "run-old")
     features = {"Elevation": (0.8, True), "Slope": (0.02, False), "Aspect": (0.3, True)}
     insert_drift(writer, "covertype", "new", NOW - timedelta(minutes=1), features, "run-new")
-    insert_drift(writer, "covertype", "new", NOW - timedelta(minutes=1), {"Elevation": (0.5, True), "Slope": (0.0, False)}, None, source="predictions")
+    insert_drift(
+        writer,
+        "covertype",
+        "new",
+        NOW - timedelta(minutes=1),
+        {"Elevation": (0.5, True), "Slope": (0.0, False)},
+        None,
+        source="predictions",
+    )
     report = data.latest_drift(reader, "covertype")
     assert report is not None
     assert (report.check_id, report.report_run_id, report.model_version) == ("new", "run-new", "3")

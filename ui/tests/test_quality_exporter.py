@@ -33,7 +33,9 @@ def test_latest_batch_per_dataset_with_its_baseline(monitoring_db):
     assert round(got[("mlops_live_accuracy", penguins)], 3) == 0.97
     assert ("mlops_live_accuracy_baseline", penguins) not in got  # no baseline: no series, no alert
     # The older version's series is gone: the alert follows the version now scored.
-    assert not any(labels == frozenset({"dataset": "covertype", "model": "covertype-classifier", "version": "3"}.items()) for _, labels in got)
+    assert not any(
+        labels == frozenset({"dataset": "covertype", "model": "covertype-classifier", "version": "3"}.items()) for _, labels in got
+    )
 
 
 def test_mysql_down_is_reported_not_stale_numbers():

@@ -41,7 +41,7 @@ def class_mix_chart(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def quality_chart(quality: pd.DataFrame, changes: pd.DataFrame) -> alt.LayerChart:
+def quality_chart(quality: pd.DataFrame, changes: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """Accuracy of each scored batch, the baseline of the version that scored it
     (dashed), and a rule where the scored version changes."""
     base = alt.Chart(quality).encode(x=alt.X("measured_at:T", title="Batch scored at (UTC)"))

@@ -187,12 +187,9 @@ def mlflow_run_link(mlflow_url: str, run_id: str) -> str:
 
 def prometheus_range(base_url: str, query: str, start: datetime, end: datetime, step_seconds: int, timeout: float = 10.0) -> pd.DataFrame:
     """A range query: columns time (UTC, naive), value, and one column per label of the series."""
+    params: dict[str, str | float] = {"query": query, "start": start.timestamp(), "end": end.timestamp(), "step": step_seconds}
     try:
-        response = requests.get(
-            f"{base_url}/api/v1/query_range",
-            params={"query": query, "start": start.timestamp(), "end": end.timestamp(), "step": step_seconds},
-            timeout=timeout,
-        )
+        response = requests.get(f"{base_url}/api/v1/query_range", params=params, timeout=timeout)
     except requests.RequestException as exc:
         raise SourceUnavailable(f"Prometheus at {base_url} cannot be reached: {type(exc).__name__}") from exc
     try:

@@ -121,7 +121,9 @@ def render_quality(engine: Engine, model: ModelSummary) -> None:
         middle.metric(f"Latest accuracy (v{last['model_version']})", f"{last['accuracy']:.3f}", delta=delta)
         right.metric("Baseline (test accuracy)", "n/a" if pd.isna(baseline) else f"{baseline:.3f}")
         st.altair_chart(charts.quality_chart(quality, data.version_changes(quality)), width="stretch")
-        st.caption("Solid: accuracy of each batch. Dashed: the scoring version's own test accuracy. Gray rules: the scored version changed.")
+        st.caption(
+            "Solid: accuracy of each batch. Dashed: the scoring version's own test accuracy. Gray rules: the scored version changed."
+        )
 
 
 def render_drift(engine: Engine, model: ModelSummary, settings: Settings) -> None:
@@ -140,7 +142,9 @@ def render_drift(engine: Engine, model: ModelSummary, settings: Settings) -> Non
         )
         st.altair_chart(charts.drift_chart(report.features), width="stretch")
         if report.report_run_id:
-            st.link_button("Open the drift report in MLflow", data.mlflow_run_link(settings.mlflow_url, report.report_run_id), key="drift_report_link")
+            st.link_button(
+                "Open the drift report in MLflow", data.mlflow_run_link(settings.mlflow_url, report.report_run_id), key="drift_report_link"
+            )
 
 
 def render_triggers(engine: Engine, model: ModelSummary) -> None:
