@@ -154,6 +154,7 @@ def test_the_monitoring_tab_shows_the_tables(stack, browser, monitoring_tables):
         ui.open()
         ui.choose_dataset("covertype")
         ui.open_tab("Monitoring")
+        ui.refresh_monitoring()  # not what an earlier test's visit cached
         charts = ui.monitoring_charts()
         quality = ui.headline_metrics(within="monitoring_quality")
         mix = ui.headline_metrics(within="monitoring_class_mix")

@@ -25,8 +25,8 @@ predict_button; prediction_result (the answer: "Predicted: <class in words>",
 "Confidence: 97.0%", the chart, "Answered by <model> version <v>");
 batch_file, batch_results, batch_rejected, batch_download (Batch tab);
 model_metrics, model_versions, link_airflow, link_mlflow (Model tab);
-monitoring_traffic, monitoring_class_mix, monitoring_quality, monitoring_drift,
-monitoring_triggers (Monitoring tab, one container per section).
+monitoring_refresh, monitoring_traffic, monitoring_class_mix, monitoring_quality,
+monitoring_drift, monitoring_triggers (Monitoring tab: its Refresh button, one container per section).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ FEATURE_KEY_PREFIX = "feature_"
 PREDICT_KEY = "predict_button"
 RESULT_KEY = "prediction_result"
 UNKNOWN_LABEL = "unknown"  # the select box choice that sends null
+MONITORING_REFRESH_KEY = "monitoring_refresh"
 MONITORING_KEYS = ("monitoring_traffic", "monitoring_class_mix", "monitoring_quality", "monitoring_drift", "monitoring_triggers")
 
 _PREDICTED = re.compile(r"Predicted: (.+)")
@@ -195,6 +196,11 @@ class UiPage:
         }
 
     # -- the Monitoring tab --------------------------------------------------
+
+    def refresh_monitoring(self) -> None:
+        """Press the Monitoring tab's Refresh (its reads are cached for half a minute)."""
+        self.widget(MONITORING_REFRESH_KEY).locator("button").click()
+        self.wait_until_idle()
 
     def monitoring_charts(self) -> dict[str, int]:
         """Per Monitoring section shown (open the tab first): how many charts it drew (Vega canvases or SVGs)."""

@@ -128,3 +128,14 @@ def test_prometheus_and_mysql_down_are_said_and_the_other_tabs_work(open_monitor
     assert not at.error
     at.button(key="predict_button").click().run()
     assert "Answered by covertype-classifier version 3" in page_text(at)
+
+
+def test_reads_are_cached_until_refresh(open_monitoring, prometheus, monitoring_db):
+    writer, reader_url = monitoring_db
+    at = open_monitoring(prometheus.url, reader_url)
+    assert metrics(at)[monitoring_view.PREDICTIONS_METRIC] == "0"
+    insert_predictions(writer, "covertype", NOW - timedelta(minutes=1), ["1", "2"], "late")
+    at.run()  # any interaction reruns every tab: still the cached figures
+    assert metrics(at)[monitoring_view.PREDICTIONS_METRIC] == "0"
+    at.button(key=monitoring_view.REFRESH_KEY).click().run()
+    assert metrics(at)[monitoring_view.PREDICTIONS_METRIC] == "2"

@@ -43,6 +43,7 @@ def test_the_helper_uses_the_app_keys_and_texts():
     assert helper.PREDICT_KEY == forms.SUBMIT_KEY
     assert helper.RESULT_KEY == predict_view.RESULT_KEY
     assert helper.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
+    assert helper.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
     assert helper.MONITORING_KEYS == (
         monitoring_view.TRAFFIC_KEY,
         monitoring_view.CLASS_MIX_KEY,

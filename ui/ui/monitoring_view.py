@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine
 
 from ui import monitoring_charts as charts
 from ui import monitoring_data as data
@@ -25,6 +24,37 @@ QUALITY_KEY = "monitoring_quality"
 DRIFT_KEY = "monitoring_drift"
 TRIGGERS_KEY = "monitoring_triggers"
 PREDICTIONS_METRIC = "Predictions logged"
+REFRESH_KEY = "monitoring_refresh"
+# Streamlit reruns the whole script, every tab included, on each interaction:
+# reads are cached this long so using the Predict tab does not query MySQL and
+# Prometheus each time. Failures are not cached.
+CACHE_SECONDS = 30
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _prometheus(url: str, query: str, hours: float) -> pd.DataFrame:
+    start, end, step = data.window(hours)
+    return data.prometheus_range(url, query, start, end, step)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _class_mix(db_url: str, dataset: str, hours: float) -> pd.DataFrame:
+    return data.class_mix(data.engine_for(db_url), dataset, datetime.now(UTC) - pd.Timedelta(hours=hours))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _quality(db_url: str, dataset: str) -> pd.DataFrame:
+    return data.quality(data.engine_for(db_url), dataset)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _drift(db_url: str, dataset: str) -> data.DriftReport | None:
+    return data.latest_drift(data.engine_for(db_url), dataset)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _triggers(db_url: str, dataset: str) -> pd.DataFrame:
+    return data.retrain_triggers(data.engine_for(db_url), dataset)
 
 
 def _bucket_minutes(hours: float) -> int:
@@ -63,13 +93,13 @@ def _series_label(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def render_traffic(model: ModelSummary, settings: Settings) -> None:
     st.markdown("**Requests and latency** (Prometheus)")
-    start, end, step = data.window(settings.monitoring_hours)
+    hours = settings.monitoring_hours
     per_model, routes = _traffic_queries(model.name)
     try:
-        frames = [(data.prometheus_range(settings.prometheus_url, q, start, end, step), name) for q, name in per_model]
+        frames = [(_prometheus(settings.prometheus_url, q, hours), name) for q, name in per_model]
         scope = f"{model.name}, per version (model time)"
         if all(f.empty for f, _ in frames):
-            frames = [(data.prometheus_range(settings.prometheus_url, q, start, end, step), name) for q, name in routes]
+            frames = [(_prometheus(settings.prometheus_url, q, hours), name) for q, name in routes]
             scope = "every model's predict routes (request time)"
     except data.SourceUnavailable as exc:
         st.warning(f"Requests and latency cannot be shown: {exc}. The other sections do not need Prometheus.")
@@ -91,10 +121,9 @@ def render_traffic(model: ModelSummary, settings: Settings) -> None:
             right.altair_chart(charts.series_chart(latency, "Latency (ms)", "series", ".1f"), width="stretch")
 
 
-def render_class_mix(engine: Engine, model: ModelSummary, settings: Settings) -> None:
+def render_class_mix(db_url: str, model: ModelSummary, settings: Settings) -> None:
     st.markdown("**Predicted classes over time** (predictions table)")
-    since = datetime.now(UTC) - pd.Timedelta(hours=settings.monitoring_hours)
-    mix = data.class_mix(engine, model.dataset, since)
+    mix = _class_mix(db_url, model.dataset, settings.monitoring_hours)
     with st.container(key=CLASS_MIX_KEY):
         total = int(mix["count"].sum()) if len(mix) else 0
         st.metric(PREDICTIONS_METRIC, f"{total:,}", help=f"{model.dataset} predictions in the last {settings.monitoring_hours:g} hours")
@@ -106,9 +135,9 @@ def render_class_mix(engine: Engine, model: ModelSummary, settings: Settings) ->
         st.altair_chart(charts.class_mix_chart(data.bucketed(mix, minutes)), width="stretch")
 
 
-def render_quality(engine: Engine, model: ModelSummary) -> None:
+def render_quality(db_url: str, model: ModelSummary) -> None:
     st.markdown("**Live accuracy per scored batch** (model_quality)")
-    quality = data.quality(engine, model.dataset)
+    quality = _quality(db_url, model.dataset)
     with st.container(key=QUALITY_KEY):
         if quality.empty:
             st.info(f"No {model.dataset} batch has been scored yet: live accuracy is measured on labelled batches as they are ingested.")
@@ -126,9 +155,9 @@ def render_quality(engine: Engine, model: ModelSummary) -> None:
         )
 
 
-def render_drift(engine: Engine, model: ModelSummary, settings: Settings) -> None:
+def render_drift(db_url: str, model: ModelSummary, settings: Settings) -> None:
     st.markdown("**Drift per feature, latest check** (feature_drift)")
-    report = data.latest_drift(engine, model.dataset)
+    report = _drift(db_url, model.dataset)
     with st.container(key=DRIFT_KEY):
         if report is None:
             st.info(f"No drift check has run for {model.dataset} yet (Airflow's monitor_drift DAG).")
@@ -147,9 +176,9 @@ def render_drift(engine: Engine, model: ModelSummary, settings: Settings) -> Non
             )
 
 
-def render_triggers(engine: Engine, model: ModelSummary) -> None:
+def render_triggers(db_url: str, model: ModelSummary) -> None:
     st.markdown("**Retraining triggers** (retrain_triggers)")
-    triggers = data.retrain_triggers(engine, model.dataset)
+    triggers = _triggers(db_url, model.dataset)
     with st.container(key=TRIGGERS_KEY):
         if triggers.empty:
             st.caption("The monitor has not asked for retraining yet.")
@@ -157,15 +186,22 @@ def render_triggers(engine: Engine, model: ModelSummary) -> None:
         st.dataframe(triggers, hide_index=True)
 
 
+def refresh() -> None:
+    for cached in (_prometheus, _class_mix, _quality, _drift, _triggers):
+        cached.clear()
+
+
 def render(model: ModelSummary, settings: Settings) -> None:
-    st.subheader(f"Monitoring: {model.dataset}")
+    title, button = st.columns([5, 1])
+    title.subheader(f"Monitoring: {model.dataset}")
+    button.button("Refresh", key=REFRESH_KEY, on_click=refresh, help=f"Read again now (figures are kept up to {CACHE_SECONDS} s)")
     render_traffic(model, settings)
-    engine = data.engine_for(settings.monitor_db_sqlalchemy_url())
+    db_url = settings.monitor_db_sqlalchemy_url()
     try:
-        render_class_mix(engine, model, settings)
-        render_quality(engine, model)
-        render_drift(engine, model, settings)
-        render_triggers(engine, model)
+        render_class_mix(db_url, model, settings)
+        render_quality(db_url, model)
+        render_drift(db_url, model, settings)
+        render_triggers(db_url, model)
     except data.SourceUnavailable as exc:
         # The first failed read says why; the others would only repeat it.
         st.warning(f"The prediction log, live accuracy and drift cannot be shown: {exc}.")
