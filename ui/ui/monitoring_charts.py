@@ -5,6 +5,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# The frames hold UTC without a zone: shown as UTC, 24-hour, whatever the browser's zone.
+UTC_SCALE = alt.Scale(type="utc")
+CLOCK = alt.Axis(format="%H:%M")
+
 
 def series_chart(frame: pd.DataFrame, title: str, series: str, fmt: str) -> alt.Chart:
     """One line per series over time (Prometheus range results)."""
@@ -12,10 +16,14 @@ def series_chart(frame: pd.DataFrame, title: str, series: str, fmt: str) -> alt.
         alt.Chart(frame)
         .mark_line(point=alt.OverlayMarkDef(size=12))
         .encode(
-            x=alt.X("time:T", title="Time (UTC)"),
+            x=alt.X("time:T", title="Time (UTC)", scale=UTC_SCALE, axis=CLOCK),
             y=alt.Y("value:Q", title=title, axis=alt.Axis(format=fmt)),
             color=alt.Color(f"{series}:N", title=None),
-            tooltip=[alt.Tooltip("time:T", format="%H:%M:%S"), alt.Tooltip(f"{series}:N"), alt.Tooltip("value:Q", format=fmt)],
+            tooltip=[
+                alt.Tooltip("time:T", format="%H:%M:%S", formatType="utc"),
+                alt.Tooltip(f"{series}:N"),
+                alt.Tooltip("value:Q", format=fmt),
+            ],
         )
         .properties(height=220)
     )
@@ -27,11 +35,11 @@ def class_mix_chart(frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("time:T", title="Time (UTC)"),
+            x=alt.X("time:T", title="Time (UTC)", scale=UTC_SCALE, axis=CLOCK),
             y=alt.Y("count:Q", title="Predictions", stack="zero"),
             color=alt.Color("prediction:N", title="Predicted class"),
             tooltip=[
-                alt.Tooltip("time:T", format="%H:%M"),
+                alt.Tooltip("time:T", format="%H:%M", formatType="utc"),
                 alt.Tooltip("prediction:N", title="Class"),
                 alt.Tooltip("count:Q", title="Predictions"),
                 alt.Tooltip("share:Q", title="Share", format=".1%"),
@@ -44,9 +52,9 @@ def class_mix_chart(frame: pd.DataFrame) -> alt.Chart:
 def quality_chart(quality: pd.DataFrame, changes: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """Accuracy of each scored batch, the baseline of the version that scored it
     (dashed), and a rule where the scored version changes."""
-    base = alt.Chart(quality).encode(x=alt.X("measured_at:T", title="Batch scored at (UTC)"))
+    base = alt.Chart(quality).encode(x=alt.X("measured_at:T", title="Batch scored at (UTC)", scale=UTC_SCALE))
     tooltip = [
-        alt.Tooltip("measured_at:T", title="Scored at", format="%Y-%m-%d %H:%M"),
+        alt.Tooltip("measured_at:T", title="Scored at", format="%Y-%m-%d %H:%M", formatType="utc"),
         alt.Tooltip("model_version:N", title="Version"),
         alt.Tooltip("batch_number:Q", title="Batch"),
         alt.Tooltip("rows_scored:Q", title="Rows"),
@@ -59,11 +67,11 @@ def quality_chart(quality: pd.DataFrame, changes: pd.DataFrame) -> alt.LayerChar
         tooltip=tooltip,
     )
     baseline = base.mark_line(strokeDash=[6, 4], color="#d62728").encode(y="baseline_accuracy:Q", detail="model_version:N", tooltip=tooltip)
-    rules = alt.Chart(changes).mark_rule(color="gray", strokeDash=[2, 2]).encode(x="measured_at:T")
+    rules = alt.Chart(changes).mark_rule(color="gray", strokeDash=[2, 2]).encode(x=alt.X("measured_at:T", scale=UTC_SCALE))
     labels = (
         alt.Chart(changes.assign(label="v" + changes["model_version"].astype(str)))
         .mark_text(align="left", dx=3, dy=-6, color="gray", baseline="top")
-        .encode(x="measured_at:T", y=alt.value(0), text="label:N")
+        .encode(x=alt.X("measured_at:T", scale=UTC_SCALE), y=alt.value(0), text="label:N")
     )
     return alt.layer(accuracy, baseline, rules, labels).properties(height=260)
 
