@@ -149,7 +149,7 @@ def test_the_monitoring_tab_shows_the_tables(stack, browser, monitoring_tables):
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        ui = ui_page.UiPage(page, stack.ui)
+        ui = ui_page.UiPage(page, stack.ui, timeout_ms=120_000)
         ui.open()
         ui.choose_dataset("covertype")
         ui.open_tab("Monitoring")

@@ -68,6 +68,7 @@ def test_quality_oldest_first_and_version_changes(db):
     quality = data.quality(reader, "covertype")
     assert quality["accuracy"].round(3).tolist() == [0.91, 0.85, 0.93, 0.7]
     assert quality["model_version"].tolist() == ["3", "3", "4", "4"]
+    assert quality["segment"].tolist() == [1, 1, 2, 2]
     changes = data.version_changes(quality)
     assert changes["model_version"].tolist() == ["3", "4"]
     assert changes["measured_at"].tolist() == [pd.Timestamp(start), pd.Timestamp(start + timedelta(minutes=10))]

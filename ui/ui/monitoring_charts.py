@@ -52,7 +52,9 @@ def class_mix_chart(frame: pd.DataFrame) -> alt.Chart:
 def quality_chart(quality: pd.DataFrame, changes: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """Accuracy of each scored batch, the baseline of the version that scored it
     (dashed), and a rule where the scored version changes."""
-    base = alt.Chart(quality).encode(x=alt.X("measured_at:T", title="Batch scored at (UTC)", scale=UTC_SCALE))
+    base = alt.Chart(quality).encode(
+        x=alt.X("measured_at:T", title="Batch scored at (UTC)", scale=UTC_SCALE, axis=alt.Axis(format="%m-%d %H:%M"))
+    )
     tooltip = [
         alt.Tooltip("measured_at:T", title="Scored at", format="%Y-%m-%d %H:%M", formatType="utc"),
         alt.Tooltip("model_version:N", title="Version"),
@@ -66,7 +68,8 @@ def quality_chart(quality: pd.DataFrame, changes: pd.DataFrame) -> alt.LayerChar
         color=alt.value("#1f77b4"),
         tooltip=tooltip,
     )
-    baseline = base.mark_line(strokeDash=[6, 4], color="#d62728").encode(y="baseline_accuracy:Q", detail="model_version:N", tooltip=tooltip)
+    # One dashed segment per run of batches scored by one version (not joined across other versions' runs).
+    baseline = base.mark_line(strokeDash=[6, 4], color="#d62728").encode(y="baseline_accuracy:Q", detail="segment:N", tooltip=tooltip)
     rules = alt.Chart(changes).mark_rule(color="gray", strokeDash=[2, 2]).encode(x=alt.X("measured_at:T", scale=UTC_SCALE))
     labels = (
         alt.Chart(changes.assign(label="v" + changes["model_version"].astype(str)))

@@ -96,6 +96,9 @@ def quality(engine: Engine, dataset: str, limit: int = 500) -> pd.DataFrame:
     if not frame.empty:
         frame["measured_at"] = pd.to_datetime(frame["measured_at"])
         frame["model_version"] = frame["model_version"].astype(str)
+    # Runs of consecutive batches scored by one version: 1, 1, 2, 2, 3 ...
+    key = frame["model_name"].astype(str) + ":" + frame["model_version"].astype(str)
+    frame["segment"] = (key != key.shift()).cumsum()
     return frame
 
 
