@@ -82,7 +82,7 @@ def test_prometheus_scrapes_inference_and_data_api():
 def test_rules_are_loaded():
     groups = requests.get(f"{PROMETHEUS}/api/v1/rules", timeout=10).json()["data"]["groups"]
     names = {rule["name"] for group in groups for rule in group["rules"]}
-    assert {"InferenceHigh5xxRate", "ModelNotReady", "LiveAccuracyBelowBaseline", "ScrapeTargetDown"} <= names
+    assert {"InferenceHigh5xxRate", "ModelNotReady", "LiveAccuracyBelowBaseline", "ScrapeTargetDown", "PredictionLogDropping"} <= names
     assert {"route:inference_request_duration_seconds:p99_5m", "model_version:inference_prediction_duration_seconds:p99_5m"} <= names
     assert all(rule.get("health") in ("ok", "unknown") for group in groups for rule in group["rules"]), groups
 
