@@ -4,7 +4,7 @@
 #   ./scripts/test.sh          lint, audit, fast tier, then end-to-end and chaos tiers on one stack
 #   ./scripts/test.sh lint     ruff (lint, format) and mypy on every service
 #   ./scripts/test.sh audit    known vulnerabilities in every service's locked requirements (scripts/audit.sh)
-#   ./scripts/test.sh fast     unit and service tests of every service (no compose stack)
+#   ./scripts/test.sh fast     unit and service tests of every service (no compose stack), promtool on prometheus/
 #   ./scripts/test.sh e2e      build the images, bring the whole stack up, drive it, tear it down
 #   ./scripts/test.sh chaos    the same stack, faults injected under a steady prediction load
 #   ./scripts/test.sh stack    e2e then chaos on one stack (what `all` runs after the fast tier)
@@ -96,9 +96,19 @@ run_fast() {
     log "fast tests: $svc"
     (cd "$svc" && bounded "$SUITE_TIMEOUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/fast-$svc.xml") || status=1
   done
+  run_prometheus_checks || status=1
   stop_test_services
   trap - EXIT
   return $status
+}
+
+# Prometheus's config and rules: promtool's checks and the rules' unit tests
+# (prometheus/tests/check.sh; promtool from PATH or the PROMETHEUS_IMAGE image).
+run_prometheus_checks() {
+  log "fast tests: prometheus (promtool check config, check rules, test rules)"
+  bounded "$SUITE_TIMEOUT" "$ROOT/prometheus/tests/check.sh" > "$OUT/fast-prometheus.txt" 2>&1 || {
+    cat "$OUT/fast-prometheus.txt"; return 1; }
+  tail -n 2 "$OUT/fast-prometheus.txt"
 }
 
 # The lint and type gate: ruff (lint and format) over the repository, mypy per

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from .batches import BatchedData, BatchScheduler, Clock, DataExhausted
 from .dataset import COLUMNS, DataUnavailable, load_dataset
+from .metrics import Metrics, MetricsMiddleware
 from .settings import Settings
 from .state import StateStore
 
@@ -154,6 +155,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version="1.0.0",
         lifespan=lifespan,
     )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -180,6 +184,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 "GET /restart_data_generation?group_number=N": "start group N over at batch 1",
                 "GET /groups/{N}": "group N's current state (read-only)",
                 "GET /health": "liveness",
+                "GET /metrics": "Prometheus metrics",
                 "GET /docs": "OpenAPI UI",
             },
             "columns": list(COLUMNS),
@@ -232,8 +237,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 ),
             ) from None
         rows = request.app.state.data.sample(batch, s.sample_fraction, order=s.group_order(group_number))
+        metrics.served(group_number, batch, len(rows))
         # Returned directly: the rows are already plain ints/strs, so skip re-validating thousands of them.
         return JSONResponse({"group_number": group_number, "batch_number": batch, "columns": list(COLUMNS), "data": rows})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
     @app.get(
         "/restart_data_generation",

@@ -25,6 +25,8 @@ SERVICES = {
     "data_api",
     "inference",
     "ui",
+    "prometheus",
+    "quality-exporter",
 }
 
 
@@ -42,6 +44,7 @@ def test_config_needs_no_env_file(command, tmp_path):
     assert set(result.stdout.split()) == SERVICES
     rendered = subprocess.run(base, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60).stdout
     assert "mysql:8.4.7" in rendered and "minio/minio:RELEASE.2025-09-07T16-13-09Z" in rendered
+    assert "prom/prometheus:v3.5.0" in rendered
     assert "127.0.0.1" in rendered  # databases on localhost only
 
 

@@ -24,7 +24,9 @@ dataset, model_version (sidebar); feature_<feature name> (one per form field);
 predict_button; prediction_result (the answer: "Predicted: <class in words>",
 "Confidence: 97.0%", the chart, "Answered by <model> version <v>");
 batch_file, batch_results, batch_rejected, batch_download (Batch tab);
-model_metrics, model_versions, link_airflow, link_mlflow (Model tab).
+model_metrics, model_versions, link_airflow, link_mlflow (Model tab);
+monitoring_refresh, monitoring_traffic, monitoring_class_mix, monitoring_quality,
+monitoring_drift, monitoring_triggers (Monitoring tab: its Refresh button, one container per section).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ FEATURE_KEY_PREFIX = "feature_"
 PREDICT_KEY = "predict_button"
 RESULT_KEY = "prediction_result"
 UNKNOWN_LABEL = "unknown"  # the select box choice that sends null
+MONITORING_REFRESH_KEY = "monitoring_refresh"
+MONITORING_KEYS = ("monitoring_traffic", "monitoring_class_mix", "monitoring_quality", "monitoring_drift", "monitoring_triggers")
 
 _PREDICTED = re.compile(r"Predicted: (.+)")
 _CONFIDENCE = re.compile(r"Confidence: ([0-9.]+)%")
@@ -177,17 +181,42 @@ class UiPage:
     # -- anywhere ------------------------------------------------------------
 
     def open_tab(self, name: str) -> None:
-        """ "Predict", "Batch" or "Model"."""
+        """ "Predict", "Batch", "Model" or "Monitoring"."""
         self.page.get_by_role("tab", name=name, exact=True).click()
 
-    def headline_metrics(self) -> dict[str, str]:
-        """The Model tab's headline numbers (open it first): label -> value as shown."""
-        metrics = self.page.locator('[data-testid="stMetric"]')
+    def headline_metrics(self, within: str = "") -> dict[str, str]:
+        """The open tab's headline numbers (open it first): label -> value as shown.
+        `within`: only those inside the container with this key."""
+        scope = f".st-key-{within} " if within else ""
+        metrics = self.page.locator(f'{scope}[data-testid="stMetric"]:visible')
         metrics.first.wait_for()
         return {
             m.locator('[data-testid="stMetricLabel"]').inner_text().strip(): m.locator('[data-testid="stMetricValue"]').inner_text().strip()
             for m in metrics.all()
         }
+
+    # -- the Monitoring tab --------------------------------------------------
+
+    def refresh_monitoring(self) -> None:
+        """Press the Monitoring tab's Refresh (its reads are cached for half a minute)."""
+        # A rerun can leave the previous run's button on the page for a moment.
+        self.widget(MONITORING_REFRESH_KEY).locator("button:visible").first.click()
+        self.wait_until_idle()
+
+    def monitoring_charts(self) -> dict[str, int]:
+        """Per Monitoring section shown (open the tab first): how many charts it drew (Vega canvases or SVGs)."""
+        counts = {}
+        for key in MONITORING_KEYS:
+            section = self.widget(key)
+            if section.count():
+                charts = section.locator('[data-testid="stVegaLiteChart"]')
+                for chart in charts.all():
+                    chart.locator("canvas, svg").first.wait_for()
+                counts[key] = charts.count()
+        return counts
+
+    def section_text(self, key: str) -> str:
+        return self.widget(key).inner_text()
 
     def alerts(self) -> list[str]:
         """Texts of every st.error / st.warning / st.info / st.success on the page."""

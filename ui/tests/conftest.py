@@ -56,3 +56,40 @@ def downloads(monkeypatch):
         raise AssertionError(f"no download at {url}")
 
     return content
+
+
+@pytest.fixture
+def monitoring_db():
+    """A fresh database holding the four monitoring tables on the real MySQL of
+    TEST_MYSQL_URL, and a user that may only SELECT from them (as MONITOR_DB_USER).
+    Yields (writer engine as root, the select-only user's URL)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from tests.monitoring_tables import DDL, TABLES
+
+    url = os.environ.get("TEST_MYSQL_URL")
+    if not url:
+        pytest.skip("TEST_MYSQL_URL is not set (scripts/test.sh sets it)")
+    admin = create_engine(url)
+    suffix = uuid.uuid4().hex[:10]
+    name, user, password = f"test_monitor_{suffix}", f"mon_{suffix}", f"pw-{suffix}"
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+        for statement in DDL:
+            conn.execute(text(statement.replace("CREATE TABLE ", f"CREATE TABLE `{name}`.", 1)))
+        conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
+        for table in TABLES:
+            conn.execute(text(f"GRANT SELECT ON `{name}`.`{table}` TO '{user}'@'%'"))
+    writer = create_engine(make_url(url).set(database=name, query={"charset": "utf8mb4"}))
+    reader_url = make_url(url).set(username=user, password=password, database=name, query={"charset": "utf8mb4"})
+    try:
+        yield writer, reader_url.render_as_string(hide_password=False)
+    finally:
+        writer.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP USER '{user}'@'%'"))
+            conn.execute(text(f"DROP DATABASE `{name}`"))
+        admin.dispose()

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests import canned
-from ui import forms, predict_view, sidebar
+from ui import forms, monitoring_view, predict_view, sidebar
 from ui.feature_spec import Feature
 
 UI_DIR = Path(__file__).resolve().parents[1]
@@ -43,6 +43,14 @@ def test_the_helper_uses_the_app_keys_and_texts():
     assert helper.PREDICT_KEY == forms.SUBMIT_KEY
     assert helper.RESULT_KEY == predict_view.RESULT_KEY
     assert helper.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
+    assert helper.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
+    assert helper.MONITORING_KEYS == (
+        monitoring_view.TRAFFIC_KEY,
+        monitoring_view.CLASS_MIX_KEY,
+        monitoring_view.QUALITY_KEY,
+        monitoring_view.DRIFT_KEY,
+        monitoring_view.TRIGGERS_KEY,
+    )
     page = helper.UiPage.__new__(helper.UiPage)
     for name in ("island", "Hillshade_9am", "a b/c"):
         assert page.feature_key(name) == forms.widget_key(Feature(name, "numeric", "number"))

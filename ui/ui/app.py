@@ -1,6 +1,6 @@
 """Streamlit entry point: `streamlit run ui/app.py` (port 8503 in the stack).
 
-Thin on purpose: which model and version (sidebar), then three tabs. The
+Thin on purpose: which model and version (sidebar), then four tabs. The
 feature spec, versions and metrics all come from inference at run time.
 """
 
@@ -9,7 +9,7 @@ feature spec, versions and metrics all come from inference at run time.
 # (`pip install -e ui`).
 import streamlit as st
 
-from ui import batch_view, model_view, predict_view, sidebar
+from ui import batch_view, model_view, monitoring_view, predict_view, sidebar
 from ui.inference_client import InferenceClient, InferenceError, ModelDetail
 from ui.messages import plain, show_inference_error
 from ui.settings import Settings
@@ -60,7 +60,7 @@ if choice is not None:
         except InferenceError:
             production = None  # the Model tab says its metrics cannot be read
 
-predict_tab, batch_tab, model_tab = st.tabs(["Predict", "Batch", "Model"])
+predict_tab, batch_tab, model_tab, monitoring_tab = st.tabs(["Predict", "Batch", "Model", "Monitoring"])
 with predict_tab:
     if detail is not None and choice is not None:
         predict_view.render(client, detail, choice)
@@ -73,3 +73,5 @@ with batch_tab:
         st.info("Nothing can be predicted until the model can answer (see above).")
 with model_tab:
     model_view.render(model, production, detail, settings)
+with monitoring_tab:
+    monitoring_view.render(model, settings)
