@@ -73,7 +73,14 @@ def test_monitoring_settings_come_from_the_environment(monkeypatch):
 
 
 def test_platform_dags(dagbag):
-    assert set(dagbag.dags) == {"penguins_ingest", "covertype_ingest", "penguins_train", "covertype_train", "monitor_drift", "platform_maintenance"}
+    assert set(dagbag.dags) == {
+        "penguins_ingest",
+        "covertype_ingest",
+        "penguins_train",
+        "covertype_train",
+        "monitor_drift",
+        "platform_maintenance",
+    }
 
 
 def test_maintenance_dag_runs_daily_with_independent_retention_tasks(dagbag):

@@ -18,9 +18,7 @@ from conftest import K8S, KUBERNETES_VERSION, ROOT, get_routes, healthcheck_url,
 # Every file with Kubernetes objects, whether kustomize applies it or an operator
 # applies it by hand (the Secret templates). monitoring/ holds the Prometheus
 # Operator's custom resources, which are not in Kubernetes' schemas: test_monitoring.py.
-MANIFESTS = sorted(
-    p for p in K8S.rglob("*.yaml") if p.name not in ("kustomization.yaml", "values.yaml") and p.parent.name != "monitoring"
-)
+MANIFESTS = sorted(p for p in K8S.rglob("*.yaml") if p.name not in ("kustomization.yaml", "values.yaml") and p.parent.name != "monitoring")
 # compose service -> (k8s workload and container name, what it may leave out of compose's environment).
 SERVICES: dict[str, tuple[str, dict[str, str]]] = {
     "mlflow": ("mlflow", {"PLATFORM_ENV": "compose's start guard (security/check-defaults.sh); here Secrets have no published defaults"}),
@@ -310,6 +308,11 @@ def test_addresses_name_the_services_and_ports(base: list[dict[str, Any]]) -> No
         configmaps["ui-config"]["data"]["UI_INFERENCE_URL"],
         mlflow["MLFLOW_S3_ENDPOINT_URL"],
         f"mysql://{mlflow['MLFLOW_DB_HOST']}:{mlflow['MLFLOW_DB_PORT']}",
+    ]
+    inference, monitor = configmaps["inference-config"]["data"], configmaps["monitor-db-config"]["data"]
+    addresses += [
+        f"mysql://{inference['PREDICTIONS_DB_HOST']}:{inference['PREDICTIONS_DB_PORT']}",
+        f"mysql://{monitor['UI_MONITOR_DB_HOST']}:{monitor['UI_MONITOR_DB_PORT']}",
     ]
     for address in addresses:
         host, port = re.fullmatch(r"\w+://(?:[^@/]*@)?([\w.-]+):(\d+)/?", address).groups()  # type: ignore[union-attr]

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from typing import Any
 
 import jsonschema
@@ -35,7 +37,7 @@ def strict(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[s
 
 STRING = {"type": "string"}
 LABELS = {"type": "object", "additionalProperties": STRING}
-METADATA = strict({"name": STRING, "labels": LABELS, "annotations": LABELS}, ("name",))
+METADATA = strict({"name": STRING, "namespace": STRING, "labels": LABELS, "annotations": LABELS}, ("name",))
 # The fields used here, as monitoring.coreos.com/v1's CRDs define them (prometheus-operator
 # Documentation/api-reference/api.md: ServiceMonitorSpec, Endpoint, RelabelConfig, RuleGroup, Rule).
 SCHEMAS = {
@@ -59,7 +61,9 @@ SCHEMAS = {
                                     "type": "array",
                                     "items": strict(
                                         {
-                                            "action": {"enum": ["replace", "Replace", "keep", "Keep", "drop", "Drop", "labelmap", "LabelMap"]},
+                                            "action": {
+                                                "enum": ["replace", "Replace", "keep", "Keep", "drop", "Drop", "labelmap", "LabelMap"]
+                                            },
                                             "sourceLabels": {"type": "array", "items": STRING},
                                             "targetLabel": STRING,
                                             "replacement": STRING,
@@ -164,6 +168,19 @@ def test_the_kustomization_lists_every_file() -> None:
     kustomization = yaml.safe_load((MONITORING / "kustomization.yaml").read_text())
     assert set(kustomization["resources"]) == {p.name for p in MONITORING.glob("*.yaml")} - {"kustomization.yaml"}
     assert kustomization["namespace"] == "mlops", "ServiceMonitors select Services of their own namespace"
+
+
+def test_the_rendered_kustomization_puts_them_in_mlops(resources: list[dict[str, Any]]) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: the per-file checks here still ran")
+    rendered = subprocess.run([kubectl, "kustomize", str(MONITORING)], capture_output=True, text=True, timeout=120, check=True).stdout
+    documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    assert len(documents) == len(resources)
+    for doc in documents:
+        jsonschema.validate(doc, SCHEMAS[doc["kind"]])
+        assert doc["metadata"]["namespace"] == "mlops"
+        assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "mlops-platform"
 
 
 def test_prometheus_rules_are_the_rule_files_compose_loads() -> None:
