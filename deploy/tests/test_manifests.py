@@ -16,14 +16,32 @@ import yaml
 from conftest import K8S, KUBERNETES_VERSION, ROOT, get_routes, healthcheck_url, load_documents, pod_templates
 
 # Every file with Kubernetes objects, whether kustomize applies it or an operator
-# applies it by hand (the Secret templates).
-MANIFESTS = sorted(p for p in K8S.rglob("*.yaml") if p.name not in ("kustomization.yaml", "values.yaml"))
+# applies it by hand (the Secret templates). monitoring/ holds the Prometheus
+# Operator's custom resources, which are not in Kubernetes' schemas: test_monitoring.py.
+MANIFESTS = sorted(p for p in K8S.rglob("*.yaml") if p.name not in ("kustomization.yaml", "values.yaml") and p.parent.name != "monitoring")
 # compose service -> (k8s workload and container name, what it may leave out of compose's environment).
 SERVICES: dict[str, tuple[str, dict[str, str]]] = {
     "mlflow": ("mlflow", {"PLATFORM_ENV": "compose's start guard (security/check-defaults.sh); here Secrets have no published defaults"}),
-    "inference": ("inference", {}),
+    "inference": (
+        "inference",
+        {"PREDICTION_LOG_DB_URL": "empty in compose too; the PREDICTIONS_DB_* parts say it, without a password outside the Secret"},
+    ),
     "ui": ("ui", {}),
     "data_api": ("data-api", {}),
+    "quality-exporter": ("quality-exporter", {}),
+}
+# Compose services with no workload in the kustomize base, and why.
+ELSEWHERE = {
+    "postgres": "Airflow's metadata database: external, named in airflow/secrets.example.yaml",
+    "mysql": "external: the ExternalName Service mysql (external-services.yaml)",
+    "minio": "any S3 API, external: the ExternalName Service minio",
+    "minio-init": "creates the bucket: an install step on the external S3 (README.md, Install 1)",
+    "airflow-init": "the Helm chart's migrate-database job; the data tables and grants: `python -m mlops_pipelines.tables` (README.md, Install 5)",
+    "airflow-apiserver": "the Helm chart (airflow/values.yaml)",
+    "airflow-scheduler": "the Helm chart",
+    "airflow-dag-processor": "the Helm chart",
+    "airflow-triggerer": "the Helm chart",
+    "prometheus": "the cluster's Prometheus Operator, given ServiceMonitors and PrometheusRules (monitoring/, test_monitoring.py)",
 }
 # Set here and not in compose: the read-only root filesystem's writable places.
 K8S_ONLY_ENV = {"TMPDIR", "HOME"}
@@ -144,6 +162,14 @@ def container_env(container: dict[str, Any], base: list[dict[str, Any]], secret_
     return names
 
 
+def test_every_compose_service_has_a_workload_here_or_a_stated_place(compose: dict[str, Any], base: list[dict[str, Any]]) -> None:
+    services = set(compose["services"])
+    assert set(SERVICES) | set(ELSEWHERE) == services, "a compose service added or removed: map it here"
+    assert set(SERVICES) & set(ELSEWHERE) == set()
+    workloads = {name.split("/")[1] for name, _ in pod_templates(base)}
+    assert workloads == {name for name, _ in SERVICES.values()}, "every workload is a compose service's"
+
+
 @pytest.mark.parametrize("compose_name", sorted(SERVICES))
 def test_each_service_gets_the_settings_compose_gives_it(
     compose_name: str, compose: dict[str, Any], base: list[dict[str, Any]], secret_templates: list[dict[str, Any]]
@@ -153,6 +179,7 @@ def test_each_service_gets_the_settings_compose_gives_it(
     (container,) = [c for c in template["spec"]["containers"] if c["name"] == name]
     given = container_env(container, base, secret_templates)
     wanted = set(compose["services"][compose_name]["environment"])
+    assert set(omitted) <= wanted, "an omission compose no longer has"
     assert wanted - given - set(omitted) == set(), f"{name} misses settings compose gives it"
     assert given - wanted - K8S_ONLY_ENV == set(), f"{name} gets settings compose does not know (misspelt?)"
 
@@ -220,9 +247,9 @@ def test_data_api_probes_are_its_routes(base: list[dict[str, Any]], compose: dic
         assert probe(container, kind)[1] in routes, kind
 
 
-@pytest.mark.parametrize("name", ["mlflow", "ui"])
+@pytest.mark.parametrize("name", ["mlflow", "ui", "quality-exporter"])
 def test_probes_call_what_the_compose_healthcheck_calls(name: str, base: list[dict[str, Any]], compose: dict[str, Any]) -> None:
-    """MLflow's and Streamlit's health routes are theirs, not this repository's code."""
+    """MLflow's, Streamlit's and prometheus_client's HTTP servers are theirs, not this repository's code."""
     container = the_container(base, name)
     expected = healthcheck_url(compose["services"][name])
     for kind in ("readinessProbe", "livenessProbe"):
@@ -235,8 +262,15 @@ def dockerfile_uid(service: str) -> int:
     return int(found.group(1))
 
 
+def test_quality_exporter_runs_the_ui_image_with_composes_command(base: list[dict[str, Any]], compose: dict[str, Any]) -> None:
+    container = the_container(base, "quality-exporter")
+    service = compose["services"]["quality-exporter"]
+    assert container["command"] == service["command"]
+    assert service["build"]["context"] == "./ui" and container["image"] == "mlops-platform/ui"
+
+
 def test_pods_run_as_the_images_non_root_user_with_bounded_resources(base: list[dict[str, Any]]) -> None:
-    folders = {"mlflow": "mlflow", "inference": "inference", "ui": "ui", "data-api": "data_api"}
+    folders = {"mlflow": "mlflow", "inference": "inference", "ui": "ui", "data-api": "data_api", "quality-exporter": "ui"}
     for name, template in pod_templates(base):
         spec = template["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True, name
@@ -274,6 +308,11 @@ def test_addresses_name_the_services_and_ports(base: list[dict[str, Any]]) -> No
         configmaps["ui-config"]["data"]["UI_INFERENCE_URL"],
         mlflow["MLFLOW_S3_ENDPOINT_URL"],
         f"mysql://{mlflow['MLFLOW_DB_HOST']}:{mlflow['MLFLOW_DB_PORT']}",
+    ]
+    inference, monitor = configmaps["inference-config"]["data"], configmaps["monitor-db-config"]["data"]
+    addresses += [
+        f"mysql://{inference['PREDICTIONS_DB_HOST']}:{inference['PREDICTIONS_DB_PORT']}",
+        f"mysql://{monitor['UI_MONITOR_DB_HOST']}:{monitor['UI_MONITOR_DB_PORT']}",
     ]
     for address in addresses:
         host, port = re.fullmatch(r"\w+://(?:[^@/]*@)?([\w.-]+):(\d+)/?", address).groups()  # type: ignore[union-attr]
