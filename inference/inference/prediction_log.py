@@ -163,7 +163,13 @@ class PredictionLog:
             batch = self._take()
             if not batch:
                 return
-            self._write(batch)
+            if not self._write(batch) and self._stopping:
+                # Shutting down with MySQL away: the rest would fail the same way, one
+                # timeout per batch; count it and let the process go.
+                rest = sum(len(entry[6]) for entry in self._take_all())
+                self._count_db_error(rest)
+                log.warning("prediction log: stopping with MySQL unreachable; %d more predicted rows dropped", rest)
+                return
 
     def _take(self) -> list[Entry]:
         batch: list[Entry] = []
@@ -176,7 +182,20 @@ class PredictionLog:
             self._rows -= taken
         return batch
 
-    def _write(self, batch: list[Entry]) -> None:
+    def _take_all(self) -> list[Entry]:
+        with self._lock:
+            taken = list(self._queue)
+            self._queue.clear()
+            self._rows = 0
+        return taken
+
+    def _count_db_error(self, rows: int) -> None:
+        with self._lock:
+            self._dropped["db_error"] += rows
+        self.metrics.predictions_dropped.labels("db_error").inc(rows)
+
+    def _write(self, batch: list[Entry]) -> bool:
+        """Write a batch (bounded tries); False when its rows were dropped."""
         params = _values_of(batch)
         for attempt in range(1, self.attempts + 1):
             try:
@@ -188,10 +207,9 @@ class PredictionLog:
                 continue
             self.metrics.predictions_logged.inc(len(params))
             self._succeeded()
-            return
-        with self._lock:
-            self._dropped["db_error"] += len(params)
-        self.metrics.predictions_dropped.labels("db_error").inc(len(params))
+            return True
+        self._count_db_error(len(params))
+        return False
 
     def _execute(self, values: list[str]) -> None:
         """One multi-row INSERT IGNORE of the batch's VALUES tuples, in one transaction."""
