@@ -135,7 +135,7 @@ def test_mysql_restart_and_mlflow_outage_during_training(stack, airflow, registr
 
 
 def test_data_api_restart_during_ingestion(stack, airflow, data_db, served):
-    group = 9
+    group = 7
     before = scalar(data_db, "SELECT COUNT(*) FROM covertype_raw WHERE group_number = %s", group)
     with SteadyLoad(stack.inference, LOAD) as load:
         stack.compose("stop", "data_api", check=True)
