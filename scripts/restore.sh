@@ -93,7 +93,13 @@ compose run --rm --no-deps -T --entrypoint sh airflow-init -c \
   'find /opt/airflow/secrets -mindepth 1 -delete && tar -C /opt/airflow/secrets -xf -' <"$STAGE/volumes/airflow-secrets.tar"
 
 log "starting the platform again (up --wait)"
-compose up -d --wait --wait-timeout "${RESTORE_UP_TIMEOUT:-600}" || FAILED=1
+# A loaded machine can fail a healthcheck once while a service starts, which
+# ends `up --wait`; a service that stays unhealthy fails all three.
+for attempt in 1 2 3; do
+  compose up -d --wait --wait-timeout "${RESTORE_UP_TIMEOUT:-600}" && break
+  [[ $attempt == 3 ]] && die "the platform did not come up healthy after the restore (docker compose ps; logs)"
+  log "not every service is healthy yet; waiting again"
+done
 
 if [[ $FAILED != 0 ]]; then
   die "restored with differences from the manifest (see MISMATCH above), in $(( $(date +%s) - STARTED ))s"

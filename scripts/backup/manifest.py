@@ -77,9 +77,7 @@ def load(stage: Path) -> dict:
 def write(stage: Path, facts_path: Path) -> int:
     manifest = json.loads(facts_path.read_text())
     for kind in ("mysql", "postgres"):
-        manifest[kind]["rows"] = {
-            dump.stem: dump_rows(kind, dump) for dump in sorted((stage / kind).glob("*.sql"))
-        }
+        manifest[kind]["rows"] = {dump.stem: dump_rows(kind, dump) for dump in sorted((stage / kind).glob("*.sql"))}
     buckets = json.loads((stage / "buckets.json").read_text())
     manifest["objects"] = {
         "count": sum(b["objects"] for b in buckets.values()),
@@ -119,6 +117,9 @@ def count_sql(kind: str, db: str, stage: Path) -> int:
     else:
         quoted = tables  # as pg_dump wrote them: schema-qualified, quoted where needed
         literal = [t.replace("'", "''") for t in tables]
+    if not tables:
+        print("SELECT 'none', 0 FROM (SELECT 1) AS empty WHERE 1 = 0;")
+        return 0
     print(" UNION ALL ".join(f"SELECT '{lit}', COUNT(*) FROM {q}" for lit, q in zip(literal, quoted, strict=True)) + ";")
     return 0
 
@@ -133,7 +134,10 @@ def compare_rows(kind: str, db: str, stage: Path) -> int:
     bad = [f"{kind} {db}.{t}: {actual.get(t)} rows, the backup had {n}" for t, n in sorted(expected.items()) if actual.get(t) != n]
     for line in bad:
         print(f"restore: MISMATCH {line}", file=sys.stderr)
-    print(f"restore: {kind} {db}: {sum(actual.values())} rows in {len(actual)} tables (backup: {sum(expected.values())} in {len(expected)})", file=sys.stderr)
+    print(
+        f"restore: {kind} {db}: {sum(actual.values())} rows in {len(actual)} tables (backup: {sum(expected.values())} in {len(expected)})",
+        file=sys.stderr,
+    )
     return 1 if bad else 0
 
 
