@@ -146,10 +146,10 @@ def restored(stack, airflow, tmp_path_factory):
     """Everything observed before, the archive's manifest, and the timings; the stack restored."""
     registry = Mlflow(stack.mlflow)
     # Something to restore: a production model at least (the tier's training tests leave more).
-    for dag_id in ("penguins_ingest", "penguins_train"):
-        for run in airflow.runs(dag_id):
-            if run["state"] not in ("success", "failed"):
-                airflow.wait_for_run(dag_id, run["dag_run_id"])
+    # A quiet platform, so that what is observed before is what is backed up.
+    for (dag_id, run_id), state in dag_runs(airflow).items():
+        if state not in ("success", "failed"):
+            airflow.wait_for_run(dag_id, run_id, timeout=1500)
     if not served(stack)["penguins-classifier"]["production"]:
         airflow.run("penguins_train")
     # data_api's progress (the tier's ingestion tests leave some; alone, one call makes it).
@@ -221,7 +221,8 @@ def test_the_manifest_describes_the_archive(restored):
     manifest = restored["manifest"]
     rows = manifest["mysql"]["rows"]
     assert set(MYSQL_DATABASES) <= set(rows), rows.keys()
-    assert rows[MYSQL_DATABASES[0]]["model_versions"] == len(restored["before"]["mlflow"]["versions"])
+    # Deleted versions stay as rows (stage Deleted_Internal), hence >=.
+    assert rows[MYSQL_DATABASES[0]]["model_versions"] >= len(restored["before"]["mlflow"]["versions"]) > 0
     assert manifest["objects"]["count"] > 0 and manifest["objects"]["bytes"] > 0
     assert manifest["postgres"]["rows"]["airflow"]["public.dag_run"] >= len(restored["before"]["dag_runs"])
     assert {"data_api", "mlflow", "airflow-scheduler", "mysql"} <= set(manifest["images"])
