@@ -118,6 +118,14 @@ def dag_runs(airflow: AirflowClient) -> dict:
             return runs
 
 
+def quiet(airflow: AirflowClient) -> bool:
+    """No DAG run queued or running (a slow API answer counts as not yet)."""
+    try:
+        return all(state in ("success", "failed") for state in dag_runs(airflow).values())
+    except requests.RequestException:
+        return False
+
+
 def data_api_state(stack) -> dict:
     out = stack.compose("exec", "-T", "data_api", "cat", "/var/lib/data_api/state.json", check=True).stdout
     return json.loads(out)
@@ -147,9 +155,7 @@ def restored(stack, airflow, tmp_path_factory):
     registry = Mlflow(stack.mlflow)
     # Something to restore: a production model at least (the tier's training tests leave more).
     # A quiet platform, so that what is observed before is what is backed up.
-    for (dag_id, run_id), state in dag_runs(airflow).items():
-        if state not in ("success", "failed"):
-            airflow.wait_for_run(dag_id, run_id, timeout=1500)
+    wait_for(lambda: quiet(airflow), timeout=1800, interval=10, message="every DAG run to finish")
     if not served(stack)["penguins-classifier"]["production"]:
         airflow.run("penguins_train")
     # data_api's progress (the tier's ingestion tests leave some; alone, one call makes it).
@@ -174,6 +180,7 @@ def restored(stack, airflow, tmp_path_factory):
     backup, backup_seconds = script("backup.sh", str(out), timeout=900)
     assert backup.returncode == 0, backup.stderr
     archive = Path(backup.stdout.strip().splitlines()[-1])
+    print(f"\nbackup.sh: {backup_seconds:.1f}s, {archive.stat().st_size} bytes", flush=True)
     with tarfile.open(archive) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith("/manifest.json"))
         manifest = json.load(tar.extractfile(member))
@@ -185,6 +192,7 @@ def restored(stack, airflow, tmp_path_factory):
     up = stack.compose("up", "-d", "--wait", "--wait-timeout", "900", timeout=1200)
     assert up.returncode == 0, up.stderr
     up_seconds = time.monotonic() - start
+    print(f"fresh up --wait: {up_seconds:.1f}s", flush=True)
 
     # A corrupted archive is refused before anything is touched.
     tampered = out / "tampered.tar.gz"
