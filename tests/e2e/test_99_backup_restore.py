@@ -101,10 +101,14 @@ def mysql_rows() -> dict[str, int]:
     return rows
 
 
+def models(stack) -> list[dict]:
+    response = requests.get(f"{stack.inference}/models", timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["models"]
+
+
 def served(stack) -> dict:
-    models = requests.get(f"{stack.inference}/models", timeout=60)
-    assert models.status_code == 200, models.text
-    return {m["name"]: {"production": m["production_version"], "aliases": m["aliases"]} for m in models.json()["models"]}
+    return {m["name"]: {"production": m["production_version"], "aliases": m["aliases"]} for m in models(stack)}
 
 
 def dag_runs(airflow: AirflowClient) -> dict:
@@ -251,8 +255,13 @@ def test_mlflow_has_the_same_experiments_runs_versions_and_aliases(stack, restor
 def test_inference_serves_the_same_versions(stack, restored):
     before = restored["before"]["served"]
     wait_for(lambda: served(stack) == before, timeout=120, interval=3, message=f"inference to serve {before}")
-    ready = wait_for(lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200, timeout=180, interval=3)
-    assert ready
+    # Each production model loaded (its artifacts came back with the restore).
+    wait_for(
+        lambda: all(m["status"]["state"] == "ready" for m in models(stack) if m["production_version"]),
+        timeout=180,
+        interval=3,
+        message="inference to load every production model",
+    )
     for name, seen in before.items():
         if seen["production"]:
             detail = requests.get(f"{stack.inference}/models/{name}", timeout=120)
