@@ -14,34 +14,13 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import threading
+import sys
 import time
+from pathlib import Path
 
-import requests
-
-PENGUIN = {
-    "island": "Biscoe",
-    "bill_length_mm": 47.5,
-    "bill_depth_mm": 15.0,
-    "flipper_length_mm": 218,
-    "body_mass_g": 4950,
-    "sex": "female",
-}
-COVER = {
-    "Elevation": 2596,
-    "Aspect": 51,
-    "Slope": 3,
-    "Horizontal_Distance_To_Hydrology": 258,
-    "Vertical_Distance_To_Hydrology": 0,
-    "Horizontal_Distance_To_Roadways": 510,
-    "Hillshade_9am": 221,
-    "Hillshade_Noon": 232,
-    "Hillshade_3pm": 148,
-    "Horizontal_Distance_To_Fire_Points": 6279,
-    "Wilderness_Area": "Rawah",
-    "Soil_Type": "C7745",
-}
-CALLS = [("/predict/penguins", PENGUIN), ("/predict/covertype", COVER), ("/predict", {"features": list(COVER.values())})]
+# The e2e tier's load generator and example rows (tests/e2e/load.py): one definition of a steady load.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from load import CALLS, SteadyLoad  # noqa: E402
 
 
 def memory_mib(container: str) -> float:
@@ -64,53 +43,30 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=30, help="seconds per printed interval")
     args = parser.parse_args()
 
-    counts = {"ok": 0, "errors": 0}
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def client(offset: int) -> None:
-        session = requests.Session()
-        i = offset
-        while not stop.is_set():
-            path, body = CALLS[i % len(CALLS)]
-            i += 1
-            try:
-                ok = session.post(f"{args.url}{path}", json=body, timeout=30).status_code == 200
-            except requests.RequestException:
-                ok = False
-            with lock:
-                counts["ok" if ok else "errors"] += 1
-
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(args.clients)]
-    start = time.monotonic()
-    for thread in threads:
-        thread.start()
     rates: list[float] = []
     memory: list[float] = [memory_mib(args.container)]
-    last = dict(counts)
     print(f"{args.clients} clients for {args.minutes} min against {args.url}; memory at start {memory[0]:.0f} MiB", flush=True)
-    try:
+    # No pause between calls: the soak keeps the worker busy.
+    with SteadyLoad(args.url, CALLS, clients=args.clients, pause=0, timeout=30) as load:
+        start, last = time.monotonic(), (0, 0)
         while time.monotonic() - start < args.minutes * 60:
             time.sleep(args.every)
-            with lock:
-                now = dict(counts)
-            rates.append((now["ok"] - last["ok"]) / args.every)
+            now = (load.report.answered, len(load.report.failures))
+            rates.append((now[0] - last[0]) / args.every)
             memory.append(memory_mib(args.container))
             print(
-                f"{time.monotonic() - start:6.0f} s | {rates[-1]:7.1f} predictions/s | errors {now['errors'] - last['errors']:4d}"
-                f" | memory {memory[-1]:6.0f} MiB",
+                f"{time.monotonic() - start:6.0f} s | {rates[-1]:7.1f} predictions/s | errors {now[1] - last[1]:4d} | memory {memory[-1]:6.0f} MiB",
                 flush=True,
             )
             last = now
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(35)
+    report = load.report
     print(
-        f"\ntotal {counts['ok']} predictions, {counts['errors']} errors in {time.monotonic() - start:.0f} s; "
+        f"\ntotal {report.answered} predictions, {len(report.failures)} errors in {report.seconds:.0f} s; "
         f"last interval's rate {rates[-1] / rates[0]:.2f}x the first's; memory {memory[0]:.0f} -> {memory[-1]:.0f} MiB "
         f"(max {max(memory):.0f}, {memory[-1] / memory[0]:.2f}x)"
     )
+    for at, failure in report.failures[:5]:
+        print(f"  {at:6.1f} s  {failure}")
 
 
 if __name__ == "__main__":

@@ -35,3 +35,25 @@ def mysql_engine():
         with admin.begin() as conn:
             conn.execute(text(f"DROP DATABASE `{name}`"))
         admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def mlflow_uri():
+    """The real MLflow server of TEST_MLFLOW_URI (MySQL backend, MinIO artifacts), as tracking URI."""
+    import mlflow
+
+    uri = os.environ.get("TEST_MLFLOW_URI")
+    if not uri:
+        pytest.skip("TEST_MLFLOW_URI is not set (scripts/test.sh sets it)")
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    # The server hands out presigned URLs naming MinIO inside the compose
+    # network; from the host, fetch artifacts through the server instead.
+    saved = os.environ.get("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD")
+    os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
+    yield uri
+    mlflow.set_tracking_uri(previous)
+    if saved is None:
+        os.environ.pop("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", None)
+    else:
+        os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = saved

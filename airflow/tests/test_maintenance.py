@@ -29,17 +29,10 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def client():
-    import mlflow
+def client(mlflow_uri):
     from mlflow import MlflowClient
 
-    uri = os.environ.get("TEST_MLFLOW_URI")
-    if not uri:
-        pytest.skip("TEST_MLFLOW_URI is not set (scripts/test.sh sets it)")
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    yield MlflowClient(uri)
-    mlflow.set_tracking_uri(previous)
+    return MlflowClient(mlflow_uri)
 
 
 def run(client, experiment, role, days_old, parent=None, **tags):

@@ -154,6 +154,36 @@ def airflow(stack: Stack, airflow_token: str) -> AirflowClient:
 
 
 @pytest.fixture(scope="session")
+def registry(stack: Stack):
+    """MLflow's client as the admin, with the process-wide URIs set too (mlflow.search_runs, pyfunc)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    # Artifacts through the MLflow server (presigned URLs would name MinIO's
+    # address inside the compose network).
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    mlflow.set_tracking_uri(stack.mlflow)
+    mlflow.set_registry_uri(stack.mlflow)
+    return MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright, launched by the UI's page object (ui/e2e/ui_page.py)."""
+    import sys
+
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "ui" / "e2e"))
+    import ui_page
+
+    with sync_playwright() as p:
+        browser = ui_page.launch_chromium(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
 def data_db():
     """The platform's MySQL data database, as the platform's own user sees it."""
     conn = pymysql.connect(

@@ -11,6 +11,32 @@ from dataclasses import dataclass, field
 
 import requests
 
+# One valid row of each dataset, as a client sends it.
+PENGUIN = {
+    "island": "Biscoe",
+    "bill_length_mm": 47.5,
+    "bill_depth_mm": 15.0,
+    "flipper_length_mm": 218,
+    "body_mass_g": 4950,
+    "sex": "female",
+}
+COVER = {
+    "Elevation": 2596,
+    "Aspect": 51,
+    "Slope": 3,
+    "Horizontal_Distance_To_Hydrology": 258,
+    "Vertical_Distance_To_Hydrology": 0,
+    "Horizontal_Distance_To_Roadways": 510,
+    "Hillshade_9am": 221,
+    "Hillshade_Noon": 232,
+    "Hillshade_3pm": 148,
+    "Horizontal_Distance_To_Fire_Points": 6279,
+    "Wilderness_Area": "Rawah",
+    "Soil_Type": "C7745",
+}
+# The calls of a steady load: each dataset's route and the original clients' feature list.
+CALLS = [("/predict/penguins", PENGUIN), ("/predict/covertype", COVER), ("/predict", {"features": list(COVER.values())})]
+
 
 @dataclass
 class LoadReport:

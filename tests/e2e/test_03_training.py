@@ -3,13 +3,10 @@ refit, tested once and registered, production resolvable."""
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
 
 import mlflow
-from mlflow import MlflowClient
 
 MODELS = {"penguins_train": "penguins-classifier", "covertype_train": "covertype-classifier"}
 # Candidates of the default grids: logistic regression 6, random forest 4, SVM 6
@@ -18,16 +15,6 @@ CANDIDATES = {"penguins_train": 16, "covertype_train": 10}
 METRICS = ("accuracy", "f1_macro", "log_loss")
 CV = {f"cv_{m}_{s}" for m in METRICS for s in ("mean", "std")}
 TEST = {f"test_{m}" for m in METRICS}
-
-
-@pytest.fixture(scope="module")
-def registry(stack):
-    # Artifacts through the MLflow server (presigned URLs would name MinIO's
-    # address inside the compose network).
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-    mlflow.set_tracking_uri(stack.mlflow)
-    mlflow.set_registry_uri(stack.mlflow)
-    return MlflowClient()
 
 
 def wait_for_running_runs(airflow, dag_id):

@@ -6,35 +6,8 @@ import pytest
 import requests
 from conftest import wait_for
 
-from mlflow import MlflowClient
-
-PENGUIN = {
-    "island": "Biscoe",
-    "bill_length_mm": 47.5,
-    "bill_depth_mm": 15.0,
-    "flipper_length_mm": 218,
-    "body_mass_g": 4950,
-    "sex": "female",
-}
-COVER = {
-    "Elevation": 2596,
-    "Aspect": 51,
-    "Slope": 3,
-    "Horizontal_Distance_To_Hydrology": 258,
-    "Vertical_Distance_To_Hydrology": 0,
-    "Horizontal_Distance_To_Roadways": 510,
-    "Hillshade_9am": 221,
-    "Hillshade_Noon": 232,
-    "Hillshade_3pm": 148,
-    "Horizontal_Distance_To_Fire_Points": 6279,
-    "Wilderness_Area": "Rawah",
-    "Soil_Type": "C7745",
-}
-
-
-@pytest.fixture(scope="module")
-def registry(stack):
-    return MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
+# The example rows live with the load generator (the chaos tier and bench/soak.py use them too).
+from load import COVER, PENGUIN
 
 
 def production_version(registry, name):

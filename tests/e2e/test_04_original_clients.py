@@ -14,8 +14,6 @@ import pytest
 import requests
 from conftest import wait_for
 
-from mlflow import MlflowClient
-
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 # The penguin project's documented body.
 PENGUIN = (
@@ -32,11 +30,6 @@ def ready(stack):
     return wait_for(
         lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200, timeout=180, message="inference /ready"
     )
-
-
-@pytest.fixture(scope="module")
-def registry(stack):
-    return MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
 
 
 def curl(command: str) -> dict:

@@ -10,7 +10,7 @@ import pymysql
 import pytest
 import requests
 from conftest import scalar, wait_for
-from test_04_inference import PENGUIN
+from load import PENGUIN
 
 
 @pytest.fixture(scope="module")

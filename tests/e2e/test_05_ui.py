@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_04_inference import COVER, PENGUIN
+from load import COVER, PENGUIN
 
 from mlflow import MlflowClient
 
@@ -18,16 +18,6 @@ OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
 # The UI's own page object (ui/e2e/ui_page.py): it belongs to the UI service.
 sys.path.insert(0, str(ROOT / "ui" / "e2e"))
 import ui_page  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = ui_page.launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

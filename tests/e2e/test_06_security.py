@@ -81,7 +81,7 @@ def other_version(stack, name: str, current: str) -> str:
 
 
 def serving(stack) -> str:
-    from test_04_inference import PENGUIN
+    from load import PENGUIN
 
     return requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"]
 

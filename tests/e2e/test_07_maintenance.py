@@ -3,19 +3,7 @@ per model, every aliased version (production) kept; what it deleted is in its re
 
 from __future__ import annotations
 
-import pytest
-
-import mlflow
-from mlflow import MlflowClient
-
 MODELS = ("penguins-classifier", "covertype-classifier")
-
-
-@pytest.fixture(scope="module")
-def registry(stack):
-    mlflow.set_tracking_uri(stack.mlflow)
-    mlflow.set_registry_uri(stack.mlflow)
-    return MlflowClient()
 
 
 def versions(registry, name):

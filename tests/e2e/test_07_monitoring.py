@@ -17,7 +17,6 @@ import requests
 from conftest import scalar, wait_for
 
 import mlflow
-from mlflow import MlflowClient
 
 GROUP = int(os.environ.get("E2E_ELEVATION_GROUP", 9))
 MODEL = "covertype-classifier"
@@ -32,14 +31,6 @@ CONF = {
     "retrain_drift_share": 1.0,
 }
 MAX_INGESTS = 6
-
-
-@pytest.fixture(scope="module")
-def registry(stack):
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-    mlflow.set_tracking_uri(stack.mlflow)
-    mlflow.set_registry_uri(stack.mlflow)
-    return MlflowClient()
 
 
 def production(registry):

@@ -14,7 +14,7 @@ import pymysql
 import pytest
 import requests
 from conftest import _url, scalar, wait_for
-from test_04_inference import COVER, PENGUIN
+from load import COVER, PENGUIN
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
@@ -93,16 +93,6 @@ def test_p99_latency_after_predictions(stack):
     if query("inference_prediction_duration_seconds_count"):
         per_model = wait_for(lambda: query("model_version:inference_prediction_duration_seconds:p99_5m > 0"), timeout=120, interval=5)
         assert {r["metric"]["model"] for r in per_model} >= {"penguins-classifier", "covertype-classifier"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = ui_page.launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 def stable_count(conn, sql: str, *args) -> int:

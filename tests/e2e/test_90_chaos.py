@@ -18,17 +18,14 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import scalar, wait_for
-from load import SteadyLoad
-from test_04_inference import COVER, PENGUIN
+from load import CALLS, SteadyLoad
 
 import mlflow
-from mlflow import MlflowClient
 
 pytestmark = pytest.mark.chaos
 
 MODEL = "covertype-classifier"
 FIGURES = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / "chaos.json"
-LOAD = [("/predict/penguins", PENGUIN), ("/predict/covertype", COVER), ("/predict", {"features": list(COVER.values())})]
 
 
 def record(name: str, figures: dict) -> None:
@@ -37,13 +34,6 @@ def record(name: str, figures: dict) -> None:
     everything[name] = figures
     FIGURES.write_text(json.dumps(everything, indent=2))
     print(f"\n{name}: {json.dumps(figures)}")
-
-
-@pytest.fixture(scope="module")
-def registry(stack) -> MlflowClient:
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-    mlflow.set_tracking_uri(stack.mlflow)
-    return MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +90,7 @@ def assert_training_left_no_mess(registry, dag_run_id: str, registered: dict) ->
 
 
 def test_mysql_restart_and_mlflow_outage_during_training(stack, airflow, registry, served):
-    with SteadyLoad(stack.inference, LOAD) as load:
+    with SteadyLoad(stack.inference, CALLS) as load:
         run_id = airflow.trigger("covertype_train")
         wait_for_task(airflow, "covertype_train", run_id, "train_candidate")
         started = time.monotonic()
@@ -137,7 +127,7 @@ def test_mysql_restart_and_mlflow_outage_during_training(stack, airflow, registr
 def test_data_api_restart_during_ingestion(stack, airflow, data_db, served):
     group = 7
     before = scalar(data_db, "SELECT COUNT(*) FROM covertype_raw WHERE group_number = %s", group)
-    with SteadyLoad(stack.inference, LOAD) as load:
+    with SteadyLoad(stack.inference, CALLS) as load:
         stack.compose("stop", "data_api", check=True)
         run_id = airflow.trigger("covertype_ingest", conf={"group_number": group})
         # The fetch fails while data_api is away; the task waits for its retry.
@@ -165,7 +155,7 @@ def test_data_api_restart_during_ingestion(stack, airflow, data_db, served):
 
 def test_dead_artifact_store_fails_the_try_and_the_retry_finishes(stack, airflow, registry, served):
     # Only the winner's refit logs artifacts (model, confusion matrix); candidates log metrics.
-    with SteadyLoad(stack.inference, LOAD) as load:
+    with SteadyLoad(stack.inference, CALLS) as load:
         run_id = airflow.trigger("covertype_train")
         wait_for_task(airflow, "covertype_train", run_id, "refit_best", timeout=900)
         # Paused, not stopped: the stand-in MinIO keeps its objects in memory.
