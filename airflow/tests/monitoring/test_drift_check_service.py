@@ -1,34 +1,44 @@
 """A drift check against real MySQL and MLflow: rows in feature_drift, the HTML report in MLflow."""
 
 import json
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
 from monitoring_helpers import covertype_rows, ingest, train, unique
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from mlops_pipelines.contracts import COVERTYPE
 from mlops_pipelines.monitoring import drift_check
 from mlops_pipelines.storage import utcnow
-from mlops_pipelines.tables import FEATURE_DRIFT, create_tables
+from mlops_pipelines.tables import FEATURE_DRIFT, PREDICTIONS, create_tables
 
 pytestmark = [pytest.mark.mysql, pytest.mark.mlflow]
 
 
 def predictions_table(engine, rows):
-    """The predictions table as inference writes it (only the columns the check reads, plus dataset and time)."""
+    """Rows of the predictions table (the platform's own definition, made by create_tables) as inference writes them."""
     with engine.begin() as conn:
         conn.execute(
-            text(
-                "CREATE TABLE IF NOT EXISTS predictions (id BIGINT AUTO_INCREMENT PRIMARY KEY, dataset VARCHAR(32) NOT NULL, "
-                "predicted_at DATETIME(3) NOT NULL, features TEXT NOT NULL)"
-            )
+            insert(PREDICTIONS),
+            [
+                {
+                    "request_id": uuid.uuid4().hex,
+                    "row_index": 0,
+                    "predicted_at": at,
+                    "dataset": "covertype",
+                    "route": "/predict/covertype",
+                    "model_name": "covertype-classifier",
+                    "model_version": "1",
+                    "features": json.dumps(features),
+                    "prediction": "1",
+                    "confidence": 1.0,
+                    "probabilities": "{}",
+                    "latency_ms": 1.0,
+                }
+                for at, features in rows
+            ],
         )
-        for at, features in rows:
-            conn.execute(
-                text("INSERT INTO predictions (dataset, predicted_at, features) VALUES ('covertype', :at, :features)"),
-                {"at": at, "features": json.dumps(features)},
-            )
 
 
 def test_shifted_elevation_is_flagged_in_both_sources_and_reported(mysql_engine, client):
@@ -88,5 +98,7 @@ def test_shifted_elevation_is_flagged_in_both_sources_and_reported(mysql_engine,
 
 def test_without_a_predictions_table_only_ingested_rows_are_compared(mysql_engine):
     create_tables(mysql_engine)
+    with mysql_engine.begin() as conn:  # a platform whose airflow-init has not made it yet
+        conn.execute(text("DROP TABLE predictions"))
     frame = drift_check.prediction_rows(mysql_engine, COVERTYPE, datetime(2026, 1, 1), datetime(2027, 1, 1))
     assert frame.empty and list(frame.columns) == COVERTYPE.feature_names
