@@ -265,7 +265,9 @@ def rendered_ports(env_extra: dict[str, str]) -> dict[tuple[str, str], str]:
 def test_every_published_port_binds_to_bind_address_databases_to_their_own():
     databases = {("mysql", "3306"), ("postgres", "5432")}
     default = rendered_ports({})
-    assert len(default) == 9 and set(default.values()) == {"127.0.0.1"}, default
+    published = {("airflow-apiserver", "8080"), ("mlflow", "5000"), ("minio", "9000"), ("minio", "9001"), ("data_api", "8000")}
+    published |= {("inference", "8989"), ("ui", "8503"), ("prometheus", "9090")} | databases
+    assert set(default) == published and set(default.values()) == {"127.0.0.1"}, default
     opened = rendered_ports({"BIND_ADDRESS": "0.0.0.0"})
     assert {k for k, ip in opened.items() if ip == "0.0.0.0"} == set(opened) - databases
     assert all(opened[k] == "127.0.0.1" for k in databases)
