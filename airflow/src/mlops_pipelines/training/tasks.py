@@ -79,8 +79,9 @@ def prepare(
     split(snapshot, config.test_size, config.random_state)
     client = MlflowClient()
     experiment = tracking.experiment_id(client, config.experiment_name)
-    parent = tracking.parent_run(client, experiment, dag_id, run_id, contract.name).info.run_id
-    if reason:
+    reason_tags = {REASON_TAG: reason[:250]} if reason else {}
+    parent = tracking.parent_run(client, experiment, dag_id, run_id, contract.name, reason_tags).info.run_id
+    if reason:  # a parent an earlier try created
         client.set_tag(parent, REASON_TAG, reason[:250])
     if trigger_events:
         client.log_dict(parent, {"reason": reason, "events": trigger_events}, REASON_DETAIL_FILE)

@@ -85,12 +85,13 @@ def find_parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: 
     return found[0] if found else None
 
 
-def parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: str, dataset: str) -> Run:
-    """The DAG run's parent run: the one an earlier try created, or a new one."""
+def parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: str, dataset: str, tags: dict[str, str] | None = None) -> Run:
+    """The DAG run's parent run: the one an earlier try created, or a new one, created with `tags` too
+    (so that no reader finds the new run without them)."""
     return find_parent_run(client, experiment, dag_id, run_id) or client.create_run(
         experiment,
         run_name=run_id,
-        tags={TAG_ROLE: "parent", TAG_DAG_ID: dag_id, TAG_RUN_ID: run_id, TAG_DATASET: dataset},
+        tags={TAG_ROLE: "parent", TAG_DAG_ID: dag_id, TAG_RUN_ID: run_id, TAG_DATASET: dataset, **(tags or {})},
     )
 
 
