@@ -214,6 +214,15 @@ def test_retried_tasks_reuse_their_runs_and_version(penguins_run):
     assert [v.version for v in client().search_model_versions(f"name = '{config.model_name}'")] == ["1"]
 
 
+def test_the_parent_run_says_why_it_trains_from_its_creation(mlflow_uri, penguins_snapshot):
+    config = config_for(PENGUINS, unique("t-reason"), GOOD)
+    events = [{"extra": {"reason": "accuracy_drop"}}]
+    parent = tasks.prepare(PENGUINS, penguins_snapshot, config, "penguins_train", unique("asset"), "accuracy_drop", events)
+    run = client().get_run(parent["parent_run_id"])
+    assert run.data.tags[tasks.REASON_TAG] == "accuracy_drop"
+    assert tasks.REASON_DETAIL_FILE in [a.path for a in client().list_artifacts(run.info.run_id)]
+
+
 def test_a_retried_candidate_task_resumes_the_run_its_dead_try_left_open(mlflow_uri, penguins_snapshot):
     config = config_for(PENGUINS, unique("t-dead-try"), GOOD)
     parent = tasks.prepare(PENGUINS, penguins_snapshot, config, "penguins_train", unique("manual"))
