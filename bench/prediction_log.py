@@ -61,15 +61,11 @@ def scratch_database(admin_url: str) -> tuple[str, str, object]:
 
     admin = create_engine(admin_url)
     name, user = f"bench_{uuid.uuid4().hex[:10]}", f"bench_w_{uuid.uuid4().hex[:8]}"
-    table = CONTRACT["tables"]["predictions"]
-    columns = [
-        f"`{c['name']}` {c['type']} {'NULL' if c['nullable'] else 'NOT NULL'}{' AUTO_INCREMENT PRIMARY KEY' if c.get('primary_key') else ''}"
-        for c in table["columns"]
-    ]
-    keys = [f"UNIQUE KEY ({', '.join(u)})" for u in table["unique"]] + [f"KEY ({', '.join(i)})" for i in table["indexes"]]
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-        conn.execute(text(f"CREATE TABLE `{name}`.predictions ({', '.join(columns + keys)}) DEFAULT CHARSET=utf8mb4"))
+        conn.execute(text(f"USE `{name}`"))
+        for statement in CONTRACT["tables"]["predictions"]["ddl"]:  # airflow's own statements (the golden file)
+            conn.execute(text(statement))
         conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'bench-{user}'"))
         conn.execute(text(f"GRANT INSERT ON `{name}`.predictions TO '{user}'@'%'"))
     url = make_url(admin_url).set(database=name, username=user, password=f"bench-{user}")

@@ -34,19 +34,6 @@ COLUMNS = [c["name"] for c in PREDICTIONS["columns"]]
 BATCH_ID = "client'batch%s\\1"
 
 
-def create_table_ddl(name: str, table: dict) -> str:
-    """CREATE TABLE from the golden file, so these tests write to the schema airflow creates."""
-    parts = []
-    for column in table["columns"]:
-        part = f"`{column['name']}` {column['type']} {'NULL' if column['nullable'] else 'NOT NULL'}"
-        if column.get("primary_key"):
-            part += " AUTO_INCREMENT PRIMARY KEY"
-        parts.append(part)
-    parts += ["UNIQUE KEY (" + ", ".join(f"`{c}`" for c in unique) + ")" for unique in table["unique"]]
-    parts += ["KEY (" + ", ".join(f"`{c}`" for c in index) + ")" for index in table["indexes"]]
-    return f"CREATE TABLE `{name}` ({', '.join(parts)}) DEFAULT CHARSET=utf8mb4"
-
-
 @pytest.fixture
 def predictions_db():
     """A fresh database with the predictions table, and a URL of a user that may only insert into it."""
@@ -60,7 +47,9 @@ def predictions_db():
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
         conn.execute(text(f"USE `{name}`"))
-        conn.execute(text(create_table_ddl("predictions", PREDICTIONS)))
+        # The statements airflow makes the table with (the golden file), so these tests write to its schema.
+        for statement in PREDICTIONS["ddl"]:
+            conn.execute(text(statement))
         conn.execute(text(f"CREATE USER '{writer}'@'%' IDENTIFIED BY 'pw-{writer}'"))
         conn.execute(text(f"GRANT INSERT ON `{name}`.`predictions` TO '{writer}'@'%'"))
     reader = create_engine(make_url(url).set(database=name), pool_pre_ping=True)

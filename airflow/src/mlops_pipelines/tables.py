@@ -33,6 +33,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, Categorical, DatasetContract, Numeric
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS, PENGUINS_RAW_COLUMNS
@@ -40,6 +41,10 @@ from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS, PENGUINS_RAW_COLUMNS
 metadata = MetaData()
 
 FINGERPRINT_LENGTH = 64  # hex sha256
+
+
+def _id_column() -> Column:
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
 
 
 def _fingerprint_column() -> Column:
@@ -51,7 +56,7 @@ def _raw_table(contract: DatasetContract, columns: list[str], extra: list[Column
     return Table(
         contract.raw_table,
         metadata,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        _id_column(),
         _fingerprint_column(),
         *extra,
         # Raw values are kept as delivered, as text: validation decides what they mean.
@@ -75,7 +80,7 @@ def _clean_table(contract: DatasetContract) -> Table:
     return Table(
         contract.clean_table,
         metadata,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        _id_column(),
         _fingerprint_column(),
         *feature_columns,
         Column(contract.target, target_kind, nullable=False),
@@ -88,7 +93,7 @@ def _rejected_table(contract: DatasetContract) -> Table:
     return Table(
         contract.rejected_table,
         metadata,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        _id_column(),
         _fingerprint_column(),
         Column("reason", Text, nullable=False),
         # The offending row as JSON, so nothing of it is lost.
@@ -117,10 +122,6 @@ REJECTED = {c.name: _rejected_table(c) for c in (PENGUINS, COVERTYPE)}
 # --- monitoring -------------------------------------------------------------
 # What the served models see and how right they still are (issue 12). Each table
 # has one writer; the ui reads them all with a user that may only select them.
-
-
-def _id_column() -> Column:
-    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
 
 
 PREDICTIONS = Table(
@@ -238,6 +239,9 @@ def monitoring_contract() -> dict[str, Any]:
             ],
             "unique": [[c.name for c in u.columns] for u in table.constraints if isinstance(u, UniqueConstraint)],
             "indexes": [[c.name for c in index.columns] for index in sorted(table.indexes, key=lambda i: str(i.name))],
+            # The statements that make it, for tests and benchmarks that need the table without airflow.
+            "ddl": [str(CreateTable(table).compile(dialect=dialect)).strip()]
+            + [str(CreateIndex(index).compile(dialect=dialect)).strip() for index in sorted(table.indexes, key=lambda i: str(i.name))],
         }
     return {"database": "DATA_DB_NAME (default mlops_data)", "tables": tables}
 
