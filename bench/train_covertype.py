@@ -31,7 +31,7 @@ import pandas as pd
 import skops.io
 
 from mlops_pipelines.contracts import COVERTYPE
-from mlops_pipelines.orchestration.training_dag import CANDIDATES_AT_ONCE
+from mlops_pipelines.orchestration.training_dag import candidates_at_once
 from mlops_pipelines.training.candidates import build, cross_validate_candidate, refit_and_test
 from mlops_pipelines.training.config import TrainingConfig
 from mlops_pipelines.training.data import snapshot_from_frame, split
@@ -83,7 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", default=os.environ.get("COVERTYPE_PATH", str(DEFAULT_PATH)))
     parser.add_argument("--rows", type=int, default=None, help="train on a random sample of this many rows")
-    parser.add_argument("--at-once", type=int, default=CANDIDATES_AT_ONCE, help="candidates cross-validated at once")
+    parser.add_argument("--at-once", type=int, default=candidates_at_once(), help="candidates cross-validated at once")
     parser.add_argument("--cv-jobs", type=int, default=CV_N_JOBS, help="cores for one candidate's folds")
     parser.add_argument("--svm-rows", type=int, default=None, help="only time one SVM fit on this many training rows")
     args = parser.parse_args()

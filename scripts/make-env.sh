@@ -41,6 +41,8 @@ PREDICTIONS_DB_PASSWORD=$(secret)
 MONITOR_DB_PASSWORD=$(secret)
 AIRFLOW_DB_PASSWORD=$(secret)
 MINIO_ROOT_PASSWORD=$(secret)
+# Celery's broker in the scale-out profile (docker-compose.scale.yaml).
+REDIS_PASSWORD=$(secret)
 
 # MLflow logins: the admin is for people (the UI), the others for the platform's services.
 MLFLOW_ADMIN_PASSWORD=$(secret)

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The platform's test command.
 #
-#   ./scripts/test.sh          lint, audit, fast tier, then end-to-end and chaos tiers on one stack
+#   ./scripts/test.sh          lint, audit, fast tier, then end-to-end, chaos and scale tiers on one stack
 #   ./scripts/test.sh lint     ruff (lint, format) and mypy on every service
 #   ./scripts/test.sh audit    known vulnerabilities in every service's locked requirements (scripts/audit.sh)
-#   ./scripts/test.sh fast     unit and service tests of every service (no compose stack), promtool on prometheus/
+#   ./scripts/test.sh fast     unit and service tests of every service (no compose stack), promtool on prometheus/,
+#                              the load balancer (lb/) in front of stand-in replicas
 #   ./scripts/test.sh e2e      build the images, bring the whole stack up, drive it, tear it down
 #   ./scripts/test.sh chaos    the same stack, faults injected under a steady prediction load
-#   ./scripts/test.sh stack    e2e then chaos on one stack (what `all` runs after the fast tier)
+#   ./scripts/test.sh scale    the same stack switched to the scale-out profile (docker-compose.scale.yaml)
+#   ./scripts/test.sh stack    e2e, chaos, then scale on one stack (what `all` runs after the fast tier)
 #
 # Needs Python 3.11 and Docker with Compose v2. Output (JUnit XML, logs of
 # every container when something fails, screenshots) goes to test-output/.
@@ -97,6 +99,7 @@ run_fast() {
     (cd "$svc" && bounded "$SUITE_TIMEOUT" "$dir/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/fast-$svc.xml") || status=1
   done
   run_prometheus_checks || status=1
+  run_lb_checks || status=1
   stop_test_services
   trap - EXIT
   return $status
@@ -109,6 +112,15 @@ run_prometheus_checks() {
   bounded "$SUITE_TIMEOUT" "$ROOT/prometheus/tests/check.sh" > "$OUT/fast-prometheus.txt" 2>&1 || {
     cat "$OUT/fast-prometheus.txt"; return 1; }
   tail -n 2 "$OUT/fast-prometheus.txt"
+}
+
+# The scale-out profile's load balancer (lb/): nginx and its replica loop in the
+# NGINX_IMAGE, in front of stand-in replicas on a private network (lb/tests/check.py).
+run_lb_checks() {
+  log "fast tests: lb (replicas spread, killed, added, sick; error shapes)"
+  bounded "$SUITE_TIMEOUT" python3 "$ROOT/lb/tests/check.py" > "$OUT/fast-lb.txt" 2>&1 || {
+    cat "$OUT/fast-lb.txt"; return 1; }
+  cat "$OUT/fast-lb.txt"
 }
 
 # The lint and type gate: ruff (lint and format) over the repository, mypy per
@@ -149,8 +161,10 @@ choose_images() {
 }
 
 # run_stack TIER...: build the images and bring the stack up once, then run each
-# tier's tests on it (e2e: tests/e2e without the chaos marker; chaos: only it),
-# then tear it down. Tiers share the stack: bringing it up is most of a tier's cost.
+# tier's tests on it (e2e: tests/e2e without the chaos and scale markers; chaos,
+# scale: only theirs), then tear it down. Tiers share the stack: bringing it up is
+# most of a tier's cost. The scale tier first applies docker-compose.scale.yaml to
+# the running stack (Celery workers, inference replicas behind lb; volumes kept).
 run_stack() {
   local tiers=("$@")
   ensure_uv
@@ -207,8 +221,12 @@ run_stack() {
   E2E_STATUS=0
   for tier in "${tiers[@]}"; do
     case $tier in
-      e2e) marker="not chaos" ;;
+      e2e) marker="not chaos and not scale" ;;
       chaos) marker="chaos" ;;
+      scale)
+        marker="scale"
+        scale_up || { E2E_STATUS=1; continue; }
+        ;;
     esac
     log "$tier tests"
     status=0
@@ -217,6 +235,25 @@ run_stack() {
     [[ $status == 0 ]] || E2E_STATUS=$status
   done
   return $E2E_STATUS
+}
+
+# The running stack, switched to the scale-out profile: the Airflow services
+# recreated with CeleryExecutor, Redis, the workers, inference replicas and lb.
+# From here on every compose command (teardown, the tests' own) names both files.
+scale_up() {
+  local start
+  compose+=(-f "$ROOT/docker-compose.scale.yaml")
+  export COMPOSE_FILE="$ROOT/docker-compose.yaml:$ROOT/docker-compose.scale.yaml"
+  export E2E_AIRFLOW_WORKERS=${E2E_AIRFLOW_WORKERS:-2} E2E_INFERENCE_REPLICAS=${E2E_INFERENCE_REPLICAS:-3}
+  log "scale-out profile: --scale airflow-worker=$E2E_AIRFLOW_WORKERS --scale inference=$E2E_INFERENCE_REPLICAS"
+  start=$(date +%s)
+  if ! "${compose[@]}" up -d --wait --wait-timeout "${E2E_UP_TIMEOUT:-900}" \
+      --scale airflow-worker="$E2E_AIRFLOW_WORKERS" --scale inference="$E2E_INFERENCE_REPLICAS"; then
+    "${compose[@]}" ps -a
+    return 1
+  fi
+  echo "scale: profile up to all-healthy in $(( $(date +%s) - start ))s"
+  docker stats --no-stream --format 'table {{.Name}}\t{{.MemUsage}}\t{{.CPUPerc}}' | tee "$OUT/docker-stats-scale.txt"
 }
 
 run_audit() {
@@ -231,14 +268,15 @@ case "${1:-all}" in
   fast) run_fast ;;
   e2e) run_stack e2e ;;
   chaos) run_stack chaos ;;
-  stack) run_stack e2e chaos ;;
+  scale) run_stack scale ;;
+  stack) run_stack e2e chaos scale ;;
   all)
     status=0
     run_lint || status=$?
     run_audit || status=$?
     run_fast || status=$?
-    run_stack e2e chaos || status=$?
+    run_stack e2e chaos scale || status=$?
     exit $status
     ;;
-  *) echo "usage: $0 [lint|audit|fast|e2e|chaos|stack|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [lint|audit|fast|e2e|chaos|scale|stack|all]" >&2; exit 2 ;;
 esac

@@ -8,6 +8,7 @@ document in `inference.openapi`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,8 @@ from inference.request_id import RequestId
 from inference.routers import health, models, original_clients, predict
 from inference.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -44,7 +47,15 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.serving = Serving(settings, store, metrics, prediction_log)
         # Off the request path: requests keep being answered by the model that
         # serves now while a new production version loads.
-        refresher = asyncio.create_task(store.keep_current())
+        tried = asyncio.Event()
+        refresher = asyncio.create_task(store.keep_current(tried))
+        # Start-up ends (and uvicorn starts listening) once the models had their first
+        # load, or after startup_load_seconds: a load balancer then only ever reaches
+        # a replica that has its models.
+        try:
+            await asyncio.wait_for(tried.wait(), settings.startup_load_seconds)
+        except TimeoutError:
+            log.warning("no first model load within %.0f s; serving without it and catching up", settings.startup_load_seconds)
         yield
         refresher.cancel()
         if prediction_log is not None:

@@ -80,13 +80,15 @@ class ModelStore:
             log.warning("%s: %s", name, detail)
         self.status[name] = {"state": state, "detail": detail, "checked_at": time.time()}
 
-    async def keep_current(self) -> None:
-        """Background task: poll the registry every refresh interval."""
+    async def keep_current(self, tried: asyncio.Event | None = None) -> None:
+        """Background task: poll the registry every refresh interval; `tried` is set after the first pass."""
         while True:
             try:
                 await asyncio.to_thread(self.refresh)
             except Exception:  # never let the refresher die
                 log.exception("refresh failed")
+            if tried is not None:
+                tried.set()
             await asyncio.sleep(self.settings.refresh_seconds)
 
     # --- lookup -------------------------------------------------------------

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     production_alias: str = "production"
     # How often the registry is asked whether production moved to another version.
     refresh_seconds: float = Field(10.0, gt=0)
+    # At start, the process takes no connection (uvicorn listens after the lifespan's
+    # start-up) until it has tried to load the production models, for at most this
+    # long: a replica restarted behind the load balancer answers with its models,
+    # not 503. With MLflow down it starts anyway and catches up.
+    startup_load_seconds: float = Field(30.0, ge=0)
     max_batch_rows: int = Field(1000, ge=1)
     # Bodies over this get a 413 before they are parsed. A 1000-row Covertype batch
     # is about 0.4 MB of JSON: 2 MB leaves room for pretty-printed or verbose bodies.

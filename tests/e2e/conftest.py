@@ -44,9 +44,12 @@ class Stack:
     artifacts_bucket: str
 
     def compose(self, *args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
-        """Run `docker compose` on the stack under test (project from COMPOSE_PROJECT_NAME)."""
+        """Run `docker compose` on the stack under test (project from COMPOSE_PROJECT_NAME;
+        files from COMPOSE_FILE, as Compose reads it, when set: the scale tier adds
+        docker-compose.scale.yaml)."""
+        files = os.environ.get("COMPOSE_FILE") or str(ROOT / "docker-compose.yaml")
         return subprocess.run(
-            ["docker", "compose", "-f", str(ROOT / "docker-compose.yaml"), *args],
+            ["docker", "compose", *(arg for f in files.split(":") for arg in ("-f", f)), *args],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -196,6 +199,28 @@ def data_db():
     )
     yield conn
     conn.close()
+
+
+def record_figures(filename: str, name: str, figures: dict) -> None:
+    """Add a test's figures under `name` to test-output/<filename> (the README quotes them)."""
+    path = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    everything = json.loads(path.read_text()) if path.exists() else {}
+    everything[name] = figures
+    path.write_text(json.dumps(everything, indent=2))
+    print(f"\n{name}: {json.dumps(figures)}")
+
+
+@pytest.fixture(scope="module")
+def served(stack, airflow, registry):
+    """Both datasets have a production model (the e2e tests made them; a tier run alone makes them)."""
+    for dataset in ("penguins", "covertype"):
+        try:
+            registry.get_model_version_by_alias(f"{dataset}-classifier", "production")
+        except Exception:
+            airflow.run(f"{dataset}_ingest")
+            airflow.run(f"{dataset}_train")
+    wait_for(lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200, timeout=300, message="inference /ready")
 
 
 def wait_for(condition, timeout: float = 120, interval: float = 1, message: str = "condition"):

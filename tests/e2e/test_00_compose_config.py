@@ -48,6 +48,38 @@ def test_config_needs_no_env_file(command, tmp_path):
     assert "127.0.0.1" in rendered  # databases on localhost only
 
 
+def test_the_scale_profile_adds_workers_replicas_and_lb_and_changes_nothing_else(tmp_path):
+    """docker-compose.scale.yaml on top: three services more, Celery everywhere, one published 8989."""
+    if not shutil.which("docker"):
+        pytest.skip("docker is not installed")
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    default, scaled = render(empty), render(empty, "docker-compose.scale.yaml")
+    assert set(scaled["services"]) == SERVICES | {"redis", "airflow-worker", "lb"}
+    airflow = [name for name in scaled["services"] if name.startswith("airflow-")]
+    for name in airflow:
+        env = scaled["services"][name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:change-me-redis@redis:6379/0", name
+        # Otherwise the same settings as the default stack's scheduler.
+        same = {k: v for k, v in env.items() if not k.startswith(("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CELERY__"))}
+        assert (
+            same.items()
+            <= {**default["services"]["airflow-scheduler"]["environment"], **default["services"]["airflow-init"]["environment"]}.items()
+        ), name
+    assert default["services"]["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    # Pinned upstream images, non-root, nothing published but the load balancer's port.
+    assert scaled["services"]["redis"]["image"] == "redis:7.2-bookworm"
+    assert scaled["services"]["lb"]["image"] == "nginx:1.28.0-bookworm"
+    assert scaled["services"]["redis"]["user"] == "redis" and scaled["services"]["lb"]["user"] == "nginx"
+    assert scaled["services"]["airflow-worker"]["user"] == "50000:0"
+    assert not scaled["services"]["redis"].get("ports") and not scaled["services"]["inference"].get("ports")
+    assert [(p["host_ip"], p["published"]) for p in scaled["services"]["lb"]["ports"]] == [("127.0.0.1", "8989")]
+    assert scaled["services"]["ui"]["environment"]["UI_INFERENCE_URL"] == "http://lb:8989"
+    # The broker's password is guarded like every other.
+    assert guarded_defaults(scaled)["redis"] == {"REDIS_PASSWORD": "change-me-redis"}
+
+
 def guarded_defaults(rendered: dict) -> dict[str, dict[str, str]]:
     """Per service, the VAR=published-default pairs its start guard checks."""
     out = {}
@@ -58,10 +90,11 @@ def guarded_defaults(rendered: dict) -> dict[str, dict[str, str]]:
     return out
 
 
-def render(env_file) -> dict:
+def render(env_file, *overlays: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST")}
+    files = [arg for name in ("docker-compose.yaml", *overlays) for arg in ("-f", str(ROOT / name))]
     result = subprocess.run(
-        ["docker", "compose", "--env-file", str(env_file), "-f", str(ROOT / "docker-compose.yaml"), "config", "--format", "json"],
+        ["docker", "compose", "--env-file", str(env_file), *files, "config", "--format", "json"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -103,7 +136,9 @@ def test_the_guards_know_the_published_defaults(tmp_path):
 def test_make_env_replaces_every_default_and_keeps_an_existing_file(made_env):
     if not shutil.which("docker"):
         pytest.skip("docker is not installed")
-    rendered = render(made_env)
+    # With the scale-out profile: its broker's password too.
+    rendered = render(made_env, "docker-compose.scale.yaml")
+    assert "redis" in guarded_defaults(rendered)
     for service, defaults in guarded_defaults(rendered).items():
         for variable, default in defaults.items():
             value = rendered["services"][service]["environment"][variable]

@@ -10,14 +10,11 @@ test-output/chaos.json; the README quotes them.
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 import requests
-from conftest import scalar, wait_for
+from conftest import record_figures, scalar, wait_for
 from load import CALLS, SteadyLoad
 
 import mlflow
@@ -25,27 +22,11 @@ import mlflow
 pytestmark = pytest.mark.chaos
 
 MODEL = "covertype-classifier"
-FIGURES = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / "chaos.json"
+FIGURES = "chaos.json"
 
 
 def record(name: str, figures: dict) -> None:
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    everything = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    everything[name] = figures
-    FIGURES.write_text(json.dumps(everything, indent=2))
-    print(f"\n{name}: {json.dumps(figures)}")
-
-
-@pytest.fixture(scope="module")
-def served(stack, airflow, registry):
-    """Both datasets have a production model (the e2e tests made them; run alone, this does)."""
-    for dataset in ("penguins", "covertype"):
-        try:
-            registry.get_model_version_by_alias(f"{dataset}-classifier", "production")
-        except Exception:
-            airflow.run(f"{dataset}_ingest")
-            airflow.run(f"{dataset}_train")
-    wait_for(lambda: requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200, timeout=300, message="inference /ready")
+    record_figures(FIGURES, name, figures)
 
 
 def wait_for_task(airflow, dag_id: str, run_id: str, task_id: str, states=("running",), timeout: float = 600) -> dict:

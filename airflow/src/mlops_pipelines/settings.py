@@ -26,6 +26,10 @@ class PipelineSettings(BaseSettings):
     # DAG (max_active_runs=1) for ever.
     training_fit_timeout_minutes: int = Field(120, ge=1)
     training_step_timeout_minutes: int = Field(30, ge=1)
+    # Candidates cross-validated at the same time in one training run (one task
+    # slot and one core each): 2 fits this 2-core machine; with Celery workers,
+    # up to the workers' slots together (docs/scaling.md).
+    training_candidates_at_once: int = Field(2, ge=1)
 
     # platform_maintenance (daily, MAINTENANCE_SCHEDULE; "none" turns it off).
     maintenance_schedule: str | None = "@daily"

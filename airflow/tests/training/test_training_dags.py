@@ -133,6 +133,21 @@ def test_training_timeouts_come_from_the_environment(monkeypatch):
         settings.cache_clear()
 
 
+def test_candidates_at_once_come_from_the_environment(monkeypatch):
+    # The scale-out profile raises it to the Celery workers' task slots (docs/scaling.md).
+    from mlops_pipelines.contracts import CONTRACTS
+    from mlops_pipelines.orchestration import training_dag
+    from mlops_pipelines.settings import settings
+
+    monkeypatch.setenv("TRAINING_CANDIDATES_AT_ONCE", "6")
+    settings.cache_clear()
+    try:
+        dag = training_dag.build_training_dag(CONTRACTS["penguins"])
+        assert dag.get_task("train_candidate").max_active_tis_per_dagrun == 6
+    finally:
+        settings.cache_clear()
+
+
 def test_dag_files_only_call_the_shared_factory():
     for dag_id, dataset in TRAIN_DAGS.items():
         source = (DAGS / f"{dag_id}.py").read_text()

@@ -50,12 +50,19 @@ def timeouts() -> tuple[timedelta, timedelta]:
     return timedelta(minutes=settings().training_fit_timeout_minutes), timedelta(minutes=settings().training_step_timeout_minutes)
 
 
-# Candidates cross-validated at the same time in one DAG run. The machine has 2
-# cores: two candidates with one core each (families.CV_N_JOBS) keep both busy,
-# and Airflow's per-task start-up (seconds: a new process importing sklearn
-# and MLflow) overlaps with the other candidate's fitting. Measured against one
-# candidate at a time with 2 cores for its folds in bench/README.md.
-CANDIDATES_AT_ONCE = 2
+def candidates_at_once() -> int:
+    """Candidates cross-validated at the same time in one DAG run (TRAINING_CANDIDATES_AT_ONCE).
+
+    By default 2, for a 2-core machine: two candidates with one core each
+    (families.CV_N_JOBS) keep both busy, and Airflow's per-task start-up (seconds:
+    a new process importing sklearn and MLflow) overlaps with the other
+    candidate's fitting; measured against one candidate at a time with 2 cores
+    for its folds in bench/README.md. With Celery workers, more.
+    """
+    from mlops_pipelines.settings import settings
+
+    return settings().training_candidates_at_once
+
 
 # Datasets whose training runs on the monitor's reasons rather than on every ingest
 # (issue 12: Covertype arrives every 5 minutes; penguins once).
@@ -210,7 +217,7 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
         # from the task's own arguments, so the name shows while it runs.
         @task(
             execution_timeout=fit_timeout,
-            max_active_tis_per_dagrun=CANDIDATES_AT_ONCE,
+            max_active_tis_per_dagrun=candidates_at_once(),
             map_index_template="{{ task.op_kwargs['candidate']['key'] }}",
         )
         def train_candidate(candidate: dict, parent: dict) -> dict:

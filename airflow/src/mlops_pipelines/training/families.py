@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # this module at every parse.
 
 # Cores. The platform runs on 2 cores, and the DAG cross-validates two
-# candidates at once (one mapped task each, orchestration.training_dag.CANDIDATES_AT_ONCE), so
+# candidates at once (one mapped task each, TRAINING_CANDIDATES_AT_ONCE), so
 # a candidate's folds and a forest's trees get one core each: nothing waits on
 # a lock or a second process pool, and Airflow's own per-task start-up overlaps
 # with the other candidate's fitting. The winner is refit alone afterwards,
