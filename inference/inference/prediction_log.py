@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from inference.metrics import Metrics
 from inference.registry import LoadedModel
-from inference.settings import MODEL_SUFFIX, Settings
+from inference.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,7 @@ class PredictionLog:
         if self.sample < 1.0 and random.random() >= self.sample:
             return  # sampled out: whole requests, so a batch is all or nothing
         n = len(rows)
-        # The dataset the model's feature spec names (the training DAGs log it), else its name's.
-        dataset = model.spec.raw.get("dataset") or model.name.removesuffix(MODEL_SUFFIX)
-        entry: Entry = (request_id, time.time(), route, dataset[:32], model.name, model.version, rows, predictions, seconds)
+        entry: Entry = (request_id, time.time(), route, model.dataset[:32], model.name, model.version, rows, predictions, seconds)
         with self._lock:
             if self._rows + n > self.max_rows:
                 self._drop_full(n)

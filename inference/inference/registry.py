@@ -9,6 +9,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ class LoadedModel:
     input_example: list[dict[str, Any]]
     compiled: CompiledPipeline | None
     loaded_at: float = field(default_factory=time.time)
+
+    @cached_property
+    def dataset(self) -> str:
+        """The dataset the model's feature spec names (the training DAGs log it), else its name's."""
+        return str(self.spec.raw.get("dataset") or Settings.dataset_of(self.name))
 
     @property
     def classes(self) -> list[Any]:

@@ -10,7 +10,7 @@ from inference.metrics import Metrics
 from inference.prediction_log import PredictionLog
 from inference.settings import Settings
 
-MODEL = SimpleNamespace(name="penguins-classifier", version="1", spec=SimpleNamespace(raw={"dataset": "penguins"}))
+MODEL = SimpleNamespace(name="penguins-classifier", version="1", dataset="penguins")
 PREDICTION = {"label": "Adelie", "confidence": 0.9, "probabilities": {"Adelie": 0.9, "Chinstrap": 0.05, "Gentoo": 0.05}}
 
 

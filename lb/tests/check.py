@@ -13,10 +13,12 @@ platform's error shape.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -101,6 +103,44 @@ def seen(base: str, n: int, method: str = "GET") -> tuple[set[str], list[int]]:
     return replicas, failures
 
 
+class KeepAliveLoad:
+    """Clients POSTing predictions in a loop, each on its own keep-alive connection as
+    requests.Session and most HTTP clients do, counting every failure: a reload of
+    nginx must not close a connection a request is arriving on."""
+
+    def __init__(self, port: int, clients: int = 4):
+        self.port, self.answered, self.failures = port, 0, []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
+
+    def _client(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        while not self._stop.is_set():
+            try:
+                conn.request("POST", "/predict/penguins", body=b"{}", headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    self.answered += 1
+                else:
+                    self.failures.append(response.status)
+            except (OSError, http.client.HTTPException) as error:
+                self.failures.append(repr(error))
+                conn.close()
+            time.sleep(0.005)
+        conn.close()
+
+    def __enter__(self) -> KeepAliveLoad:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+
 def main() -> None:
     docker("network", "create", NETWORK)
     containers = [replica("a"), replica("b")]
@@ -123,21 +163,26 @@ def main() -> None:
         assert status == 200 and len(body["request_id"] or "") == 32, body
         print("ok: the caller's X-Request-ID reaches the replica; lb makes one when missing")
 
-        docker("kill", containers[0])
-        for method in ("POST", "GET"):
-            replicas, failures = seen(base, 30, method)
-            assert failures == [] and replicas == {"b"}, (method, replicas, failures)
-        print("ok: replica a killed: 60 requests after it, none failed")
+        # Each change of replicas below reloads nginx while the keep-alive clients send.
+        with KeepAliveLoad(int(port)) as load:
+            time.sleep(1)
+            docker("kill", containers[0])
+            for method in ("POST", "GET"):
+                replicas, failures = seen(base, 30, method)
+                assert failures == [] and replicas == {"b"}, (method, replicas, failures)
+            print("ok: replica a killed: 60 requests after it, none failed")
 
-        containers.append(replica("c"))
-        wait(lambda: "c" in seen(base, 10)[0], 20, "a new replica taken in")
-        print("ok: replica c, started later, is taken in")
+            containers.append(replica("c"))
+            wait(lambda: "c" in seen(base, 10)[0], 20, "a new replica taken in")
+            print("ok: replica c, started later, is taken in")
 
-        docker("exec", containers[-1], "touch", "/tmp/sick")
-        time.sleep(3)
-        replicas, failures = seen(base, 20)
-        assert failures == [] and replicas == {"b"}, (replicas, failures)
-        print("ok: replica c failing /health is taken out")
+            docker("exec", containers[-1], "touch", "/tmp/sick")
+            time.sleep(3)
+            replicas, failures = seen(base, 20)
+            assert failures == [] and replicas == {"b"}, (replicas, failures)
+            print("ok: replica c failing /health is taken out")
+        assert load.failures == [] and load.answered > 100, (load.answered, load.failures[:5])
+        print(f"ok: {load.answered} predictions from keep-alive clients through three reloads, none failed")
 
         status, body = call(base, "/predict/penguins", b"x" * (9 * 1024 * 1024))
         assert status == 413 and body["detail"][0]["type"] == "too_large", (status, body)

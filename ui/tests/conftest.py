@@ -78,12 +78,14 @@ def monitoring_db():
     name, user, password = f"test_monitor_{suffix}", f"mon_{suffix}", f"pw-{suffix}"
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    writer = create_engine(make_url(url).set(database=name, query={"charset": "utf8mb4"}))
+    with writer.begin() as conn:
         for statement in DDL:
-            conn.execute(text(statement.replace("CREATE TABLE ", f"CREATE TABLE `{name}`.", 1)))
+            conn.execute(text(statement))
+    with admin.begin() as conn:
         conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
         for table in TABLES:
             conn.execute(text(f"GRANT SELECT ON `{name}`.`{table}` TO '{user}'@'%'"))
-    writer = create_engine(make_url(url).set(database=name, query={"charset": "utf8mb4"}))
     reader_url = make_url(url).set(username=user, password=password, database=name, query={"charset": "utf8mb4"})
     try:
         yield writer, reader_url.render_as_string(hide_password=False)

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 from tests.monitoring_rows import insert_drift, insert_predictions, insert_quality, insert_trigger
-from tests.monitoring_tables import DDL
 
 from ui import monitoring_data as data
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-GOLDEN = Path(__file__).resolve().parents[2] / "contract" / "monitoring-tables.json"
 
 
 @pytest.fixture
@@ -126,34 +123,6 @@ def test_mysql_down_is_a_named_outage():
     engine = create_engine("mysql+pymysql://monitor_reader:x@127.0.0.1:9/mlops_data", connect_args={"connect_timeout": 2})
     with pytest.raises(data.SourceUnavailable, match="monitoring tables in MySQL cannot be read"):
         data.class_mix(engine, "covertype", datetime.now(UTC))
-
-
-def ddl_columns() -> dict[str, dict[str, tuple[str, bool]]]:
-    """table -> column -> (type, nullable), read back from the test DDL."""
-    tables: dict[str, dict[str, tuple[str, bool]]] = {}
-    for statement in DDL:
-        lines = [line.strip().rstrip(",") for line in statement.splitlines()]
-        table = lines[0].split()[2]
-        tables[table] = {}
-        for line in lines[1:]:
-            words = line.split()
-            if not words or words[0] in ("UNIQUE", "KEY", ")"):
-                continue
-            tables[table][words[0]] = (words[1], "NOT NULL" not in line)
-    return tables
-
-
-def test_the_test_tables_match_airflows_golden_file():
-    """The DDL here must be airflow's MONITORING_TABLES: names, types and nullability, column by column."""
-    if not GOLDEN.exists():
-        pytest.skip(f"{GOLDEN} not generated yet (airflow: UPDATE_CONTRACT=1 pytest tests/test_contracts.py)")
-    golden = json.loads(GOLDEN.read_text())["tables"]
-    ours = ddl_columns()
-    same_type = {"INTEGER": "INT", "BOOL": "BOOLEAN"}
-    assert set(ours) == set(golden)
-    for table, spec in golden.items():
-        expected = {c["name"]: (same_type.get(c["type"], c["type"]), c["nullable"]) for c in spec["columns"]}
-        assert ours[table] == expected, table
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from mlflow import MlflowClient
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.monitoring import drift
-from mlops_pipelines.monitoring.quality import TAG_DATASET, TAG_KIND, TAG_MODEL, TAG_VERSION, experiment_name
+from mlops_pipelines.monitoring.quality import create_monitoring_run, experiment_name
 from mlops_pipelines.monitoring.served import ServedVersion, production
 from mlops_pipelines.monitoring.store import insert_ignoring_duplicates
 from mlops_pipelines.storage import utcnow
@@ -92,17 +92,7 @@ def _report_run(client: MlflowClient, contract: DatasetContract, served: ServedV
     found = client.search_runs([experiment], filter_string=f"tags.`{TAG_CHECK}` = {quote(check_id)}", max_results=1)
     run_id = found[0].info.run_id if found else None
     if run_id is None:
-        run_id = client.create_run(
-            experiment,
-            run_name=f"drift {check_id}",
-            tags={
-                TAG_KIND: "drift",
-                TAG_DATASET: contract.name,
-                TAG_MODEL: served.name,
-                TAG_VERSION: served.version,
-                TAG_CHECK: check_id,
-            },
-        ).info.run_id
+        run_id = create_monitoring_run(client, contract, served, "drift", f"drift {check_id}", {TAG_CHECK: check_id})
     for source, share in shares.items():
         client.log_metric(run_id, f"drifted_share_{source}", share)
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,6 +49,16 @@ def experiment_name(contract: DatasetContract) -> str:
     return f"{contract.name}-monitoring"
 
 
+def create_monitoring_run(
+    client: MlflowClient, contract: DatasetContract, served: ServedVersion, kind: str, run_name: str, tags: dict[str, str]
+) -> str:
+    """A run in the dataset's monitoring experiment, tagged with what it watched: its
+    kind, the dataset, and the served model's name and version (plus `tags`)."""
+    experiment = experiment_id(client, experiment_name(contract))
+    base = {TAG_KIND: kind, TAG_DATASET: contract.name, TAG_MODEL: served.name, TAG_VERSION: served.version}
+    return client.create_run(experiment, run_name=run_name, tags={**base, **tags}).info.run_id
+
+
 @dataclass(frozen=True)
 class Batch:
     """One data_api fetch as ingest_raw reported it."""
@@ -119,21 +129,14 @@ def _earlier_run(client: MlflowClient, experiment: str, served: ServedVersion, k
 def log_run(
     client: MlflowClient, contract: DatasetContract, served: ServedVersion, batch: Batch, key: str, metrics: dict[str, float], rows: int
 ) -> str:
-    experiment = experiment_id(client, experiment_name(contract))
-    run = client.create_run(
-        experiment,
-        run_name=f"{served.name} v{served.version} {key}",
-        tags={
-            TAG_KIND: "live_accuracy",
-            TAG_DATASET: contract.name,
-            TAG_MODEL: served.name,
-            TAG_VERSION: served.version,
-            TAG_BATCH: key,
-            TAG_BATCH_NUMBER: str(batch.batch_number),
-            TAG_GROUP: str(batch.group_number),
-        },
+    run_id = create_monitoring_run(
+        client,
+        contract,
+        served,
+        "live_accuracy",
+        f"{served.name} v{served.version} {key}",
+        {TAG_BATCH: key, TAG_BATCH_NUMBER: str(batch.batch_number), TAG_GROUP: str(batch.group_number)},
     )
-    run_id = run.info.run_id
     client.log_param(run_id, "rows_scored", rows)
     for name, value in metrics.items():
         client.log_metric(run_id, name, value)
