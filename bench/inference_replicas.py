@@ -6,8 +6,8 @@
         .venv/inference/bin/python bench/inference_replicas.py [--replicas 1 3] [--seconds 15]
 
 For each replica count it scales the `inference` service of the running profile
-(`docker compose up --scale inference=N --no-deps`), waits until the load balancer
-lists exactly N healthy replicas, then measures through `lb` (port 8989) at
+(`docker compose up --scale inference=N --no-deps --wait`), waits until Docker's DNS
+gives the load balancer exactly N replicas, then measures through `lb` (port 8989) at
 concurrency 16: `GET /health` (no model), one penguin and one Covertype row, and a
 100-row Covertype batch. Prints requests per second, p50/p99 latency and each
 count's throughput as a ratio of the first count's, and leaves the profile with
@@ -38,21 +38,21 @@ def compose(*args: str) -> str:
     return subprocess.run([*COMPOSE, *args], capture_output=True, text=True, check=True, timeout=900).stdout
 
 
-def listed_replicas() -> tuple[int, int]:
-    """(healthy, down) replicas in the load balancer's upstream right now."""
-    upstream = compose("exec", "-T", "lb", "cat", "/tmp/lb/upstream.conf")
-    servers = [line for line in upstream.splitlines() if line.strip().startswith("server") and "127.0.0.1:9" not in line]
-    down = sum(1 for line in servers if " down" in line)
-    return len(servers) - down, down
+def resolved_replicas() -> int:
+    """Addresses Docker's DNS gives the load balancer for `inference` right now (lb/run.sh asks the same)."""
+    answer = compose("exec", "-T", "lb", "getent", "ahostsv4", "inference")
+    return len({line.split()[0] for line in answer.splitlines() if line.strip()})
 
 
 def scale(replicas: int) -> None:
+    # --wait: every replica healthy, so each has loaded its models.
     compose("up", "-d", "--wait", "--no-deps", "--no-recreate", "--scale", f"inference={replicas}", "inference")
     deadline = time.monotonic() + 120
-    while listed_replicas() != (replicas, 0):
+    while resolved_replicas() != replicas:
         if time.monotonic() > deadline:
-            sys.exit(f"the load balancer does not list {replicas} healthy replicas: {listed_replicas()}")
+            sys.exit(f"the load balancer's DNS does not give {replicas} replicas: {resolved_replicas()}")
         time.sleep(1)
+    time.sleep(5)  # lb looks at DNS and /health every LB_RESOLVE_SECONDS (2)
 
 
 def main() -> None:
