@@ -38,12 +38,12 @@ REPLICA = r"""
 import http.server, json, os, socket
 class H(http.server.BaseHTTPRequestHandler):
     def answer(self, status, body):
+        # Head and body in one write, as uvicorn sends a JSON response (both in one
+        # event-loop step): a replica killed between its head and its body leaves a
+        # truncated answer no streaming proxy can retry (nginx passes the head on).
         data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        self.wfile.write(head.encode() + data)
     def do_GET(self):
         if self.path == "/health" and os.path.exists("/tmp/sick"):
             return self.answer(503, {"status": "sick"})
@@ -53,7 +53,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.answer(200, {"replica": socket.gethostname(), "request_id": self.headers.get("X-Request-ID")})
     def log_message(self, *args):
         pass
-http.server.ThreadingHTTPServer.protocol_version = "HTTP/1.1"
+H.protocol_version = "HTTP/1.1"  # keep-alive, as uvicorn and nginx's upstream pool use it
 http.server.ThreadingHTTPServer(("0.0.0.0", 8989), H).serve_forever()
 """
 
