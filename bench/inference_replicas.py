@@ -21,21 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 # Run as a script, bench/ is on the import path.
 from inference_vs_mlflow_serve import example_rows, post, production_version, wrk
-
-ROOT = Path(__file__).resolve().parents[1]
-FILES = os.environ.get("COMPOSE_FILE") or f"{ROOT / 'docker-compose.yaml'}:{ROOT / 'docker-compose.scale.yaml'}"
-COMPOSE = ["docker", "compose", *(arg for f in FILES.split(":") for arg in ("-f", f))]
-
-
-def compose(*args: str) -> str:
-    return subprocess.run([*COMPOSE, *args], capture_output=True, text=True, check=True, timeout=900).stdout
+from scale_profile import compose
 
 
 def resolved_replicas() -> int:

@@ -20,21 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-FILES = os.environ.get("COMPOSE_FILE") or f"{ROOT / 'docker-compose.yaml'}:{ROOT / 'docker-compose.scale.yaml'}"
-COMPOSE = ["docker", "compose", *(arg for f in FILES.split(":") for arg in ("-f", f))]
-
-
-def compose(*args: str, env: dict | None = None) -> str:
-    return subprocess.run([*COMPOSE, *args], capture_output=True, text=True, check=True, timeout=1200, env=env).stdout
+# Run as a script, bench/ is on the import path.
+from scale_profile import compose
 
 
 def running(service: str) -> int:
@@ -132,7 +125,7 @@ def main() -> None:
     results = {}
     for workers in args.workers:
         at_once = args.at_once or workers * args.slots_per_worker
-        env = {**os.environ, "TRAINING_CANDIDATES_AT_ONCE": str(at_once), "AIRFLOW_WORKER_CONCURRENCY": str(args.slots_per_worker)}
+        env = {"TRAINING_CANDIDATES_AT_ONCE": str(at_once), "AIRFLOW_WORKER_CONCURRENCY": str(args.slots_per_worker)}
         since = datetime.now(UTC)
         compose("up", "-d", "--wait", "--scale", f"airflow-worker={workers}", "--scale", f"inference={replicas}", env=env)
         airflow.session.headers.pop("Authorization", None)

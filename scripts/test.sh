@@ -105,22 +105,25 @@ run_fast() {
   return $status
 }
 
+# check LABEL NAME COMMAND...: a check that is a script, its output in
+# test-output/fast-NAME.txt, shown whole when it fails, its last lines otherwise.
+check() {
+  local label=$1 name=$2; shift 2
+  log "fast tests: $label"
+  bounded "$SUITE_TIMEOUT" "$@" > "$OUT/fast-$name.txt" 2>&1 || { cat "$OUT/fast-$name.txt"; return 1; }
+  tail -n 6 "$OUT/fast-$name.txt"
+}
+
 # Prometheus's config and rules: promtool's checks and the rules' unit tests
 # (prometheus/tests/check.sh; promtool from PATH or the PROMETHEUS_IMAGE image).
 run_prometheus_checks() {
-  log "fast tests: prometheus (promtool check config, check rules, test rules)"
-  bounded "$SUITE_TIMEOUT" "$ROOT/prometheus/tests/check.sh" > "$OUT/fast-prometheus.txt" 2>&1 || {
-    cat "$OUT/fast-prometheus.txt"; return 1; }
-  tail -n 2 "$OUT/fast-prometheus.txt"
+  check "prometheus (promtool check config, check rules, test rules)" prometheus "$ROOT/prometheus/tests/check.sh"
 }
 
 # The scale-out profile's load balancer (lb/): nginx and its replica loop in the
 # NGINX_IMAGE, in front of stand-in replicas on a private network (lb/tests/check.py).
 run_lb_checks() {
-  log "fast tests: lb (replicas spread, killed, added, sick; error shapes)"
-  bounded "$SUITE_TIMEOUT" python3 "$ROOT/lb/tests/check.py" > "$OUT/fast-lb.txt" 2>&1 || {
-    cat "$OUT/fast-lb.txt"; return 1; }
-  cat "$OUT/fast-lb.txt"
+  check "lb (replicas spread, killed, added, sick, under keep-alive load; error shapes)" lb python3 "$ROOT/lb/tests/check.py"
 }
 
 # The lint and type gate: ruff (lint and format) over the repository, mypy per

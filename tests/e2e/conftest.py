@@ -47,9 +47,9 @@ class Stack:
         """Run `docker compose` on the stack under test (project from COMPOSE_PROJECT_NAME;
         files from COMPOSE_FILE, as Compose reads it, when set: the scale tier adds
         docker-compose.scale.yaml)."""
-        files = os.environ.get("COMPOSE_FILE") or str(ROOT / "docker-compose.yaml")
+        files = [] if os.environ.get("COMPOSE_FILE") else ["-f", str(ROOT / "docker-compose.yaml")]
         return subprocess.run(
-            ["docker", "compose", *(arg for f in files.split(":") for arg in ("-f", f)), *args],
+            ["docker", "compose", *files, *args],
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -40,26 +41,23 @@ def containers(stack, service: str) -> list[str]:
 
 
 def docker(*args: str, timeout: float = 120) -> str:
-    import subprocess
-
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=True).stdout
 
 
 def replica_get(container: str, path: str) -> str:
-    """GET a path of one replica from inside it: replicas publish no port, only lb does."""
-    code = f"import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://localhost:8989{path}', timeout=5).read().decode())"
+    """GET a path of one replica from inside it (replicas publish no port, only lb does);
+    the body whatever the status (/ready answers 503 until its models are loaded)."""
+    code = (
+        "import urllib.request, urllib.error, sys\n"
+        f"try: body = urllib.request.urlopen('http://localhost:8989{path}', timeout=5).read()\n"
+        "except urllib.error.HTTPError as e: body = e.read()\n"
+        "sys.stdout.write(body.decode())"
+    )
     return docker("exec", container, "python", "-c", code)
 
 
 def replica_ready(container: str) -> dict:
-    """The replica's /ready answer (200 or 503 alike)."""
-    code = (
-        "import urllib.request,urllib.error,sys\n"
-        "try: body = urllib.request.urlopen('http://localhost:8989/ready', timeout=5).read()\n"
-        "except urllib.error.HTTPError as e: body = e.read()\n"
-        "sys.stdout.write(body.decode())"
-    )
-    return json.loads(docker("exec", container, "python", "-c", code))
+    return json.loads(replica_get(container, "/ready"))
 
 
 def metric(text: str, name: str) -> float:
