@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-# The e2e tier's load generator and example rows (tests/e2e/load.py): one definition of a steady load.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-from load import CALLS, SteadyLoad  # noqa: E402
+# The e2e tier's load generator and example rows (tests/e2e/load.py, installed in .venv/e2e as
+# the `e2e` package by scripts/test.sh): one definition of a steady load.
+from e2e.load import CALLS, SteadyLoad
 
 
 def memory_mib(container: str) -> float:

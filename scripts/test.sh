@@ -41,9 +41,15 @@ ensure_uv() {
 venv() {
   local name=$1; shift
   local dir="$VENVS/$name" stamp
-  # Re-synced when its pins or its package definition change.
-  local own=()
-  if [[ -f "$name/pyproject.toml" ]]; then own=("$name/pyproject.toml"); fi
+  # The packages it imports as installed (editable): the service's own; the e2e tier's
+  # is tests/e2e, with the UI's page object (ui.page) beside it.
+  local packages=() own=() package
+  case $name in
+    e2e) packages=(tests/e2e ui) ;;
+    *) if [[ -f "$name/pyproject.toml" ]]; then packages=("$name"); fi ;;
+  esac
+  for package in "${packages[@]}"; do own+=("$package/pyproject.toml"); done
+  # Re-synced when its pins or its package definitions change.
   stamp=$(cat "$@" "${own[@]}" | sha256sum | cut -c1-16)
   if [[ ! -f "$dir/.stamp" || $(cat "$dir/.stamp") != "$stamp" ]]; then
     log "installing $name test environment"
@@ -51,8 +57,8 @@ venv() {
     local args=() f
     for f in "$@"; do args+=(-r "$f"); done
     uv pip install --quiet --python "$dir/bin/python" "${args[@]}"
-    # The service's own package, editable, so tests and scripts import it as installed.
-    if [[ -f "$name/pyproject.toml" ]]; then uv pip install --quiet --no-deps --python "$dir/bin/python" -e "$name"; fi
+    # Editable, so tests and scripts import them as installed.
+    for package in "${packages[@]}"; do uv pip install --quiet --no-deps --python "$dir/bin/python" -e "$package"; done
     echo "$stamp" > "$dir/.stamp"
   fi
   echo "$dir"

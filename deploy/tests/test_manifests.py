@@ -5,15 +5,13 @@ services' code and with docker-compose.yaml. No cluster needed."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import K8S, KUBERNETES_VERSION, ROOT, get_routes, healthcheck_url, load_documents, pod_templates
+from conftest import K8S, KUBERNETES_VERSION, ROOT, get_routes, healthcheck_url, kustomize, load_documents, pod_templates
 
 # Every file with Kubernetes objects, whether kustomize applies it or an operator
 # applies it by hand (the Secret templates). monitoring/ holds the Prometheus
@@ -86,10 +84,7 @@ def test_the_kustomization_lists_every_manifest_but_the_secret_templates(kustomi
 
 def test_the_rendered_kustomization_is_valid_and_pins_every_image() -> None:
     """What `kubectl apply -k` would send, rendered by kubectl's own kustomize."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: the per-file checks above still ran")
-    rendered = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=120, check=True).stdout
+    rendered = kustomize(K8S)
     documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
     assert len(documents) >= 15
     for doc in documents:

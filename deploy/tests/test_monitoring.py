@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
-from conftest import K8S, ROOT, load_documents
+from conftest import K8S, ROOT, kustomize, load_documents
 
 MONITORING = K8S / "monitoring"
 RULE_FILES = sorted((ROOT / "prometheus" / "rules").glob("*.yml"))
@@ -171,10 +169,7 @@ def test_the_kustomization_lists_every_file() -> None:
 
 
 def test_the_rendered_kustomization_puts_them_in_mlops(resources: list[dict[str, Any]]) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: the per-file checks here still ran")
-    rendered = subprocess.run([kubectl, "kustomize", str(MONITORING)], capture_output=True, text=True, timeout=120, check=True).stdout
+    rendered = kustomize(MONITORING)
     documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
     assert len(documents) == len(resources)
     for doc in documents:

@@ -7,40 +7,15 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from models import fitted
-from specs import PENGUIN_ROW, PENGUINS_SPEC
+from served import penguins_app
+from specs import PENGUIN_ROW
 
-from inference.deps import Serving
-from inference.fast_path import compile_pipeline
-from inference.feature_spec import FeatureSpec
-from inference.main import create_app
-from inference.metrics import Metrics
-from inference.registry import LoadedModel
 from inference.settings import Settings
-
-
-class OneModel:
-    """The model store's two calls the predict routes make, for one loaded model (no registry)."""
-
-    def __init__(self, model: LoadedModel):
-        self.production = {model.name: model}
-        self.model = model
-
-    def serving(self, name: str) -> LoadedModel:
-        return self.model
 
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    pipeline = fitted(PENGUINS_SPEC, "lr")
-    spec = FeatureSpec(PENGUINS_SPEC)
-    model = LoadedModel(
-        "penguins-classifier", "1", None, pipeline, spec, None, [PENGUIN_ROW], compile_pipeline(pipeline, spec.names, [PENGUIN_ROW])
-    )
-    settings = Settings(max_body_bytes=1_000_000)
-    app = create_app(settings)
-    app.state.serving = Serving(settings, OneModel(model), Metrics())  # type: ignore[arg-type]
-    return TestClient(app)  # no lifespan: nothing asks a registry
+    return TestClient(penguins_app(Settings(max_body_bytes=1_000_000)))
 
 
 def test_a_body_over_the_limit_gets_413_before_it_is_parsed(client):

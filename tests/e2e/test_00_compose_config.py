@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+
+from e2e.stack import ROOT
 
 SERVICES = {
     "postgres",

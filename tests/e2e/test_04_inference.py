@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import wait_for
 
 # The example rows live with the load generator (the chaos tier and bench/soak.py use them too).
-from load import COVER, PENGUIN
+from e2e.load import COVER, PENGUIN
+from e2e.stack import wait_for, wait_until
 
 
 def production_version(registry, name):
@@ -47,24 +47,24 @@ def test_rejected_input_names_field_and_reason(stack, ready):
     assert problem["loc"] == ["body", "Soil_Type"] and "C5151" in problem["msg"]
 
 
-def test_promotion_in_mlflow_is_picked_up_without_restart(stack, registry, ready):
+def test_promotion_in_mlflow_is_picked_up_without_restart(stack, registry, ready, penguins_other_version):
     name = "penguins-classifier"
-    versions = sorted(int(v.version) for v in registry.search_model_versions(f"name = '{name}'"))
     current = production_version(registry, name)
-    other = next((str(v) for v in reversed(versions) if str(v) != current), None)
-    if other is None:
-        pytest.skip("only one registered version")
+    other = penguins_other_version
+    assert other != current
     registry.set_registered_model_alias(name, "production", other)
     try:
-        wait_for(
-            lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == other,
+        wait_until(
+            lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"],
+            lambda seen: seen == other,
             timeout=60,
             message=f"version {other} to answer",
         )
     finally:
         registry.set_registered_model_alias(name, "production", current)
-    wait_for(
-        lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"] == current,
+    wait_until(
+        lambda: requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"],
+        lambda seen: seen == current,
         timeout=60,
         message=f"version {current} back",
     )

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 import requests
-from conftest import wait_for
+
+from e2e.stack import wait_for
 
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 # The penguin project's documented body.

@@ -9,8 +9,9 @@ import uuid
 import pymysql
 import pytest
 import requests
-from conftest import scalar, wait_for
-from load import PENGUIN
+
+from e2e.load import PENGUIN
+from e2e.stack import scalar, wait_for, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_a_prediction_through_the_stack_lands_in_predictions_once(stack, ready, 
             cursor.execute(query, (request_id,))
             return cursor.fetchall()
 
-    rows = wait_for(lambda: len(logged()) == 2 and logged(), timeout=30, message="the prediction in predictions")
+    rows = wait_until(logged, lambda rows: len(rows) == 2, timeout=30, message="both rows of the prediction in predictions")
     body = answer.json()
     assert [r[0] for r in rows] == [0, 1]
     assert {(r[1], r[2], r[3], r[4]) for r in rows} == {("penguins", "/predict/batch", body["model"], body["version"])}

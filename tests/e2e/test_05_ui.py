@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 import requests
-from load import COVER, PENGUIN
 
+from e2e.load import COVER, PENGUIN
+from e2e.stack import OUTPUT
 from mlflow import MlflowClient
-
-ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
-
-# The UI's own page object (ui/e2e/ui_page.py): it belongs to the UI service.
-sys.path.insert(0, str(ROOT / "ui" / "e2e"))
-import ui_page  # noqa: E402
+from ui.page import UiPage
 
 
 @pytest.fixture
 def ui(stack, browser):
     assert requests.get(f"{stack.inference}/ready", timeout=10).status_code == 200
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    ui = ui_page.UiPage(page, stack.ui)
+    ui = UiPage(page, stack.ui)
     ui.open()
     yield ui
     page.close()

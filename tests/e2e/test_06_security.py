@@ -15,7 +15,8 @@ import uuid
 
 import pytest
 import requests
-from conftest import MLFLOW_ADMIN, MLFLOW_READER, ROOT, wait_for
+
+from e2e.stack import MLFLOW_ADMIN, MLFLOW_READER, OUTPUT, ROOT, wait_for, wait_until
 
 OLD_JWT_SECRET = "change-me-airflow-jwt-secret"  # what docker-compose.yaml used to publish
 IMAGE_TAG = os.environ.get("PLATFORM_IMAGE_TAG", "dev")
@@ -70,16 +71,6 @@ def test_inference_runs_as_the_read_only_user(stack):
     assert env == MLFLOW_READER[0]
 
 
-def other_version(stack, name: str, current: str) -> str:
-    versions = mlflow_api(stack, "GET", "model-versions/search", MLFLOW_ADMIN, params={"filter": f"name = '{name}'"}).json()[
-        "model_versions"
-    ]
-    other = next((v["version"] for v in versions if v["version"] != current), None)
-    if other is None:
-        pytest.skip("only one registered version")
-    return other
-
-
 def serving(stack) -> str:
     from load import PENGUIN
 
@@ -93,28 +84,31 @@ def set_production(stack, name: str, version: str) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def test_the_admin_promotes_through_the_rest_api_and_inference_serves_it(stack):
+def test_the_admin_promotes_through_the_rest_api_and_inference_serves_it(stack, penguins_other_version):
     name = "penguins-classifier"
     current = production_version(stack, name)
-    other = other_version(stack, name, current)
+    other = penguins_other_version
+    assert other != current
     try:
         set_production(stack, name, other)
-        wait_for(lambda: serving(stack) == other, timeout=60, message=f"inference to serve version {other}")
+        wait_until(lambda: serving(stack), lambda seen: seen == other, timeout=60, message=f"inference to serve version {other}")
     finally:
         set_production(stack, name, current)
-    wait_for(lambda: serving(stack) == current, timeout=60, message=f"version {current} back")
+    wait_until(lambda: serving(stack), lambda seen: seen == current, timeout=60, message=f"version {current} back")
 
 
-def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it(stack):
+def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it(stack, penguins_other_version):
     """The README's promotion steps, in the browser, after the login MLflow asks for."""
     from playwright.sync_api import sync_playwright
-    from test_05_ui import OUTPUT, ui_page
+
+    from ui.page import launch_chromium
 
     name = "penguins-classifier"
     current = production_version(stack, name)
-    other = other_version(stack, name, current)
+    other = penguins_other_version
+    assert other != current
     with sync_playwright() as p:
-        browser = ui_page.launch_chromium(p)
+        browser = launch_chromium(p)
         try:
             # No login, no UI: Chromium ends the navigation on the 401's challenge.
             from playwright.sync_api import Error as BrowserError
@@ -140,12 +134,12 @@ def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it
             dialog.get_by_role("button", name="Save aliases").click()
             dialog.wait_for(state="hidden", timeout=30_000)
             page.screenshot(path=str(OUTPUT / "mlflow-promoted.png"))
-            wait_for(lambda: production_version(stack, name) == other, timeout=30, message="the alias to move")
-            wait_for(lambda: serving(stack) == other, timeout=60, message=f"inference to serve version {other}")
+            wait_until(lambda: production_version(stack, name), lambda seen: seen == other, timeout=30, message="the alias to move")
+            wait_until(lambda: serving(stack), lambda seen: seen == other, timeout=60, message=f"inference to serve version {other}")
         finally:
             browser.close()
             set_production(stack, name, current)
-    wait_for(lambda: serving(stack) == current, timeout=60, message=f"version {current} back")
+    wait_until(lambda: serving(stack), lambda seen: seen == current, timeout=60, message=f"version {current} back")
 
 
 # -- production mode refuses published defaults, each service names the variable ----------

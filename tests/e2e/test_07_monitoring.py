@@ -14,9 +14,9 @@ import os
 
 import pytest
 import requests
-from conftest import scalar, wait_for
 
 import mlflow
+from e2e.stack import scalar, wait_for
 
 GROUP = int(os.environ.get("E2E_ELEVATION_GROUP", 9))
 MODEL = "covertype-classifier"

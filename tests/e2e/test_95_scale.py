@@ -18,8 +18,9 @@ import time
 
 import pytest
 import requests
-from conftest import record_figures, scalar, wait_for
-from load import CALLS, PENGUIN, SteadyLoad
+
+from e2e.load import CALLS, PENGUIN, SteadyLoad
+from e2e.stack import record_figures, scalar, wait_for, wait_until
 
 pytestmark = pytest.mark.scale
 
@@ -90,9 +91,15 @@ def test_the_profile_is_celery_with_workers_and_replicas_behind_lb(profile):
     # Prometheus finds every replica by DNS and scrapes each.
     def inference_targets():
         up = requests.get(f"{PROMETHEUS}/api/v1/query", params={"query": 'up{job="inference"} == 1'}, timeout=10).json()
-        return len(up["data"]["result"]) == REPLICAS
+        return sorted(r["metric"]["instance"] for r in up["data"]["result"])
 
-    wait_for(inference_targets, timeout=90, interval=3, message=f"Prometheus scraping {REPLICAS} inference replicas")
+    wait_until(
+        inference_targets,
+        lambda up: len(up) == REPLICAS,
+        timeout=90,
+        interval=3,
+        message=f"Prometheus scraping {REPLICAS} inference replicas",
+    )
 
 
 def test_two_workers_execute_the_tasks_of_one_training_run(profile, airflow, data_db):
@@ -136,7 +143,13 @@ def test_a_replica_killed_under_load_costs_no_request(profile, served):
         back_after = time.monotonic() - killed_at
         time.sleep(5)
     after = {c: metric(replica_get(c, "/metrics"), "inference_predictions_total") for c in replicas}
-    logged = {c: metric(replica_get(c, "/metrics"), "predictions_logged_total") for c in replicas}
+    # Every replica records what it predicts (its log writer flushes about a second after answering).
+    logged = wait_until(
+        lambda: {c: metric(replica_get(c, "/metrics"), "predictions_logged_total") for c in replicas},
+        lambda seen: all(rows > 0 for rows in seen.values()),
+        timeout=30,
+        message="every replica's predictions_logged_total above 0",
+    )
     record(
         "replica_killed_under_load",
         {
@@ -155,7 +168,6 @@ def test_a_replica_killed_under_load_costs_no_request(profile, served):
     # Every replica took a share of the load, and every one records what it predicts.
     for c in replicas:
         assert after[c] - (0 if c == victim else before[c]) > 0, c
-    wait_for(lambda: all(metric(replica_get(c, "/metrics"), "predictions_logged_total") > 0 for c in replicas), timeout=30)
 
 
 def test_a_promotion_is_served_by_every_replica(profile, served, registry):
@@ -165,13 +177,19 @@ def test_a_promotion_is_served_by_every_replica(profile, served, registry):
     import mlflow
 
     promoted = mlflow.register_model(production.source, PENGUINS, tags=production.tags)
-    wait_for(lambda: registry.get_model_version(PENGUINS, promoted.version).status == "READY", timeout=60)
+    wait_until(
+        lambda: registry.get_model_version(PENGUINS, promoted.version).status,
+        lambda status: status == "READY",
+        timeout=60,
+        message=f"{PENGUINS} version {promoted.version} READY",
+    )
     registry.set_registered_model_alias(PENGUINS, "production", promoted.version)
     started = time.monotonic()
     try:
         replicas = containers(stack, "inference")
-        wait_for(
-            lambda: all(replica_ready(c)["models"][PENGUINS]["version"] == promoted.version for c in replicas),
+        wait_until(
+            lambda: {c: replica_ready(c)["models"][PENGUINS]["version"] for c in replicas},
+            lambda serving: set(serving.values()) == {promoted.version},
             timeout=120,
             interval=1,
             message=f"every replica serving {PENGUINS} version {promoted.version}",

@@ -22,9 +22,9 @@ import pandas as pd
 import pymysql
 import pytest
 import requests
-from conftest import MLFLOW_ADMIN, ROOT, AirflowClient, wait_for
 
 import mlflow
+from e2e.stack import MLFLOW_ADMIN, OUTPUT, ROOT, AirflowClient, wait_for, wait_until
 
 MODELS = ("penguins-classifier", "covertype-classifier")
 MYSQL_DATABASES = tuple(
@@ -32,7 +32,7 @@ MYSQL_DATABASES = tuple(
     for var, default in (("MLFLOW_DB_NAME", "mlflow"), ("MLFLOW_AUTH_DB_NAME", "mlflow_auth"), ("DATA_DB_NAME", "mlops_data"))
 )
 VARIABLE = "backup_restore_check"
-TIMINGS = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output")) / "backup-restore.json"
+TIMINGS = OUTPUT / "backup-restore.json"
 
 
 def normalized(value):
@@ -254,7 +254,7 @@ def test_mlflow_has_the_same_experiments_runs_versions_and_aliases(stack, restor
 
 def test_inference_serves_the_same_versions(stack, restored):
     before = restored["before"]["served"]
-    wait_for(lambda: served(stack) == before, timeout=120, interval=3, message=f"inference to serve {before}")
+    wait_until(lambda: served(stack), lambda seen: seen == before, timeout=120, interval=3, message=f"inference to serve {before}")
     # Each production model loaded (its artifacts came back with the restore).
     wait_for(
         lambda: all(m["status"]["state"] == "ready" for m in models(stack) if m["production_version"]),

@@ -1,14 +1,13 @@
-"""The browser helper (ui/e2e/ui_page.py) against the real app.
+"""The page object (ui.page) against the real app.
 
 Its keys are checked against the app's always. The browser run needs the
 `playwright` package and Debian's chromium, and is skipped without them: it
 runs `streamlit run` for real against the fake inference server, so it checks
-the helper, not the stack (that is the end-to-end test's job).
+the page object, not the stack (that is the end-to-end test's job).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import socket
@@ -22,44 +21,36 @@ import requests
 
 from tests import canned
 from ui import forms, monitoring_view, predict_view, sidebar
+from ui import page as page_object
 from ui.feature_spec import Feature
 
 UI_DIR = Path(__file__).resolve().parents[1]
 APP = UI_DIR / "ui" / "app.py"
 
 
-def load_helper():
-    spec = importlib.util.spec_from_file_location("ui_page", UI_DIR / "e2e" / "ui_page.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ui_page"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_helper_uses_the_app_keys_and_texts():
-    helper = load_helper()
-    assert helper.DATASET_KEY == sidebar.DATASET_KEY
-    assert helper.VERSION_KEY == sidebar.VERSION_KEY
-    assert helper.PREDICT_KEY == forms.SUBMIT_KEY
-    assert helper.RESULT_KEY == predict_view.RESULT_KEY
-    assert helper.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
-    assert helper.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
-    assert helper.MONITORING_KEYS == (
+def test_the_page_object_uses_the_app_keys_and_texts():
+    assert page_object.DATASET_KEY == sidebar.DATASET_KEY
+    assert page_object.VERSION_KEY == sidebar.VERSION_KEY
+    assert page_object.PREDICT_KEY == forms.SUBMIT_KEY
+    assert page_object.RESULT_KEY == predict_view.RESULT_KEY
+    assert page_object.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
+    assert page_object.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
+    assert page_object.MONITORING_KEYS == (
         monitoring_view.TRAFFIC_KEY,
         monitoring_view.CLASS_MIX_KEY,
         monitoring_view.QUALITY_KEY,
         monitoring_view.DRIFT_KEY,
         monitoring_view.TRIGGERS_KEY,
     )
-    page = helper.UiPage.__new__(helper.UiPage)
+    page = page_object.UiPage.__new__(page_object.UiPage)
     for name in ("island", "Hillshade_9am", "a b/c"):
         assert page.feature_key(name) == forms.widget_key(Feature(name, "numeric", "number"))
     result = canned.predictor(canned.PENGUINS)(canned.Request("POST", "", {}, canned.PENGUINS_EXAMPLE[0]))[1]
     from ui.inference_client import Prediction, PredictionResult
 
     typed = PredictionResult(result["model"], result["version"], [Prediction(**result["predictions"][0])])
-    assert helper._PREDICTED.search(predict_view.predicted_text(typed)).group(1) == "Adélie penguin"
-    assert helper._ANSWERED_BY.search(predict_view.answered_by_text(typed)).groups() == ("penguins-classifier", "3")
+    assert page_object._PREDICTED.search(predict_view.predicted_text(typed)).group(1) == "Adélie penguin"
+    assert page_object._ANSWERED_BY.search(predict_view.answered_by_text(typed)).groups() == ("penguins-classifier", "3")
 
 
 def _free_port() -> int:
@@ -109,13 +100,12 @@ def running_ui(fake, tmp_path):
         log.close()
 
 
-def test_the_helper_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_path):
-    helper = load_helper()
+def test_the_page_object_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_path):
     out = Path(os.environ.get("TEST_OUTPUT_DIR") or tmp_path)
     with sync_api.sync_playwright() as p:
-        browser = helper.launch_chromium(p)
+        browser = page_object.launch_chromium(p)
         try:
-            ui = helper.UiPage(browser.new_page(viewport={"width": 1400, "height": 1000}), running_ui)
+            ui = page_object.UiPage(browser.new_page(viewport={"width": 1400, "height": 1000}), running_ui)
             ui.open()
             ui.choose_dataset("penguins")
             ui.fill_form(
@@ -143,7 +133,7 @@ def test_the_helper_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_p
                 "body_mass_g": 4500.0,
                 "sex": None,
             }
-            ui.screenshot(out / "ui-helper-penguins.png")
+            ui.screenshot(out / "ui-page-penguins.png")
 
             ui.choose_dataset("covertype")
             ui.choose_version("version 2")
@@ -153,7 +143,7 @@ def test_the_helper_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_p
             sent = fake.sent("POST", f"/models/{canned.COVERTYPE}/predict")[-1]
             assert sent.query == {"version": "2"}
             assert sent.body == {**canned.COVERTYPE_EXAMPLE[0], "Elevation": 3200, "Soil_Type": "C7746"}
-            ui.screenshot(out / "ui-helper-covertype.png")
+            ui.screenshot(out / "ui-page-covertype.png")
 
             fake.on(
                 "POST",

@@ -2,13 +2,17 @@
 
 from datetime import datetime
 
+import numpy as np
 import pytest
 from monitoring_helpers import covertype_rows, ingest, train, unique
+from sklearn.metrics import f1_score
 from sqlalchemy import func, select
 
+import mlflow
 from mlops_pipelines.contracts import COVERTYPE
 from mlops_pipelines.monitoring import quality
 from mlops_pipelines.tables import MODEL_QUALITY, create_tables
+from mlops_pipelines.training.data import typed
 
 pytestmark = [pytest.mark.mysql, pytest.mark.mlflow]
 
@@ -33,14 +37,19 @@ def test_a_batch_is_scored_once_against_the_production_versions_baseline(mysql_e
     version = client.get_model_version(name, registered["version"])
 
     # A batch from the same distribution, and one further up the mountain.
-    same = ingest(mysql_engine, covertype_rows(200, seed=2), 1, 2, datetime(2026, 11, 30, 12, 5, 0))
+    same_rows = covertype_rows(200, seed=2)
+    same = ingest(mysql_engine, same_rows, 1, 2, datetime(2026, 11, 30, 12, 5, 0))
     shifted = ingest(mysql_engine, covertype_rows(200, seed=3, elevation=(3500, 3858)), 1, 3, datetime(2026, 11, 30, 12, 10, 0))
     first = quality.score_batch(mysql_engine, client, COVERTYPE, quality.Batch.from_counts(same), name)
     assert first["rows_scored"] == 200 and first["group_number"] == 1 and first["batch_number"] == 2
     assert first["batch_key"].startswith("g1-b2-") and first["model_version"] == registered["version"]
     assert first["baseline_accuracy"] == pytest.approx(float(version.tags["test_accuracy"]))
     assert first["baseline_f1_macro"] == pytest.approx(float(version.tags["test_f1_macro"]))
-    assert 0 <= first["accuracy"] <= 1 and 0 <= first["f1_macro"] <= 1
+    # The scores are the registered model's on exactly the batch's rows, computed here on their own.
+    model = mlflow.sklearn.load_model(f"models:/{name}/{registered['version']}")
+    predicted = model.predict(typed(same_rows, COVERTYPE)[COVERTYPE.feature_names])
+    assert first["accuracy"] == pytest.approx(float(np.mean(predicted == same_rows["Cover_Type"].to_numpy())))
+    assert first["f1_macro"] == pytest.approx(f1_score(same_rows["Cover_Type"], predicted, average="macro", zero_division=0))
 
     # The MLflow run in covertype-monitoring, tagged with model, version, batch and group.
     run = client.get_run(first["mlflow_run_id"])

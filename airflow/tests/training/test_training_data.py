@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 from training_helpers import covertype_frame
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
@@ -82,7 +83,11 @@ def test_scores_and_probabilities_cover_every_contract_class():
     assert np.allclose(proba.sum(axis=1), 1)
     scores = score(model, X, y, COVERTYPE.classes)
     assert set(scores) == {"accuracy", "f1_macro", "log_loss"}
-    assert 0 <= scores["accuracy"] <= 1 and 0 <= scores["f1_macro"] <= 1 and np.isfinite(scores["log_loss"])
+    # The model's own predictions, scored here independently of score().
+    predicted = model.predict(X)
+    assert scores["accuracy"] == pytest.approx(float(np.mean(predicted == y.to_numpy())))
+    assert scores["f1_macro"] == pytest.approx(f1_score(y, predicted, average="macro", zero_division=0))
+    assert np.isfinite(scores["log_loss"]) and scores["log_loss"] > 0
 
 
 def test_confusion_matrix_figure_shows_every_class_by_name():

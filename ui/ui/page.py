@@ -1,12 +1,13 @@
 """Drive the platform's Streamlit UI in a real browser, for end-to-end tests.
 
-Standalone on purpose (copy it or import it by path): it needs only the
-`playwright` package and Debian's `chromium` (Playwright's own browser download
-does not work here, hence `executable_path`). Nothing of the UI's code is
-imported; `ui/tests/test_ui_page.py` checks that the keys below are the app's.
+Standalone on purpose (the end-to-end tier installs the ui package without its
+dependencies to import it): it needs only the `playwright` package and Debian's
+`chromium` (Playwright's own browser download does not work here, hence
+`executable_path`). Nothing else of the UI's code is imported;
+`ui/tests/test_ui_page.py` checks that the keys below are the app's.
 
     from playwright.sync_api import sync_playwright
-    from ui_page import UiPage, launch_chromium
+    from ui.page import UiPage, launch_chromium
 
     with sync_playwright() as p:
         browser = launch_chromium(p)
