@@ -1,9 +1,9 @@
-"""The browser helper (ui/e2e/ui_page.py) against the real app.
+"""The page object (ui/e2e/ui_page.py) against the real app.
 
 Its keys are checked against the app's always. The browser run needs the
 `playwright` package and Debian's chromium, and is skipped without them: it
 runs `streamlit run` for real against the fake inference server, so it checks
-the helper, not the stack (that is the end-to-end test's job).
+the page object, not the stack (that is the end-to-end test's job).
 """
 
 from __future__ import annotations
