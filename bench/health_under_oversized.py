@@ -8,7 +8,7 @@ alone (the baseline); then while `--clients` threads send 15 MB bodies of unknow
 bodies just under INFERENCE_MAX_BODY_BYTES that are parsed and fail validation on
 every row (the most costly 422: the error list is capped at 20 problems). Prints the
 `/health` p50/p99/max of each phase, the refusals' status codes and times, and each
-phase's p99 as a ratio of the baseline's. The issue's goal is `/health` under 100 ms
+phase's p99 as a ratio of the baseline's. The target is `/health` under 100 ms
 throughout. Sends traffic only to the given URL, bounded by `--seconds`.
 """
 

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     api_keys: str = ""
 
     # --- the prediction log (inference.prediction_log): every prediction into mlops_data.predictions.
-    # Named as the issue and the compose file name them: PREDICTION_LOG*, PREDICTIONS_DB_*.
+    # Named as the compose file and .env.example name them: PREDICTION_LOG*, PREDICTIONS_DB_*.
     # off: no writer, no database connection.
     prediction_log: Literal["on", "off"] = Field("on", validation_alias=AliasChoices("PREDICTION_LOG", "INFERENCE_PREDICTION_LOG"))
     # The share of requests recorded (whole requests: a batch is all or nothing).

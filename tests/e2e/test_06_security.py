@@ -33,7 +33,7 @@ def test_mlflow_answers_401_without_a_login_and_health_stays_open(stack):
     assert requests.get(f"{stack.mlflow}/health", timeout=30).status_code == 200
     assert mlflow_api(stack, "GET", "experiments/search", params={"max_results": 1}).status_code == 401
     assert mlflow_api(stack, "POST", "experiments/create", json={"name": f"anon-{uuid.uuid4().hex}"}).status_code == 401
-    # The probe: a Host header that passes the allowed-hosts check changes nothing.
+    # The probe: a Host header that passes the allowed-hosts check changes nothing.
     probe = mlflow_api(
         stack,
         "POST",

@@ -120,7 +120,7 @@ REJECTED = {c.name: _rejected_table(c) for c in (PENGUINS, COVERTYPE)}
 
 
 # --- monitoring -------------------------------------------------------------
-# What the served models see and how right they still are (issue 12). Each table
+# What the served models see and how right they still are. Each table
 # has one writer; the ui reads them all with a user that may only select them.
 
 

@@ -1,4 +1,4 @@
-"""Helpers the monitoring tests import (a module name no other test folder uses)."""
+"""Functions the monitoring tests import (a module name no other test folder uses)."""
 
 from __future__ import annotations
 

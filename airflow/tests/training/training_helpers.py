@@ -1,4 +1,4 @@
-"""Helpers the training tests import (a module name no other test folder uses)."""
+"""Functions the training tests import (a module name no other test folder uses)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Monitoring: the production model's live accuracy, feature drift, and when to retrain (issue 12)."""
+"""Monitoring: the production model's live accuracy, feature drift, and when to retrain."""

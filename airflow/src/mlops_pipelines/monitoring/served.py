@@ -2,7 +2,7 @@
 
 A version's run logs test_accuracy / test_f1_macro and register_best copies
 them onto the version as tags; the training snapshot is the clean table's rows
-with id <= `data.snapshot_max_id` (a version tag since issue 12; older versions
+with id <= `data.snapshot_max_id` (a version tag; versions registered before the tag existed
 have it as a param of their DAG run's parent run).
 """
 

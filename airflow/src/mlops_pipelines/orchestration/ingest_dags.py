@@ -5,7 +5,7 @@ up (idempotent: trigger it again to reload). covertype_ingest: the group's curre
 batch from data_api, on a schedule (every 5 minutes by default, like data_api's
 batches). Both end in validate_and_publish (shared_tasks).
 
-covertype_ingest also closes the monitoring loop (issue 12): score_batch
+covertype_ingest also closes the monitoring loop: score_batch
 measures the production version on the batch's clean rows before anything
 trains on them, and check_retrain updates the retraining Asset that
 covertype_train is scheduled on when the monitor finds a reason.

@@ -65,7 +65,7 @@ def candidates_at_once() -> int:
 
 
 # Datasets whose training runs on the monitor's reasons rather than on every ingest
-# (issue 12: Covertype arrives every 5 minutes; penguins once).
+# (Covertype arrives every 5 minutes; penguins once).
 RETRAINED_BY_MONITOR = frozenset({"covertype"})
 
 
