@@ -3,6 +3,7 @@ import json
 import threading
 
 import pytest
+import requests
 
 from mlops_pipelines.contracts import PENGUINS
 from mlops_pipelines.sources import (
@@ -82,8 +83,34 @@ def test_fetch_covertype_batch(fake_data_api):
 
 def test_end_of_data_is_its_own_error(fake_data_api):
     url, replies = fake_data_api
-    replies.append((410, {"detail": "all 10 batches delivered to group 1"}))
-    with pytest.raises(DataExhausted, match="all 10 batches"):
+    gone = {"type": "exhausted", "loc": ["query", "group_number"], "msg": "All 10 batches have been delivered for group 1."}
+    replies.append((410, {"detail": [gone]}))
+    with pytest.raises(DataExhausted) as raised:
+        fetch_covertype_batch(url, 1)
+    assert str(raised.value) == "All 10 batches have been delivered for group 1."
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"detail": "all 10 batches delivered to group 1"}, "all 10 batches delivered to group 1"),  # the course API's shape
+        ({"detail": [{"msg": "first"}, {"msg": "second"}]}, "first; second"),
+        ({"error": "no detail"}, '{"error": "no detail"}'),
+    ],
+)
+def test_end_of_data_message_from_either_error_shape(fake_data_api, body, message):
+    url, replies = fake_data_api
+    replies.append((410, body))
+    with pytest.raises(DataExhausted) as raised:
+        fetch_covertype_batch(url, 1)
+    assert str(raised.value) == message
+
+
+def test_other_errors_say_why(fake_data_api):
+    url, replies = fake_data_api
+    reason = "No Covertype data at /data/covertype.csv.gz; set DATA_API_DATA_PATH"
+    replies.append((503, {"detail": [{"type": "unavailable", "loc": [], "msg": reason}]}))
+    with pytest.raises(requests.HTTPError, match=r"503 from data_api: No Covertype data at /data/covertype\.csv\.gz"):
         fetch_covertype_batch(url, 1)
 
 

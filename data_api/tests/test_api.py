@@ -21,6 +21,14 @@ def get_data(client: TestClient, group: Any) -> Any:
     return client.get("/data", params={"group_number": group})
 
 
+def problem(r: Any) -> dict[str, Any]:
+    """The answer's one problem, checked to be in the shape inference answers too."""
+    detail = r.json()["detail"]
+    assert isinstance(detail, list) and len(detail) == 1, detail
+    assert {"type", "loc", "msg"} <= set(detail[0]), detail
+    return detail[0]
+
+
 def test_health_docs_openapi_root(client: TestClient) -> None:
     r = client.get("/health")
     assert r.status_code == 200
@@ -35,6 +43,7 @@ def test_data_shape_types_and_fraction(client: TestClient, frame: pd.DataFrame) 
     r = get_data(client, 2)
     assert r.status_code == 200
     body = r.json()
+    assert set(body) == {"group_number", "batch_number", "columns", "data"}  # the course API's answer, plus columns
     assert (body["group_number"], body["batch_number"]) == (2, 1)
     assert body["columns"] == list(frame.columns)  # each value named, in row order
     assert len(body["data"]) == 10  # 25 % of a 40-row batch
@@ -84,7 +93,9 @@ def test_end_of_data_then_restart(client: TestClient, clock: FakeClock) -> None:
     clock.advance(5 * 60)
     r = get_data(client, 3)
     assert r.status_code == 410
-    detail = r.json()["detail"]
+    gone = problem(r)
+    assert (gone["type"], gone["loc"]) == ("exhausted", ["query", "group_number"])
+    detail = gone["msg"]
     assert "All 5 batches have been delivered for group 3" in detail
     assert "/restart_data_generation?group_number=3" in detail
     assert client.get("/groups/3").json()["exhausted"] is True
@@ -93,7 +104,7 @@ def test_end_of_data_then_restart(client: TestClient, clock: FakeClock) -> None:
 
     r = client.get("/restart_data_generation", params={"group_number": 3})
     assert r.status_code == 200
-    assert r.json()["group_number"] == 3 and r.json()["restarted"] is True
+    assert r.json() == {"group_number": 3, "restarted": True, "message": "Group 3 restarted; the next GET /data starts batch 1."}
     assert client.get("/groups/3").json()["started"] is False
     body = get_data(client, 3).json()
     assert body["batch_number"] == 1 and len(body["data"]) == 10
@@ -141,21 +152,29 @@ def test_same_seed_same_batches_across_apps(make_client: MakeClient, settings: S
 def test_invalid_group_number(client: TestClient, path: str, group: Any) -> None:
     r = client.get(path, params={"group_number": group})
     assert r.status_code == 422
-    assert "between 1 and 3" in r.json()["detail"]
+    invalid = problem(r)
+    assert invalid["loc"] == ["query", "group_number"]
+    assert invalid["msg"] == f"group_number must be an integer between 1 and 3 (got {group!r})"
 
 
 @pytest.mark.parametrize("path", ["/data", "/restart_data_generation"])
 def test_missing_group_number(client: TestClient, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 422
-    assert r.json()["detail"] == "group_number is required: an integer between 1 and 3"
+    assert problem(r) == {
+        "type": "missing",
+        "loc": ["query", "group_number"],
+        "msg": "group_number is required: an integer between 1 and 3",
+        "input": None,
+    }
 
 
 @pytest.mark.parametrize("group", ["0", "4", "abc"])
 def test_invalid_group_status(client: TestClient, group: str) -> None:
     r = client.get(f"/groups/{group}")
     assert r.status_code == 422
-    assert "between 1 and 3" in r.json()["detail"]
+    invalid = problem(r)
+    assert invalid["loc"] == ["path", "group_number"] and "between 1 and 3" in invalid["msg"]
 
 
 def test_invalid_request_does_not_start_a_clock(client: TestClient, settings: Settings) -> None:
@@ -198,7 +217,7 @@ def test_per_call_default_a_late_client_gets_every_batch(make_client: MakeClient
     assert list(seen) == [1, 2, 3, 4, 5]
     assert sorted(v for rows in seen.values() for v in rows) == list(range(2000, 2200))
     r = get_data(client, 1)
-    assert r.status_code == 410 and "All 5 batches have been delivered for group 1" in r.json()["detail"]
+    assert r.status_code == 410 and "All 5 batches have been delivered for group 1" in problem(r)["msg"]
     assert client.get("/groups/1").json()["exhausted"] is True
     assert client.get("/").json()["advance"] == "per_call"
 
@@ -218,12 +237,12 @@ def test_offline_without_data_it_starts_and_says_what_is_missing(
         client = make_client(s)
         health = client.get("/health")
         assert health.status_code == 503
-        reason = health.json()["detail"]
+        reason = problem(health)["msg"]
         assert "DATA_API_DATA_PATH" in reason and "/nonexistent/covertype.csv.gz" in reason
         assert "Temporary failure in name resolution" in reason and "download from" in reason
         for path in ("/data?group_number=1", "/restart_data_generation?group_number=1", "/groups/1", "/"):
             answer = client.get(path)
-            assert answer.status_code == 503 and answer.json()["detail"] == reason, path
+            assert answer.status_code == 503 and problem(answer) == {"type": "unavailable", "loc": [], "msg": reason}, path
     assert [r.getMessage() for r in caplog.records if r.name == "data_api"] == [reason]
 
 
@@ -237,3 +256,24 @@ def test_a_group_in_elevation_order_gets_the_lowest_rows_first(make_client: Make
     assert client.get("/groups/2").json()["order"] == "elevation"
     assert client.get("/groups/1").json()["order"] == "shuffled"
     assert client.get("/").json()["order_groups"] == {"2": "elevation"}
+
+
+def test_starlettes_own_errors_in_the_one_shape(client: TestClient) -> None:
+    unknown = client.get("/nowhere")
+    assert unknown.status_code == 404 and problem(unknown) == {"type": "not_found", "loc": [], "msg": "Not Found"}
+    wrong_method = client.post("/data", params={"group_number": 1})
+    assert wrong_method.status_code == 405 and problem(wrong_method)["type"] == "method_not_allowed"
+
+
+def test_openapi_documents_every_route_and_its_errors(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, ops in schema["paths"].items():
+        for op in ops.values():
+            answers = op["responses"]
+            assert "$ref" in answers["200"]["content"]["application/json"]["schema"], path
+            assert answers["503"]["content"]["application/json"]["schema"] == error, path
+    data = schema["paths"]["/data"]["get"]["responses"]
+    assert data["410"]["content"]["application/json"]["schema"] == error
+    assert data["422"]["content"]["application/json"]["schema"] == error
+    assert set(schema["components"]["schemas"]["ErrorItem"]["properties"]) >= {"type", "loc", "msg"}

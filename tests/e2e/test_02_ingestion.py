@@ -14,7 +14,7 @@ def test_data_api_serves_real_rows(stack):
     assert all(len(row) == 13 for row in body["data"])
     assert {row[10] for row in body["data"]} <= {"Rawah", "Neota", "Comanche", "Cache"}
     bad = requests.get(f"{stack.data_api}/data", params={"group_number": 0}, timeout=60)
-    assert bad.status_code in (400, 422) and "between 1 and" in bad.text
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "group_number"] and "between 1 and" in bad.text
 
 
 def test_data_api_state_survives_a_container_restart(stack):

@@ -83,12 +83,26 @@ class CovertypeBatch:
     frame: pd.DataFrame  # COVERTYPE_RAW_COLUMNS, values as text
 
 
+def error_message(response: requests.Response) -> str:
+    """The reason an error answer gives: data_api lists its problems, {"detail": [{"msg": ...}]};
+    the course API it imitates sends {"detail": "..."}."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, list):
+        detail = "; ".join(str(p["msg"]) for p in detail if isinstance(p, dict) and p.get("msg"))
+    return detail if isinstance(detail, str) and detail else response.text
+
+
 def fetch_covertype_batch(base_url: str, group_number: int, timeout: float = 60) -> CovertypeBatch:
     """One sample of the group's current batch from data_api."""
     response = requests.get(f"{base_url.rstrip('/')}/data", params={"group_number": group_number}, timeout=timeout)
     if response.status_code == 410:
-        raise DataExhausted(response.json().get("detail", response.text))
-    response.raise_for_status()
+        raise DataExhausted(error_message(response))
+    if not response.ok:
+        # raise_for_status's message would leave out why: the log should say it.
+        raise requests.HTTPError(f"{response.status_code} from data_api: {error_message(response)}", response=response)
     body = response.json()
     # data_api names its columns: a reordered or renamed column must stop ingestion,
     # not land values in the wrong fields. (The course API sends no names.)

@@ -1,0 +1,1 @@
+"""One router per concern: the service itself (overview, health, metrics), the course API's batches, the groups' state."""
