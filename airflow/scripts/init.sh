@@ -17,7 +17,7 @@ airflow db migrate
 # As the data user (AIRFLOW_CONN_MLOPS_DATA): create-if-missing, then GRANTs that
 # need the tables to exist (inference may insert predictions, the ui may read).
 echo "airflow-init: data tables and the monitoring users' rights"
-python -m mlops_pipelines.tables
+python -m mlops_pipelines.init_tables
 
 if airflow users list --output plain 2>/dev/null | awk '{print $2}' | grep -qx "${AIRFLOW_ADMIN_USER}"; then
   echo "airflow-init: user ${AIRFLOW_ADMIN_USER} exists; setting its password from AIRFLOW_ADMIN_PASSWORD"

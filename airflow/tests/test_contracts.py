@@ -4,6 +4,7 @@ from pathlib import Path
 
 import jsonschema
 
+from mlops_pipelines.contract_files import golden_files
 from mlops_pipelines.contracts import (
     CONTRACTS,
     COVERTYPE,
@@ -11,7 +12,6 @@ from mlops_pipelines.contracts import (
     PENGUINS,
     SPEC_VERSION,
     Categorical,
-    golden_files,
 )
 
 

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from mlops_pipelines import tables
-from mlops_pipelines.tables import MONITORING_TABLES, PREDICTIONS, create_tables, grant_monitoring, monitoring_contract
+from mlops_pipelines import init_tables
+from mlops_pipelines.contract_files import monitoring_contract
+from mlops_pipelines.tables import MONITORING_TABLES, PREDICTIONS, create_tables, grant_monitoring
 
 pytestmark = pytest.mark.mysql
 
@@ -119,10 +120,10 @@ def test_main_creates_and_grants_from_the_airflow_connection(users, monkeypatch,
     monkeypatch.setenv("AIRFLOW_CONN_MLOPS_DATA", url)
     monkeypatch.setenv("PREDICTIONS_DB_USER", names["writer"])
     monkeypatch.setenv("MONITOR_DB_USER", names["reader"])
-    assert tables.main() == 0
+    assert init_tables.main() == 0
     with engines["reader"].connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM retrain_triggers")).scalar_one() == 0
     # Users that do not exist (a volume older than them): the tables are made, and the log says how to fix it.
     monkeypatch.setenv("PREDICTIONS_DB_USER", "nobody_" + uuid.uuid4().hex[:8])
-    assert tables.main() == 0
+    assert init_tables.main() == 0
     assert "01-databases.sh" in caplog.text

@@ -34,7 +34,7 @@ ELSEWHERE = {
     "mysql": "external: the ExternalName Service mysql (external-services.yaml)",
     "minio": "any S3 API, external: the ExternalName Service minio",
     "minio-init": "creates the bucket: an install step on the external S3 (README.md, Install 1)",
-    "airflow-init": "the Helm chart's migrate-database job; the data tables and grants: `python -m mlops_pipelines.tables` (README.md, Install 5)",
+    "airflow-init": "the Helm chart's migrate-database job; the data tables and grants: `python -m mlops_pipelines.init_tables` (README.md, Install 5)",
     "airflow-apiserver": "the Helm chart (airflow/values.yaml)",
     "airflow-scheduler": "the Helm chart",
     "airflow-dag-processor": "the Helm chart",

@@ -5,7 +5,7 @@
 # logins and permissions (its basic-auth app), and the platform's raw/clean data
 # tables (whose schema the platform's code creates). Two more users of the data
 # database get table-level rights only, granted by airflow-init once the tables
-# exist (python -m mlops_pipelines.tables): inference's, which may only insert
+# exist (python -m mlops_pipelines.init_tables): inference's, which may only insert
 # predictions, and the ui's, which may only read the monitoring tables.
 # Idempotent: on a volume made before a database was added here, run it again:
 #   docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_pipelines import mlflow_names
+
 # The version of the feature-spec format below. Readers (inference, the UI) refuse a
 # spec whose version they do not know rather than guess at it: bump it on any change
 # a reader must understand, and teach the readers first.
@@ -93,7 +95,7 @@ class DatasetContract:
 
     @property
     def registered_model_name(self) -> str:
-        return f"{self.name}{CONVENTIONS['model_name_suffix']}"
+        return mlflow_names.registered_model_name(self.name)
 
     @property
     def raw_table(self) -> str:
@@ -226,7 +228,7 @@ CONTRACTS: dict[str, DatasetContract] = {c.name: c for c in (PENGUINS, COVERTYPE
 FEATURE_SPEC_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "Feature spec",
-    "description": "A model's input contract, logged with every model (MLmodel metadata key feature_spec).",
+    "description": f"A model's input contract, logged with every model (MLmodel metadata key {mlflow_names.FEATURE_SPEC_METADATA_KEY}).",
     "type": "object",
     "required": ["spec_version", "dataset", "features", "target"],
     "properties": {
@@ -283,27 +285,15 @@ FEATURE_SPEC_SCHEMA: dict[str, Any] = {
 }
 
 
-# Names and limits the services must agree on besides the feature spec. Training uses
-# these; inference and the UI keep their own constants, held to these by their tests.
+# Names and limits the services must agree on besides the feature spec, the MLflow
+# ones taken from mlflow_names. Inference and the UI keep their own constants, held
+# to these by their tests (contract/conventions.json).
 CONVENTIONS: dict[str, Any] = {
-    "model_name_suffix": "-classifier",  # <dataset>-classifier in the registry
-    "production_alias": "production",  # the alias a person moves to promote
-    "feature_spec_metadata_key": "feature_spec",  # MLmodel metadata key of the spec
-    "feature_spec_file": "feature_spec.json",  # the same spec as an artifact beside the model
+    "model_name_suffix": mlflow_names.MODEL_NAME_SUFFIX,
+    "production_alias": mlflow_names.PRODUCTION_ALIAS,
+    "feature_spec_metadata_key": mlflow_names.FEATURE_SPEC_METADATA_KEY,
+    "feature_spec_file": mlflow_names.FEATURE_SPEC_FILE,
     "max_batch_rows": 1000,  # rows per predict request
     # Tags on every registered version, read back by inference's GET /model/info.
-    "version_tags": {"family": "training.family", "dag_id": "airflow.dag_id", "dag_run_id": "airflow.run_id"},
+    "version_tags": {"family": mlflow_names.TAG_FAMILY, "dag_id": mlflow_names.TAG_DAG_ID, "dag_run_id": mlflow_names.TAG_RUN_ID},
 }
-
-
-def golden_files() -> dict[str, Any]:
-    """The contract as files other services' tests read (contract/ at the repository root)."""
-    # tables.py derives its tables from the contracts above: imported here, not at the top.
-    from mlops_pipelines.tables import monitoring_contract
-
-    return {
-        "monitoring-tables.json": monitoring_contract(),
-        "feature-spec.schema.json": FEATURE_SPEC_SCHEMA,
-        "conventions.json": CONVENTIONS,
-        **{f"specs/{name}.json": contract.feature_spec() for name, contract in CONTRACTS.items()},
-    }

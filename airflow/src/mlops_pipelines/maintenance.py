@@ -31,14 +31,14 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from mlflow import MlflowClient
-from mlops_pipelines.training import tracking
-from mlops_pipelines.training.tracking import quote
+from mlops_pipelines.mlflow_helpers import quote
+from mlops_pipelines.mlflow_names import ROLE_CANDIDATE, ROLE_PARENT, TAG_DAG_ID, TAG_MODEL_ID, TAG_PARENT, TAG_ROLE
 
 log = logging.getLogger(__name__)
 
 PREDICTIONS_TABLE = "predictions"
 # Runs the training DAGs make; other runs in the server (people's own) are left alone.
-TRAINING_ROLES = ("parent", "candidate")
+TRAINING_ROLES = (ROLE_PARENT, ROLE_CANDIDATE)
 
 
 def _denied(exc: MlflowException) -> bool:
@@ -141,20 +141,20 @@ def stale_training_runs(
             max_results=1000,
         )
     )
-    parents_to_keep = {r.data.tags.get(tracking.TAG_PARENT) for r in runs if r.info.run_id in registered_runs}
+    parents_to_keep = {r.data.tags.get(TAG_PARENT) for r in runs if r.info.run_id in registered_runs}
     # A registered candidate may be younger than the cut-off while its parent is older.
     for run_id in registered_runs:
         try:
-            parents_to_keep.add(client.get_run(run_id).data.tags.get(tracking.TAG_PARENT))
+            parents_to_keep.add(client.get_run(run_id).data.tags.get(TAG_PARENT))
         except MlflowException as exc:
             if not _denied(exc):
                 raise
     stale = []
     for run in runs:
-        role = run.data.tags.get(tracking.TAG_ROLE)
+        role = run.data.tags.get(TAG_ROLE)
         if role not in TRAINING_ROLES or run.info.status == "RUNNING" or run.info.run_id in registered_runs:
             continue
-        if role == "parent" and run.info.run_id in parents_to_keep:
+        if role == ROLE_PARENT and run.info.run_id in parents_to_keep:
             continue
         stale.append(run)
     return stale
@@ -174,7 +174,7 @@ def prune_runs(
     deleted: dict[str, list[str]] = {"runs": [], "logged_models": []}
     for run in stale_training_runs(client, keep_days, now, experiment_ids):
         run_id = run.info.run_id
-        model_id = run.data.tags.get(tracking.TAG_MODEL_ID)
+        model_id = run.data.tags.get(TAG_MODEL_ID)
         try:
             if model_id and model_id not in registered_models:
                 client.delete_logged_model(model_id)
@@ -189,10 +189,10 @@ def prune_runs(
         started = datetime.fromtimestamp(run.info.start_time / 1000, UTC).isoformat(timespec="seconds")
         log.info(
             "runs: deleted %s run %s (%s, %s, started %s)%s",
-            run.data.tags.get(tracking.TAG_ROLE),
+            run.data.tags.get(TAG_ROLE),
             run_id,
             run.info.run_name,
-            run.data.tags.get(tracking.TAG_DAG_ID, "?"),
+            run.data.tags.get(TAG_DAG_ID, "?"),
             started,
             f" and its logged model {model_id}" if model_id and model_id in deleted["logged_models"] else "",
         )

@@ -1,16 +1,14 @@
-"""Schema of the platform's data tables in MySQL, derived from the dataset contracts.
+"""Schema of the platform's data tables in MySQL, derived from the dataset contracts, and the
+monitoring tables' grants.
 
 `create_tables` runs at the start of every ingestion DAG run (create-if-missing),
 so a fresh volume and an existing one both end up with every table.
-`python -m mlops_pipelines.tables` (airflow-init) creates them too, then grants the
-monitoring tables' users their table-level rights (see `grant_monitoring`).
+`python -m mlops_pipelines.init_tables` (airflow-init) creates them too, then grants
+the monitoring tables' users their table-level rights (see `grant_monitoring`).
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 from typing import Any
 
 from sqlalchemy import (
@@ -29,11 +27,8 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.engine import Engine
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, Categorical, DatasetContract, Numeric
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS, PENGUINS_RAW_COLUMNS
@@ -219,40 +214,6 @@ def create_tables(engine: Engine) -> list[str]:
     return sorted(metadata.tables)
 
 
-def monitoring_contract() -> dict[str, Any]:
-    """The monitoring tables as their readers and writers must see them (contract/monitoring-tables.json).
-
-    Types as MySQL spells them, so inference's and the ui's tests can hold their SQL to them.
-    """
-    dialect = mysql.dialect()
-    tables = {}
-    for table in MONITORING_TABLES:
-        tables[table.name] = {
-            "columns": [
-                {
-                    "name": column.name,
-                    "type": column.type.compile(dialect=dialect),
-                    "nullable": bool(column.nullable),
-                    **({"primary_key": True, "autoincrement": True} if column.primary_key else {}),
-                }
-                for column in table.columns
-            ],
-            "unique": [[c.name for c in u.columns] for u in table.constraints if isinstance(u, UniqueConstraint)],
-            "indexes": [[c.name for c in index.columns] for index in sorted(table.indexes, key=lambda i: str(i.name))],
-            # The statements that make it, for tests and benchmarks that need the table without airflow.
-            "ddl": [str(CreateTable(table).compile(dialect=dialect)).strip()]
-            + [str(CreateIndex(index).compile(dialect=dialect)).strip() for index in sorted(table.indexes, key=lambda i: str(i.name))],
-        }
-    return {"database": "DATA_DB_NAME (default mlops_data)", "tables": tables}
-
-
-log = logging.getLogger(__name__)
-
-# The users of the monitoring tables (created by mysql/init/01-databases.sh).
-PREDICTIONS_DB_USER = "predictions_writer"
-MONITOR_DB_USER = "monitor_reader"
-
-
 def _quoted_user(engine: Engine, user: str) -> str:
     # Users cannot be bound parameters in GRANT: quote them as string literals.
     literal = String().literal_processor(dialect=engine.dialect)
@@ -273,43 +234,3 @@ def grant_monitoring(engine: Engine, writer: str, reader: str) -> list[str]:
         for statement in statements:
             conn.execute(text(statement))  # text(): the driver's % in '%' escaped
     return statements
-
-
-def _engine_from_environment() -> Engine:
-    from sqlalchemy import create_engine
-
-    # The Airflow connection's URI (mysql://user:password@host:port/db), read here
-    # without Airflow: this runs in airflow-init, before anything else.
-    url = make_url(os.environ.get("MLOPS_DATA_URL") or os.environ["AIRFLOW_CONN_MLOPS_DATA"])
-    url = url.set(drivername="mysql+pymysql", query={"charset": "utf8mb4"})
-    return create_engine(url, pool_pre_ping=True)
-
-
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    writer = os.environ.get("PREDICTIONS_DB_USER", PREDICTIONS_DB_USER)
-    reader = os.environ.get("MONITOR_DB_USER", MONITOR_DB_USER)
-    engine = _engine_from_environment()
-    try:
-        log.info("tables: %s", ", ".join(create_tables(engine)))
-        try:
-            grant_monitoring(engine, writer, reader)
-        except DBAPIError as exc:
-            # A volume made before these users existed: everything else works; say how to fix it.
-            log.warning(
-                "tables: could not grant the monitoring users %s and %s their rights (%s). On a MySQL volume made "
-                "before they existed, run `docker compose exec mysql bash /docker-entrypoint-initdb.d/01-databases.sh`, "
-                "then `docker compose up airflow-init`.",
-                writer,
-                reader,
-                exc.orig,
-            )
-            return 0
-        log.info("tables: %s may insert into predictions; %s may select %s", writer, reader, ", ".join(t.name for t in MONITORING_TABLES))
-    finally:
-        engine.dispose()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,6 +8,7 @@ import pytest
 from monitoring_helpers import covertype_rows, ingest, train, unique
 from sqlalchemy import insert, select, text
 
+from mlops_pipelines import mlflow_names as names
 from mlops_pipelines.contracts import COVERTYPE
 from mlops_pipelines.monitoring import drift_check
 from mlops_pipelines.storage import utcnow
@@ -81,11 +82,11 @@ def test_shifted_elevation_is_flagged_in_both_sources_and_reported(mysql_engine,
     # The report is an artifact of the run, which is tagged with the check.
     run = client.get_run(summary["report_run_id"])
     assert (
-        run.data.tags[drift_check.TAG_CHECK] == check_id
+        run.data.tags[names.TAG_MONITOR_CHECK] == check_id
         and run.data.metrics["drifted_share_ingested"] == summary["drifted_share"]["ingested"]
     )
-    assert [a.path for a in client.list_artifacts(run.info.run_id)] == [drift_check.REPORT_FILE]
-    path = client.download_artifacts(run.info.run_id, drift_check.REPORT_FILE)
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == [names.DRIFT_REPORT_FILE]
+    path = client.download_artifacts(run.info.run_id, names.DRIFT_REPORT_FILE)
     report = open(path).read()
     assert "Elevation" in report and "ingested:" in report and name in report
 

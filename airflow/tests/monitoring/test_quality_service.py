@@ -9,10 +9,11 @@ from sklearn.metrics import f1_score
 from sqlalchemy import func, select
 
 import mlflow
+from mlops_pipelines import mlflow_names as names
 from mlops_pipelines.contracts import COVERTYPE
 from mlops_pipelines.monitoring import quality
+from mlops_pipelines.scoring import typed
 from mlops_pipelines.tables import MODEL_QUALITY, create_tables
-from mlops_pipelines.training.data import typed
 
 pytestmark = [pytest.mark.mysql, pytest.mark.mlflow]
 
@@ -53,9 +54,9 @@ def test_a_batch_is_scored_once_against_the_production_versions_baseline(mysql_e
 
     # The MLflow run in covertype-monitoring, tagged with model, version, batch and group.
     run = client.get_run(first["mlflow_run_id"])
-    assert run.data.tags[quality.TAG_MODEL] == name and run.data.tags[quality.TAG_VERSION] == registered["version"]
-    assert run.data.tags[quality.TAG_BATCH] == first["batch_key"] and run.data.tags[quality.TAG_GROUP] == "1"
-    assert run.data.tags[quality.TAG_BATCH_NUMBER] == "2"
+    assert run.data.tags[names.TAG_MONITOR_MODEL] == name and run.data.tags[names.TAG_MONITOR_VERSION] == registered["version"]
+    assert run.data.tags[names.TAG_MONITOR_BATCH] == first["batch_key"] and run.data.tags[names.TAG_MONITOR_GROUP] == "1"
+    assert run.data.tags[names.TAG_MONITOR_BATCH_NUMBER] == "2"
     assert run.data.metrics["accuracy"] == pytest.approx(first["accuracy"])
     assert client.get_experiment(run.info.experiment_id).name == "covertype-monitoring"
 
@@ -64,7 +65,7 @@ def test_a_batch_is_scored_once_against_the_production_versions_baseline(mysql_e
     assert again == first
     runs = client.search_runs(
         [run.info.experiment_id],
-        filter_string=f"tags.`{quality.TAG_BATCH}` = '{first['batch_key']}' and tags.`{quality.TAG_MODEL}` = '{name}'",
+        filter_string=f"tags.`{names.TAG_MONITOR_BATCH}` = '{first['batch_key']}' and tags.`{names.TAG_MONITOR_MODEL}` = '{name}'",
     )
     assert len(runs) == 1
 

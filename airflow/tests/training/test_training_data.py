@@ -12,10 +12,11 @@ from sklearn.metrics import f1_score
 from training_helpers import covertype_frame
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
+from mlops_pipelines.scoring import aligned_proba, score, typed
 from mlops_pipelines.training import families
 from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
-from mlops_pipelines.training.data import SplitError, snapshot_from_frame, split, typed
-from mlops_pipelines.training.evaluation import aligned_proba, confusion_matrix_figure, score
+from mlops_pipelines.training.data import SplitError, snapshot_from_frame, split
+from mlops_pipelines.training.evaluation import confusion_matrix_figure
 from mlops_pipelines.training.grids import candidates
 from mlops_pipelines.training.pipelines import build_pipeline
 

@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from test_training_mlflow import GOOD, SMALL, children, client, config_for, train
 from training_helpers import unique
 
+from mlops_pipelines import mlflow_names as names
 from mlops_pipelines.contracts import PENGUINS
 from mlops_pipelines.training import families, faults, tasks
 from mlops_pipelines.training.grids import Candidate
@@ -66,7 +67,7 @@ def test_mlflow_failing_while_a_candidate_is_logged_fails_its_task_and_the_retry
     (failed,) = children(parent).values()
     # Ended FAILED (MLflow answered again), marked as the infrastructure's failure, not the model's.
     assert failed.info.status == "FAILED"
-    assert failed.data.tags[faults.ERROR_KIND_TAG] == faults.INFRASTRUCTURE
+    assert failed.data.tags[names.TAG_ERROR_KIND] == faults.INFRASTRUCTURE
     assert "MlflowException" in failed.data.tags["training.error"]
 
     monkeypatch.setattr(tasks, "cross_validate_candidate", real)
@@ -74,7 +75,7 @@ def test_mlflow_failing_while_a_candidate_is_logged_fails_its_task_and_the_retry
     assert retried["status"] == "FINISHED" and retried["run_id"] == failed.info.run_id
     (run,) = children(parent).values()  # still one run for the candidate, no RUNNING leftover
     assert run.info.status == "FINISHED" and "training.error" not in run.data.tags
-    assert faults.ERROR_KIND_TAG not in run.data.tags and "cv_accuracy_mean" in run.data.metrics
+    assert names.TAG_ERROR_KIND not in run.data.tags and "cv_accuracy_mean" in run.data.metrics
 
 
 def test_a_candidate_failing_on_the_data_is_a_failed_candidate_and_the_grid_is_complete(mlflow_uri, penguins_snapshot, monkeypatch):

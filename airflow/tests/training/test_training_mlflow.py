@@ -16,13 +16,14 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from training_helpers import unique
 
+from mlops_pipelines import mlflow_names as names
+from mlops_pipelines import scoring
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
-from mlops_pipelines.training import evaluation, families, tasks, tracking
+from mlops_pipelines.training import families, tasks, tracking
 from mlops_pipelines.training.config import TrainingConfig
 from mlops_pipelines.training.data import split
 from mlops_pipelines.training.grids import Candidate
 from mlops_pipelines.training.pipelines import build_preprocessor
-from mlops_pipelines.training.registry import PRODUCTION_ALIAS
 
 pytestmark = pytest.mark.mlflow
 
@@ -66,7 +67,7 @@ def client():
 
 
 def production(name):
-    return client().get_model_version_by_alias(name, PRODUCTION_ALIAS).version
+    return client().get_model_version_by_alias(name, names.PRODUCTION_ALIAS).version
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +117,11 @@ def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(p
             assert TEST <= set(run.data.metrics) and run.data.tags["training.refit"] == "true"
             assert run.data.tags["training.model_id"] == best["model_id"]
             assert set(contexts) == {"train", "test"} and json.loads(contexts["test"].profile)["num_rows"] == 69
-            assert tracking.CONFUSION_MATRIX_FILE in artifacts
+            assert names.CONFUSION_MATRIX_FILE in artifacts
         else:
             # Never scored on the test split, no model: only the chosen candidate is.
             assert not {m for m in run.data.metrics if m.startswith("test_")} and "accuracy" not in run.data.metrics
-            assert "training.model_id" not in run.data.tags and tracking.CONFUSION_MATRIX_FILE not in artifacts
+            assert "training.model_id" not in run.data.tags and names.CONFUSION_MATRIX_FILE not in artifacts
             assert set(contexts) == {"train"}
         assert contexts["train"].name == "penguins_clean-train" and json.loads(contexts["train"].profile)["num_rows"] == 273
     forest = runs["random_forest-00"]
@@ -151,9 +152,9 @@ def test_registered_model_artifacts_are_in_the_minio_bucket(penguins_run):
     )
     listing = s3.list_objects_v2(Bucket="mlflow", Prefix=prefix + "/")
     files = {obj["Key"].removeprefix(prefix + "/"): obj["Size"] for obj in listing.get("Contents", [])}
-    assert {"MLmodel", "model.skops", "input_example.json", tracking.FEATURE_SPEC_FILE, "requirements.txt"} <= set(files)
+    assert {"MLmodel", "model.skops", "input_example.json", names.FEATURE_SPEC_FILE, "requirements.txt"} <= set(files)
     assert files["model.skops"] > 1000
-    spec = s3.get_object(Bucket="mlflow", Key=f"{prefix}/{tracking.FEATURE_SPEC_FILE}")["Body"].read()
+    spec = s3.get_object(Bucket="mlflow", Key=f"{prefix}/{names.FEATURE_SPEC_FILE}")["Body"].read()
     assert json.loads(spec) == PENGUINS.feature_spec()
 
 
@@ -165,7 +166,7 @@ def test_first_version_takes_production_and_serves_from_the_registry(penguins_ru
     assert production(name) == "1"
     version = client().get_model_version(name, "1")
     assert version.tags["promotion.decision"] == "promoted"
-    model = mlflow.pyfunc.load_model(f"models:/{name}@{PRODUCTION_ALIAS}")
+    model = mlflow.pyfunc.load_model(f"models:/{name}@{names.PRODUCTION_ALIAS}")
     example = model.input_example
     assert isinstance(example, pd.DataFrame) and list(example.columns) == PENGUINS.feature_names
     assert set(model.predict(example)) <= set(PENGUINS.classes)
@@ -174,7 +175,7 @@ def test_first_version_takes_production_and_serves_from_the_registry(penguins_ru
     assert model.predict(example.head(1).assign(sex=None))[0] in PENGUINS.classes
     with pytest.raises(mlflow.exceptions.MlflowException, match="sex"):
         model.predict(example.drop(columns=["sex"]).head(1))
-    info = mlflow.models.get_model_info(f"models:/{name}@{PRODUCTION_ALIAS}")
+    info = mlflow.models.get_model_info(f"models:/{name}@{names.PRODUCTION_ALIAS}")
     assert info.metadata["feature_spec"] == PENGUINS.feature_spec()
     assert all(c.required for c in info.signature.inputs.inputs)
 
@@ -219,8 +220,8 @@ def test_the_parent_run_says_why_it_trains_from_its_creation(mlflow_uri, penguin
     events = [{"extra": {"reason": "accuracy_drop"}}]
     parent = tasks.prepare(PENGUINS, penguins_snapshot, config, "penguins_train", unique("asset"), "accuracy_drop", events)
     run = client().get_run(parent["parent_run_id"])
-    assert run.data.tags[tasks.REASON_TAG] == "accuracy_drop"
-    assert tasks.REASON_DETAIL_FILE in [a.path for a in client().list_artifacts(run.info.run_id)]
+    assert run.data.tags[names.TAG_RETRAIN_REASON] == "accuracy_drop"
+    assert names.RETRAIN_TRIGGER_FILE in [a.path for a in client().list_artifacts(run.info.run_id)]
 
 
 def test_a_retried_candidate_task_resumes_the_run_its_dead_try_left_open(mlflow_uri, penguins_snapshot):
@@ -320,7 +321,7 @@ def test_the_candidate_is_chosen_by_its_cv_mean_not_by_the_test_split(mlflow_uri
     leaky = dataclasses.replace(families.FAMILIES["svm"], make=lambda params, rs: Leaky(answers, "Adelie"))
     # Its test score, as the former rule saw it, is better than the honest candidate's.
     honest = Pipeline([("preprocess", build_preprocessor(PENGUINS)), ("classifier", Leaky(answers, "Adelie"))])
-    leaky_test_f1 = evaluation.score(honest.fit(parts.X_train, parts.y_train), parts.X_test, parts.y_test, PENGUINS.classes)["f1_macro"]
+    leaky_test_f1 = scoring.score(honest.fit(parts.X_train, parts.y_train), parts.X_test, parts.y_test, PENGUINS.classes)["f1_macro"]
     monkeypatch.setitem(families.FAMILIES, "svm", leaky)
     grids = {**BAD, "svm": {"C": [1.0], "kernel": ["rbf"], "gamma": ["scale"]}}
     parent, trained, registered = train(PENGUINS, penguins_snapshot, config_for(PENGUINS, unique("t-cv-choice"), grids))
@@ -391,7 +392,7 @@ def test_covertype_model_accepts_a_soil_type_absent_from_its_training_data(mlflo
     config = config_for(COVERTYPE, unique("t-covertype"), SMALL)
     _, trained, registered = train(COVERTYPE, covertype_snapshot, config)
     assert registered["promoted"] and trained["random_forest-00"]["status"] == "FINISHED"
-    model = mlflow.pyfunc.load_model(f"models:/{config.model_name}@{PRODUCTION_ALIAS}")
+    model = mlflow.pyfunc.load_model(f"models:/{config.model_name}@{names.PRODUCTION_ALIAS}")
     rows = model.input_example.assign(Soil_Type="C5151")
     assert set(model.predict(rows)) <= set(COVERTYPE.classes)
     inputs = {c.name: c.type.name for c in mlflow.models.get_model_info(f"models:/{config.model_name}/1").signature.inputs.inputs}

@@ -8,7 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from training_helpers import covertype_frame
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, SOIL_CODES
-from mlops_pipelines.training.data import split, typed
+from mlops_pipelines.scoring import typed
+from mlops_pipelines.training.data import split
 from mlops_pipelines.training.pipelines import build_pipeline, build_preprocessor, for_single_rows
 
 

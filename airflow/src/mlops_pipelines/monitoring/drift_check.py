@@ -20,18 +20,17 @@ from sqlalchemy.engine import Engine
 
 from mlflow import MlflowClient
 from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.mlflow_helpers import experiment_id, quote
+from mlops_pipelines.mlflow_names import DRIFT_REPORT_FILE, TAG_MONITOR_CHECK, monitoring_experiment
 from mlops_pipelines.monitoring import drift
-from mlops_pipelines.monitoring.quality import create_monitoring_run, experiment_name
+from mlops_pipelines.monitoring.quality import create_monitoring_run
 from mlops_pipelines.monitoring.served import ServedVersion, production
 from mlops_pipelines.monitoring.store import insert_ignoring_duplicates
 from mlops_pipelines.storage import utcnow
 from mlops_pipelines.tables import CLEAN, FEATURE_DRIFT, create_tables
-from mlops_pipelines.training.tracking import experiment_id, quote
 
 log = logging.getLogger(__name__)
 
-TAG_CHECK = "monitoring.check_id"
-REPORT_FILE = "drift_report.html"
 SOURCES = ("predictions", "ingested")
 # Rows read per side at most (a seeded sample of the training rows; the newest of the window).
 MAX_ROWS = 20_000
@@ -88,15 +87,15 @@ def prediction_rows(engine: Engine, contract: DatasetContract, start: datetime, 
 
 
 def _report_run(client: MlflowClient, contract: DatasetContract, served: ServedVersion, check_id: str, report: str, shares: dict) -> str:
-    experiment = experiment_id(client, experiment_name(contract))
-    found = client.search_runs([experiment], filter_string=f"tags.`{TAG_CHECK}` = {quote(check_id)}", max_results=1)
+    experiment = experiment_id(client, monitoring_experiment(contract.name))
+    found = client.search_runs([experiment], filter_string=f"tags.`{TAG_MONITOR_CHECK}` = {quote(check_id)}", max_results=1)
     run_id = found[0].info.run_id if found else None
     if run_id is None:
-        run_id = create_monitoring_run(client, contract, served, "drift", f"drift {check_id}", {TAG_CHECK: check_id})
+        run_id = create_monitoring_run(client, contract, served, "drift", f"drift {check_id}", {TAG_MONITOR_CHECK: check_id})
     for source, share in shares.items():
         client.log_metric(run_id, f"drifted_share_{source}", share)
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, REPORT_FILE)
+        path = os.path.join(tmp, DRIFT_REPORT_FILE)
         with open(path, "w") as fh:
             fh.write(report)
         client.log_artifact(run_id, path)

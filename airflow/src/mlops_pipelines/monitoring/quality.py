@@ -26,27 +26,24 @@ from sqlalchemy.engine import Engine
 
 from mlflow import MlflowClient
 from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.mlflow_helpers import experiment_id, quote
+from mlops_pipelines.mlflow_names import (
+    TAG_MONITOR_BATCH,
+    TAG_MONITOR_BATCH_NUMBER,
+    TAG_MONITOR_DATASET,
+    TAG_MONITOR_GROUP,
+    TAG_MONITOR_KIND,
+    TAG_MONITOR_MODEL,
+    TAG_MONITOR_VERSION,
+    monitoring_experiment,
+)
 from mlops_pipelines.monitoring.served import ServedVersion, production
 from mlops_pipelines.monitoring.store import insert_ignoring_duplicates
+from mlops_pipelines.scoring import score, typed
 from mlops_pipelines.storage import utcnow
 from mlops_pipelines.tables import CLEAN, MODEL_QUALITY, RAW, create_tables
-from mlops_pipelines.training.data import typed
-from mlops_pipelines.training.evaluation import score
-from mlops_pipelines.training.tracking import experiment_id, quote
 
 log = logging.getLogger(__name__)
-
-TAG_KIND = "monitoring.kind"
-TAG_MODEL = "monitoring.model_name"
-TAG_VERSION = "monitoring.model_version"
-TAG_BATCH = "monitoring.batch_key"
-TAG_BATCH_NUMBER = "monitoring.batch_number"
-TAG_GROUP = "monitoring.group_number"
-TAG_DATASET = "monitoring.dataset"
-
-
-def experiment_name(contract: DatasetContract) -> str:
-    return f"{contract.name}-monitoring"
 
 
 def create_monitoring_run(
@@ -54,8 +51,8 @@ def create_monitoring_run(
 ) -> str:
     """A run in the dataset's monitoring experiment, tagged with what it watched: its
     kind, the dataset, and the served model's name and version (plus `tags`)."""
-    experiment = experiment_id(client, experiment_name(contract))
-    base = {TAG_KIND: kind, TAG_DATASET: contract.name, TAG_MODEL: served.name, TAG_VERSION: served.version}
+    experiment = experiment_id(client, monitoring_experiment(contract.name))
+    base = {TAG_MONITOR_KIND: kind, TAG_MONITOR_DATASET: contract.name, TAG_MONITOR_MODEL: served.name, TAG_MONITOR_VERSION: served.version}
     return client.create_run(experiment, run_name=run_name, tags={**base, **tags}).info.run_id
 
 
@@ -120,7 +117,7 @@ def recorded(engine: Engine, dataset: str, served: ServedVersion, key: str) -> d
 def _earlier_run(client: MlflowClient, experiment: str, served: ServedVersion, key: str):
     found = client.search_runs(
         [experiment],
-        filter_string=f"tags.`{TAG_BATCH}` = {quote(key)} and tags.`{TAG_VERSION}` = {quote(served.version)} and tags.`{TAG_MODEL}` = {quote(served.name)}",
+        filter_string=f"tags.`{TAG_MONITOR_BATCH}` = {quote(key)} and tags.`{TAG_MONITOR_VERSION}` = {quote(served.version)} and tags.`{TAG_MONITOR_MODEL}` = {quote(served.name)}",
         max_results=1,
     )
     return found[0] if found and {"accuracy", "f1_macro"} <= set(found[0].data.metrics) else None
@@ -135,7 +132,7 @@ def log_run(
         served,
         "live_accuracy",
         f"{served.name} v{served.version} {key}",
-        {TAG_BATCH: key, TAG_BATCH_NUMBER: str(batch.batch_number), TAG_GROUP: str(batch.group_number)},
+        {TAG_MONITOR_BATCH: key, TAG_MONITOR_BATCH_NUMBER: str(batch.batch_number), TAG_MONITOR_GROUP: str(batch.group_number)},
     )
     client.log_param(run_id, "rows_scored", rows)
     for name, value in metrics.items():
@@ -168,7 +165,7 @@ def score_batch(
     if existing:
         log.info("batch %s was scored by %s v%s already", key, served.name, served.version)
         return existing
-    experiment = experiment_id(client, experiment_name(contract))
+    experiment = experiment_id(client, monitoring_experiment(contract.name))
     earlier = _earlier_run(client, experiment, served, key)
     if earlier is not None:  # an earlier try logged the run, then failed before the row
         run_id, metrics = earlier.info.run_id, {m: earlier.data.metrics[m] for m in ("accuracy", "f1_macro")}

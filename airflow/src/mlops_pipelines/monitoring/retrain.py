@@ -32,10 +32,9 @@ from sqlalchemy.engine import Engine
 
 from mlflow import MlflowClient
 from mlops_pipelines.contracts import DatasetContract
-from mlops_pipelines.monitoring.served import ServedVersion, created_at, latest_version, production
+from mlops_pipelines.mlflow_helpers import latest_version
+from mlops_pipelines.monitoring.served import ServedVersion, created_at, production
 from mlops_pipelines.tables import CLEAN, FEATURE_DRIFT, MODEL_QUALITY, RETRAIN_TRIGGERS, create_tables
-
-REASONS = ("accuracy_drop", "drift", "new_rows", "no_model")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 A version's run logs test_accuracy / test_f1_macro and register_best copies
 them onto the version as tags; the training snapshot is the clean table's rows
-with id <= `data.snapshot_max_id` (a version tag; versions registered before the tag existed
-have it as a param of their DAG run's parent run).
+with id <= `data.snapshot_max_id` (a version tag, or on older versions a param
+of their DAG run's parent run).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from mlflow.entities.model_registry import ModelVersion
 
 from mlflow import MlflowClient
-from mlops_pipelines.training.registry import PRODUCTION_ALIAS, production_version
-from mlops_pipelines.training.tracking import TAG_PARENT, quote
+from mlops_pipelines.mlflow_helpers import latest_version, production_version
+from mlops_pipelines.mlflow_names import DATA_ROWS, DATA_SNAPSHOT_MAX_ID, TAG_PARENT, test_metric
 
-SNAPSHOT_TAG = "data.snapshot_max_id"
+TEST_ACCURACY, TEST_F1_MACRO = test_metric("accuracy"), test_metric("f1_macro")
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,16 @@ def describe(client: MlflowClient, version: ModelVersion) -> ServedVersion:
     tags = version.tags or {}
     metrics: dict[str, float] = {}
     params: dict[str, str] = {}
-    if version.run_id and ("test_accuracy" not in tags or SNAPSHOT_TAG not in tags):
+    if version.run_id and (TEST_ACCURACY not in tags or DATA_SNAPSHOT_MAX_ID not in tags):
         run = client.get_run(version.run_id)
         metrics = dict(run.data.metrics)
         parent = run.data.tags.get(TAG_PARENT)
-        if parent and SNAPSHOT_TAG not in tags:
+        if parent and DATA_SNAPSHOT_MAX_ID not in tags:
             params = dict(client.get_run(parent).data.params)
-    accuracy = _float(tags.get("test_accuracy", metrics.get("test_accuracy")))
-    f1 = _float(tags.get("test_f1_macro", metrics.get("test_f1_macro")))
-    snapshot = _float(tags.get(SNAPSHOT_TAG, params.get(SNAPSHOT_TAG)))
-    rows = _float(tags.get("data.rows", params.get("data.rows")))
+    accuracy = _float(tags.get(TEST_ACCURACY, metrics.get(TEST_ACCURACY)))
+    f1 = _float(tags.get(TEST_F1_MACRO, metrics.get(TEST_F1_MACRO)))
+    snapshot = _float(tags.get(DATA_SNAPSHOT_MAX_ID, params.get(DATA_SNAPSHOT_MAX_ID)))
+    rows = _float(tags.get(DATA_ROWS, params.get(DATA_ROWS)))
     return ServedVersion(
         version.name,
         str(version.version),
@@ -84,12 +84,3 @@ def production(client: MlflowClient, name: str) -> ServedVersion | None:
         return None
     version = production_version(client, name)
     return None if version is None else describe(client, version)
-
-
-def latest_version(client: MlflowClient, name: str) -> ModelVersion | None:
-    """The newest version of `name` (any alias), or None when none is registered."""
-    versions = client.search_model_versions(f"name = {quote(name)}")
-    return max(versions, key=lambda v: int(v.version)) if versions else None
-
-
-__all__ = ["PRODUCTION_ALIAS", "ServedVersion", "describe", "latest_version", "production"]

@@ -9,7 +9,7 @@ Modules, in the order a DAG run uses them:
 - `data`: snapshot of a clean table, contract-typed; stratified seeded split.
 - `features`: engineered features (ratios of raw fields) as pipeline steps.
 - `pipelines`: preprocessing + classifier as one `Pipeline` built from a contract.
-- `evaluation`: the metrics (per CV fold, on the test split) and the confusion-matrix figure.
+- `evaluation`: the confusion-matrix figure (the metrics: `mlops_pipelines.scoring`).
 - `candidates`: one candidate's cross-validation; the winner's refit and test score.
 - `selection`: pure rules: best candidate by CV mean, promotion decision.
 - `tracking`: MLflow runs (parent per DAG run, child per candidate) and the model.

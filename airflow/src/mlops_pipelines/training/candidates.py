@@ -19,12 +19,13 @@ from sklearn.model_selection import StratifiedKFold, cross_validate
 from threadpoolctl import threadpool_limits
 
 from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.mlflow_names import test_metric
+from mlops_pipelines.scoring import score
 from mlops_pipelines.training.data import Split
-from mlops_pipelines.training.evaluation import score
 from mlops_pipelines.training.families import BLAS_THREADS, CV_N_JOBS, FAMILIES
 from mlops_pipelines.training.grids import Candidate
 from mlops_pipelines.training.pipelines import build_pipeline
-from mlops_pipelines.training.selection import HIGHER_IS_BETTER, cv_mean, cv_std, test_metric
+from mlops_pipelines.training.selection import HIGHER_IS_BETTER, cv_mean, cv_std
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def cross_validate_candidate(
 ) -> Outcome:
     """Mean and standard deviation across folds of every metric, and the fit time.
 
-    scikit-learn's cross_validate with the platform's own scorer (evaluation.score:
+    scikit-learn's cross_validate with the platform's own scorer (scoring.score:
     probabilities aligned to the contract's classes, so a fold missing a class
     still has a log loss). A failing fold fails the candidate (error_score="raise").
     """

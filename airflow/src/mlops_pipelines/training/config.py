@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.mlflow_names import training_experiment
 from mlops_pipelines.training.families import FAMILIES
 from mlops_pipelines.training.features import has_engineered_features
 from mlops_pipelines.training.grids import Candidate, candidates, validate_grid
@@ -88,7 +89,7 @@ class TrainingConfig:
     @classmethod
     def for_contract(cls, contract: DatasetContract, **overrides: Any) -> TrainingConfig:
         """One MLflow experiment and one registered model per dataset."""
-        overrides.setdefault("experiment_name", f"{contract.name}-training")
+        overrides.setdefault("experiment_name", training_experiment(contract.name))
         overrides.setdefault("model_name", contract.registered_model_name)
         overrides.setdefault("grids", default_grids(contract))
         if overrides.get("engineered_features") and not has_engineered_features(contract):

@@ -17,7 +17,8 @@ from sklearn.model_selection import train_test_split
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from mlops_pipelines.contracts import Categorical, DatasetContract
+from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.scoring import typed
 
 
 class SqlTableSource(DatasetSource):
@@ -76,25 +77,6 @@ class Split:
     X_test: pd.DataFrame
     y_train: pd.Series
     y_test: pd.Series
-
-
-def typed(frame: pd.DataFrame, contract: DatasetContract) -> pd.DataFrame:
-    """Features and target with the dtypes the model is trained and served with.
-
-    Integers stay int64 where the contract forbids missing values (the model's
-    signature then says "long"); categories are strings with NaN for missing.
-    """
-    columns = {}
-    for feature in contract.features:
-        values = frame[feature.name]
-        if isinstance(feature, Categorical):
-            columns[feature.name] = values.astype("str")
-        elif feature.integer and not feature.nullable:
-            columns[feature.name] = values.astype("int64")
-        else:
-            columns[feature.name] = pd.to_numeric(values).astype("float64")
-    columns[contract.target] = frame[contract.target].astype("int64" if contract.integer_classes else "str")
-    return pd.DataFrame(columns).reset_index(drop=True)
 
 
 def snapshot_from_frame(contract: DatasetContract, frame: pd.DataFrame, max_id: int | None = None) -> Snapshot:

@@ -1,5 +1,4 @@
-"""How a fitted model is scored (on each CV fold, and the winner once on the test split), and the
-confusion-matrix figure."""
+"""The confusion-matrix figure of the chosen candidate's test split (the scores: mlops_pipelines.scoring)."""
 
 from __future__ import annotations
 
@@ -7,32 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
-
-
-def aligned_proba(model, X: pd.DataFrame, classes: Sequence[Any]) -> np.ndarray:
-    """Class probabilities with one column per contract class, in contract order.
-
-    A class missing from the training split has no column in predict_proba; it
-    gets probability 0 here, so the log loss stays defined on every test split.
-    """
-    proba = model.predict_proba(X)
-    out = np.zeros((len(X), len(classes)))
-    position = {c: i for i, c in enumerate(classes)}
-    for j, label in enumerate(model.classes_):
-        out[:, position[label]] = proba[:, j]
-    return out
-
-
-def score(model, X: pd.DataFrame, y: pd.Series, classes: Sequence[Any]) -> dict[str, float]:
-    predicted = model.predict(X)
-    return {
-        "accuracy": float(accuracy_score(y, predicted)),
-        # Averaged over the classes present in the test split or predicted.
-        "f1_macro": float(f1_score(y, predicted, average="macro", zero_division=0)),
-        "log_loss": float(log_loss(y, aligned_proba(model, X, classes), labels=list(classes))),
-    }
+from sklearn.metrics import confusion_matrix
 
 
 def confusion_matrix_figure(y_true, y_pred, classes: Sequence[Any], class_names: dict[Any, str], title: str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-ERROR_KIND_TAG = "training.error_kind"
+# Values of the training.error_kind tag (mlflow_names.TAG_ERROR_KIND).
 INFRASTRUCTURE = "infrastructure"  # the services failed: the task retries
 MODEL = "model"  # the candidate failed on the data: final
 

@@ -21,14 +21,11 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from mlops_pipelines.mlflow_names import CODE_VERSION, DATA_DIGEST, GRID_DIGEST
 from mlops_pipelines.training.config import TrainingConfig
 
-DATA_TAG = "data.digest"
-GRID_TAG = "grid.digest"
-CODE_TAG = "code.version"
-
 _PACKAGE = Path(__file__).resolve().parents[1]  # mlops_pipelines/
-_CODE_FILES = ("training/*.py", "contracts.py")
+_CODE_FILES = ("training/*.py", "contracts.py", "mlflow_names.py", "mlflow_helpers.py", "scoring.py")
 
 
 def grid_digest(config: TrainingConfig) -> str:
@@ -56,7 +53,7 @@ def code_version() -> str:
 
 
 def fingerprint(data_digest: str, config: TrainingConfig) -> dict[str, str]:
-    return {DATA_TAG: data_digest, GRID_TAG: grid_digest(config), CODE_TAG: code_version()}
+    return {DATA_DIGEST: data_digest, GRID_DIGEST: grid_digest(config), CODE_VERSION: code_version()}
 
 
 def unchanged(latest_tags: dict[str, str], current: dict[str, str]) -> bool:

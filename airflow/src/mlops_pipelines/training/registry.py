@@ -12,19 +12,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 
 import mlflow
 from mlflow import MlflowClient
+from mlops_pipelines.mlflow_helpers import production_version, quote
+from mlops_pipelines.mlflow_names import (
+    NOT_PROMOTED,
+    PRODUCTION_ALIAS,
+    PROMOTED,
+    PROMOTION_PREFIX,
+    TAG_PROMOTION_DECISION,
+    TAG_PROMOTION_REASON,
+)
+from mlops_pipelines.scoring import score
 from mlops_pipelines.training.data import Split
-from mlops_pipelines.training.evaluation import score
 from mlops_pipelines.training.faults import is_infrastructure_error
 from mlops_pipelines.training.selection import PromotionDecision, auto_promotion
-from mlops_pipelines.training.tracking import quote
 
 log = logging.getLogger(__name__)
-
-PRODUCTION_ALIAS = "production"
 
 
 def registered_by_run(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
@@ -33,27 +38,12 @@ def registered_by_run(client: MlflowClient, name: str, run_id: str) -> ModelVers
     return min(existing, key=lambda v: int(v.version)) if existing else None
 
 
-def latest_version(client: MlflowClient, name: str) -> ModelVersion | None:
-    """The newest version of `name` (highest number); None before the first one."""
-    versions = client.search_model_versions(f"name = {quote(name)}")
-    return max(versions, key=lambda v: int(v.version)) if versions else None
-
-
 def register(client: MlflowClient, name: str, model_id: str, run_id: str, tags: dict[str, Any]) -> ModelVersion:
     """A new version of `name` from a logged model; the existing one if this run registered it already."""
     existing = registered_by_run(client, name, run_id)
     if existing is not None:
         return existing
     return mlflow.register_model(f"models:/{model_id}", name, tags={k: str(v) for k, v in tags.items()})
-
-
-def production_version(client: MlflowClient, name: str) -> ModelVersion | None:
-    try:
-        return client.get_model_version_by_alias(name, PRODUCTION_ALIAS)
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise
 
 
 def score_version(name: str, version: str, split: Split, metric: str, classes: Sequence[Any]) -> float:
@@ -107,7 +97,6 @@ def decide(
     )
 
 
-DECISION_TAG = "promotion.decision"
 SCORE_KEYS = ("new_score", "production_score", "margin")
 
 
@@ -118,10 +107,10 @@ def recorded_decision(version: ModelVersion, metric: str) -> PromotionDecision |
     the version already in production and record "not_promoted" without scores.
     """
     tags = version.tags or {}
-    if DECISION_TAG not in tags:
+    if TAG_PROMOTION_DECISION not in tags:
         return None
-    scores = {key: float(tags[f"promotion.{key}"]) for key in SCORE_KEYS if f"promotion.{key}" in tags}
-    return PromotionDecision(tags[DECISION_TAG] == "promoted", tags.get("promotion.reason", ""), metric, **scores)
+    scores = {key: float(tags[PROMOTION_PREFIX + key]) for key in SCORE_KEYS if PROMOTION_PREFIX + key in tags}
+    return PromotionDecision(tags[TAG_PROMOTION_DECISION] == PROMOTED, tags.get(TAG_PROMOTION_REASON, ""), metric, **scores)
 
 
 def apply(client: MlflowClient, name: str, version: ModelVersion, decision: PromotionDecision) -> None:
@@ -130,13 +119,13 @@ def apply(client: MlflowClient, name: str, version: ModelVersion, decision: Prom
     Recorded first, so that an attempt failing in between leaves the decision
     for the retry (`recorded_decision`), which moves the alias again.
     """
-    tags = {DECISION_TAG: "promoted" if decision.promote else "not_promoted", "promotion.reason": decision.reason[:4000]}
+    tags = {TAG_PROMOTION_DECISION: PROMOTED if decision.promote else NOT_PROMOTED, TAG_PROMOTION_REASON: decision.reason[:4000]}
     for key in SCORE_KEYS:
         value = getattr(decision, key)
         if value is not None:
-            tags[f"promotion.{key}"] = f"{value:.6f}"
+            tags[PROMOTION_PREFIX + key] = f"{value:.6f}"
     for key, value in tags.items():
         client.set_model_version_tag(name, version.version, key, value)
     if decision.promote:
         client.set_registered_model_alias(name, PRODUCTION_ALIAS, version.version)
-    log.info("%s version %s: %s (%s)", name, version.version, tags[DECISION_TAG], decision.reason)
+    log.info("%s version %s: %s (%s)", name, version.version, tags[TAG_PROMOTION_DECISION], decision.reason)

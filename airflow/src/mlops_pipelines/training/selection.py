@@ -21,11 +21,6 @@ def cv_std(metric: str) -> str:
     return f"cv_{metric}_std"
 
 
-def test_metric(metric: str) -> str:
-    """Name of a metric scored on the test split, as only the chosen candidate's run logs it."""
-    return f"test_{metric}"
-
-
 def check_metric(metric: str) -> str:
     if metric not in HIGHER_IS_BETTER:
         raise ValueError(f"unknown selection metric {metric!r}; choose one of {sorted(HIGHER_IS_BETTER)}")

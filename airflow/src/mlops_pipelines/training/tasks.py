@@ -27,7 +27,9 @@ from mlflow.entities import DatasetInput, InputTag, Param, Run
 
 import mlflow
 from mlflow import MlflowClient
+from mlops_pipelines import mlflow_names as names
 from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.mlflow_helpers import experiment_id, latest_version
 from mlops_pipelines.training import faults, fingerprint, registry, tracking
 from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
 from mlops_pipelines.training.config import TrainingConfig
@@ -36,11 +38,9 @@ from mlops_pipelines.training.evaluation import confusion_matrix_figure
 from mlops_pipelines.training.families import FAMILIES, REFIT_N_JOBS
 from mlops_pipelines.training.grids import Candidate
 from mlops_pipelines.training.pipelines import for_single_rows
-from mlops_pipelines.training.selection import HIGHER_IS_BETTER, choose_best, test_metric
+from mlops_pipelines.training.selection import HIGHER_IS_BETTER, choose_best
 
 log = logging.getLogger(__name__)
-
-BEST_RUN_TAG = "best.run_id"
 
 
 class AllCandidatesFailed(RuntimeError):
@@ -52,12 +52,8 @@ def recorded_snapshot_id(config: TrainingConfig, dag_id: str, run_id: str) -> in
     client = MlflowClient()
     experiment = client.get_experiment_by_name(config.experiment_name)
     run = experiment and tracking.find_parent_run(client, experiment.experiment_id, dag_id, run_id)
-    value = run.data.params.get("data.snapshot_max_id") if run else None
+    value = run.data.params.get(names.DATA_SNAPSHOT_MAX_ID) if run else None
     return int(value) if value not in (None, "None") else None
-
-
-REASON_TAG = "retrain.reason"
-REASON_DETAIL_FILE = "retrain_trigger.json"
 
 
 def prepare(
@@ -78,13 +74,13 @@ def prepare(
     """
     split(snapshot, config.test_size, config.random_state)
     client = MlflowClient()
-    experiment = tracking.experiment_id(client, config.experiment_name)
-    reason_tags = {REASON_TAG: reason[:250]} if reason else {}
+    experiment = experiment_id(client, config.experiment_name)
+    reason_tags = {names.TAG_RETRAIN_REASON: reason[:250]} if reason else {}
     parent = tracking.parent_run(client, experiment, dag_id, run_id, contract.name, reason_tags).info.run_id
     if reason:  # a parent an earlier try created
-        client.set_tag(parent, REASON_TAG, reason[:250])
+        client.set_tag(parent, names.TAG_RETRAIN_REASON, reason[:250])
     if trigger_events:
-        client.log_dict(parent, {"reason": reason, "events": trigger_events}, REASON_DETAIL_FILE)
+        client.log_dict(parent, {"reason": reason, "events": trigger_events}, names.RETRAIN_TRIGGER_FILE)
     params = {
         "test_size": config.test_size,
         "random_state": config.random_state,
@@ -93,10 +89,10 @@ def prepare(
         "auto_promote": config.auto_promote,
         "promotion_margin": config.promotion_margin,
         "engineered_features": config.engineered_features,
-        "data.table": snapshot.source.table,
-        "data.snapshot_max_id": snapshot.source.max_id,
-        "data.rows": snapshot.rows,
-        "data.digest": snapshot.digest,
+        names.DATA_TABLE: snapshot.source.table,
+        names.DATA_SNAPSHOT_MAX_ID: snapshot.source.max_id,
+        names.DATA_ROWS: snapshot.rows,
+        names.DATA_DIGEST: snapshot.digest,
         **{f"grid.{name}": json.dumps(grid) for name, grid in config.grids.items()},
     }
     client.log_batch(parent, params=[Param(k, str(v)) for k, v in params.items()])
@@ -121,16 +117,16 @@ def list_candidates(config: TrainingConfig) -> list[dict[str, Any]]:
 def _result(run: Run) -> dict[str, Any]:
     tags = run.data.tags
     return {
-        "family": tags.get(tracking.TAG_FAMILY),
-        "candidate": tags.get(tracking.TAG_CANDIDATE),
-        "index": int(tags.get(tracking.TAG_INDEX, 0)),
+        "family": tags.get(names.TAG_FAMILY),
+        "candidate": tags.get(names.TAG_CANDIDATE),
+        "index": int(tags.get(names.TAG_INDEX, 0)),
         "run_id": run.info.run_id,
         "status": run.info.status,
-        "model_id": tags.get(tracking.TAG_MODEL_ID),
+        "model_id": tags.get(names.TAG_MODEL_ID),
         "metrics": dict(run.data.metrics),
         "params": dict(run.data.params),
-        "error": tags.get(tracking.TAG_ERROR),
-        "error_kind": tags.get(faults.ERROR_KIND_TAG),
+        "error": tags.get(names.TAG_ERROR),
+        "error_kind": tags.get(names.TAG_ERROR_KIND),
     }
 
 
@@ -148,7 +144,7 @@ def candidate_results(parent: dict[str, Any]) -> list[dict[str, Any]]:
     runs = tracking.candidate_runs(MlflowClient(), parent["experiment_id"], parent["parent_run_id"])
     chosen: dict[str, Run] = {}
     for run in sorted(runs, key=lambda r: r.info.start_time):  # later runs replace earlier ones of equal rank
-        key = run.data.tags.get(tracking.TAG_CANDIDATE, "")
+        key = run.data.tags.get(names.TAG_CANDIDATE, "")
         current = chosen.get(key)
         if current is None or _STATUS_RANK.get(run.info.status, 2) <= _STATUS_RANK.get(current.info.status, 2):
             chosen[key] = run
@@ -174,7 +170,7 @@ def train_candidate(
     earlier = [
         r
         for r in tracking.candidate_runs(client, parent["experiment_id"], parent["parent_run_id"])
-        if r.data.tags.get(tracking.TAG_CANDIDATE) == candidate.key
+        if r.data.tags.get(names.TAG_CANDIDATE) == candidate.key
     ]
     final = [r for r in earlier if _is_final(r)]
     if final:
@@ -190,17 +186,17 @@ def train_candidate(
     parts = split(snapshot, config.test_size, config.random_state)
     train_ds = mlflow_dataset(snapshot, parts.X_train.join(parts.y_train), "train")
     tags = {
-        tracking.TAG_ROLE: "candidate",
-        tracking.TAG_FAMILY: candidate.family,
-        tracking.TAG_CANDIDATE: candidate.key,
-        tracking.TAG_INDEX: str(candidate.index),
-        tracking.TAG_DAG_ID: parent["dag_id"],
-        tracking.TAG_RUN_ID: parent["run_id"],
-        tracking.TAG_DATASET: contract.name,
+        names.TAG_ROLE: names.ROLE_CANDIDATE,
+        names.TAG_FAMILY: candidate.family,
+        names.TAG_CANDIDATE: candidate.key,
+        names.TAG_INDEX: str(candidate.index),
+        names.TAG_DAG_ID: parent["dag_id"],
+        names.TAG_RUN_ID: parent["run_id"],
+        names.TAG_DATASET: contract.name,
     }
     if resumed is not None:
         log.info("%s: resuming run %s (%s after an earlier try)", candidate.key, resumed.info.run_id, resumed.info.status)
-        for key in (tracking.TAG_ERROR, faults.ERROR_KIND_TAG):
+        for key in (names.TAG_ERROR, names.TAG_ERROR_KIND):
             if key in resumed.data.tags:
                 client.delete_tag(resumed.info.run_id, key)
         run = mlflow.start_run(run_id=resumed.info.run_id)
@@ -233,7 +229,7 @@ def train_candidate(
             error = outcome.error
             assert error is not None  # not ok
             log.error("candidate %s failed on the data: %s: %s", candidate.key, type(error).__name__, error)
-            mlflow.set_tags({tracking.TAG_ERROR: faults.describe(error), faults.ERROR_KIND_TAG: faults.MODEL})
+            mlflow.set_tags({names.TAG_ERROR: faults.describe(error), names.TAG_ERROR_KIND: faults.MODEL})
             mlflow.end_run("FAILED")
     except Exception as exc:
         kind = faults.INFRASTRUCTURE if faults.is_infrastructure_error(exc) else "unexpected"
@@ -247,7 +243,7 @@ def _is_final(run: Run) -> bool:
     """A run that a retry keeps as it is: finished, or failed by the candidate itself."""
     if run.info.status == "FINISHED":
         return True
-    return run.info.status == "FAILED" and run.data.tags.get(faults.ERROR_KIND_TAG) == faults.MODEL
+    return run.info.status == "FAILED" and run.data.tags.get(names.TAG_ERROR_KIND) == faults.MODEL
 
 
 def _end_failed(client: MlflowClient, run_id: str, exc: Exception, kind: str) -> None:
@@ -255,8 +251,8 @@ def _end_failed(client: MlflowClient, run_id: str, exc: Exception, kind: str) ->
     with contextlib.suppress(Exception):
         mlflow.end_run("FAILED")  # pops the active run before it calls the server, so this process can go on
     try:
-        client.set_tag(run_id, tracking.TAG_ERROR, faults.describe(exc))
-        client.set_tag(run_id, faults.ERROR_KIND_TAG, kind)
+        client.set_tag(run_id, names.TAG_ERROR, faults.describe(exc))
+        client.set_tag(run_id, names.TAG_ERROR_KIND, kind)
         client.set_terminated(run_id, "FAILED")
     except Exception as record_error:  # the same outage: the retry finds the run RUNNING and resumes it
         log.warning("could not record the failure on run %s: %s", run_id, record_error)
@@ -273,7 +269,7 @@ def chosen_candidate(client: MlflowClient, config: TrainingConfig, parent: dict[
     parent run when no candidate finished.
     """
     results = candidate_results(parent)
-    recorded = client.get_run(parent["parent_run_id"]).data.tags.get(BEST_RUN_TAG)
+    recorded = client.get_run(parent["parent_run_id"]).data.tags.get(names.TAG_BEST_RUN)
     best: Mapping[str, Any] | None = next((r for r in results if r["run_id"] == recorded), None) if recorded else None
     if best is None:
         best = choose_best(results, config.selection_metric)
@@ -281,8 +277,8 @@ def chosen_candidate(client: MlflowClient, config: TrainingConfig, parent: dict[
         client.set_terminated(parent["parent_run_id"], "FAILED")
         raise AllCandidatesFailed(f"no candidate of run {parent['run_id']} finished, nothing to register: {_reasons(results)}")
     if recorded != best["run_id"]:
-        client.set_tag(parent["parent_run_id"], BEST_RUN_TAG, best["run_id"])
-        client.set_tag(parent["parent_run_id"], "best.candidate", best["candidate"])
+        client.set_tag(parent["parent_run_id"], names.TAG_BEST_RUN, best["run_id"])
+        client.set_tag(parent["parent_run_id"], names.TAG_BEST_CANDIDATE, best["candidate"])
     return dict(best)
 
 
@@ -294,7 +290,7 @@ def refit_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingCo
     """
     client = MlflowClient()
     best = chosen_candidate(client, config, parent)
-    if best["model_id"] and test_metric(config.selection_metric) in best["metrics"]:
+    if best["model_id"] and names.test_metric(config.selection_metric) in best["metrics"]:
         return best
     candidate = Candidate(best["family"], best["index"], _grid_params(config, best))
     parts = split(snapshot, config.test_size, config.random_state)
@@ -307,15 +303,15 @@ def refit_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingCo
             confusion_matrix_figure(
                 parts.y_test, outcome.predictions, contract.classes, contract.class_names, f"{contract.name} {candidate.key} (test split)"
             ),
-            tracking.CONFUSION_MATRIX_FILE,
+            names.CONFUSION_MATRIX_FILE,
         )
         model_id = tracking.log_model(for_single_rows(outcome.model), contract, parts.X_train, candidate.family, candidate.params)
-        mlflow.set_tags({tracking.TAG_MODEL_ID: model_id, tracking.TAG_REFIT: "true"})
+        mlflow.set_tags({names.TAG_MODEL_ID: model_id, names.TAG_REFIT: "true"})
         # Linked to the logged model and the test set, so the MLflow UI can compare models, not only runs.
         mlflow.log_metrics(outcome.metrics, model_id=model_id, dataset=test_ds)
         # The same test scores under the names the UI's Model tab headlines
         # (ui/ui/model_view.py HEADLINE_METRICS: accuracy, f1_macro).
-        mlflow.log_metrics({m: outcome.metrics[test_metric(m)] for m in HIGHER_IS_BETTER}, model_id=model_id, dataset=test_ds)
+        mlflow.log_metrics({m: outcome.metrics[names.test_metric(m)] for m in HIGHER_IS_BETTER}, model_id=model_id, dataset=test_ds)
     finally:
         # The CV result stands whatever happened to the refit: a retry finds the run as it was.
         mlflow.end_run("FINISHED")
@@ -328,10 +324,6 @@ def _grid_params(config: TrainingConfig, result: dict[str, Any]) -> dict[str, An
         if candidate.key == result["candidate"]:
             return candidate.params
     raise ValueError(f"{result['candidate']} is not a candidate of this run's grids")
-
-
-REGISTRATION_SKIPPED_TAG = "registration_skipped"
-EVALUATED_TAG, TOTAL_TAG, PARTIAL_TAG = "candidates_evaluated", "candidates_total", "partial_grid"
 
 
 def grid_coverage(results: list[dict[str, Any]], config: TrainingConfig) -> dict[str, Any]:
@@ -363,7 +355,11 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
         raise RuntimeError(f"{best['candidate']} has no refit model yet: refit_best has not finished")
     results = candidate_results(parent)
     coverage = grid_coverage(results, config)
-    coverage_tags = {EVALUATED_TAG: coverage["evaluated"], TOTAL_TAG: coverage["total"], PARTIAL_TAG: str(coverage["partial"]).lower()}
+    coverage_tags = {
+        names.TAG_CANDIDATES_EVALUATED: coverage["evaluated"],
+        names.TAG_CANDIDATES_TOTAL: coverage["total"],
+        names.TAG_PARTIAL_GRID: str(coverage["partial"]).lower(),
+    }
     if coverage["partial"]:
         log.warning(
             "partial grid: %d of %d candidates were evaluated; %s chosen without %s (their tasks failed, see their runs)",
@@ -379,17 +375,18 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
         "best": best,
         "finished": sum(r["status"] == "FINISHED" for r in results),
         "failed": [r["candidate"] for r in results if r["status"] != "FINISHED"],
-        "candidates_evaluated": coverage["evaluated"],
-        "candidates_total": coverage["total"],
-        "partial_grid": coverage["partial"],
+        # Under the names of the parent run's tags.
+        names.TAG_CANDIDATES_EVALUATED: coverage["evaluated"],
+        names.TAG_CANDIDATES_TOTAL: coverage["total"],
+        names.TAG_PARTIAL_GRID: coverage["partial"],
     }
     current = fingerprint.fingerprint(snapshot.digest, config)
     if registry.registered_by_run(client, config.model_name, best["run_id"]) is None:
         skipped = _skip_reason(client, config.model_name, current)
         if skipped:
             log.warning("%s: registration skipped: %s", config.model_name, skipped)
-            client.set_tag(best["run_id"], REGISTRATION_SKIPPED_TAG, skipped[:4000])
-            client.set_tag(parent_id, REGISTRATION_SKIPPED_TAG, skipped[:4000])
+            client.set_tag(best["run_id"], names.TAG_REGISTRATION_SKIPPED, skipped[:4000])
+            client.set_tag(parent_id, names.TAG_REGISTRATION_SKIPPED, skipped[:4000])
             client.set_terminated(parent_id, "FINISHED")
             return {**summary, "version": None, "registered": False, "skipped": skipped, "promoted": False, "decision": None}
     scores = {k: f"{v:.6f}" for k, v in best["metrics"].items() if k.startswith(("cv_", "test_"))}
@@ -404,15 +401,15 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
             "cv_folds": config.cv_folds,
             "engineered_features": config.engineered_features,
             **current,
-            "data.rows": snapshot.rows,
-            "data.table": snapshot.source.table,
+            names.DATA_ROWS: snapshot.rows,
+            names.DATA_TABLE: snapshot.source.table,
             **coverage_tags,
             # The exact training rows (clean rows up to this id): the drift monitor's reference.
-            "data.snapshot_max_id": snapshot.source.max_id,
-            tracking.TAG_DAG_ID: parent["dag_id"],
-            tracking.TAG_RUN_ID: parent["run_id"],
-            tracking.TAG_FAMILY: best["family"],
-            tracking.TAG_CANDIDATE: best["candidate"],
+            names.DATA_SNAPSHOT_MAX_ID: snapshot.source.max_id,
+            names.TAG_DAG_ID: parent["dag_id"],
+            names.TAG_RUN_ID: parent["run_id"],
+            names.TAG_FAMILY: best["family"],
+            names.TAG_CANDIDATE: best["candidate"],
         },
     )
     decision = registry.recorded_decision(version, metric) or registry.decide(
@@ -440,10 +437,10 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
 
 def _skip_reason(client: MlflowClient, name: str, current: dict[str, str]) -> str | None:
     """Why this run's model need not be registered: the latest version has the same data, grid and code."""
-    latest = registry.latest_version(client, name)
+    latest = latest_version(client, name)
     if latest is None or not fingerprint.unchanged(latest.tags or {}, current):
         return None
-    if (latest.tags or {}).get(PARTIAL_TAG) == "true":
+    if (latest.tags or {}).get(names.TAG_PARTIAL_GRID) == "true":
         log.info("%s version %s has the same data, grid and code but a partial grid: registering again", name, latest.version)
         return None
     described = ", ".join(f"{k} {v}" for k, v in current.items())
@@ -451,13 +448,13 @@ def _skip_reason(client: MlflowClient, name: str, current: dict[str, str]) -> st
 
 
 def _record_on_parent(client: MlflowClient, parent_id: str, best: dict[str, Any], version: str, decision) -> None:
-    client.set_tag(parent_id, "registered.version", version)
-    client.set_tag(parent_id, "promotion.decision", "promoted" if decision.promote else "not_promoted")
-    client.set_tag(parent_id, "promotion.reason", decision.reason[:4000])
+    client.set_tag(parent_id, names.TAG_REGISTERED_VERSION, version)
+    client.set_tag(parent_id, names.TAG_PROMOTION_DECISION, names.PROMOTED if decision.promote else names.NOT_PROMOTED)
+    client.set_tag(parent_id, names.TAG_PROMOTION_REASON, decision.reason[:4000])
     for key, value in best["metrics"].items():
         if key.startswith(("cv_", "test_")):
             client.log_metric(parent_id, f"best.{key}", value)
     for key in ("new_score", "production_score"):
         if getattr(decision, key) is not None:
-            client.log_metric(parent_id, f"promotion.{key}", getattr(decision, key))
-    client.log_dict(parent_id, decision.as_dict() | {"version": version}, "promotion.json")
+            client.log_metric(parent_id, names.PROMOTION_PREFIX + key, getattr(decision, key))
+    client.log_dict(parent_id, decision.as_dict() | {"version": version}, names.PROMOTION_FILE)

@@ -20,25 +20,22 @@ from mlflow.entities import Run
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import ColSpec, Schema
 
-import mlflow
 from mlflow import MlflowClient
 from mlops_pipelines.contracts import DatasetContract
-
-TAG_DAG_ID = "airflow.dag_id"
-TAG_RUN_ID = "airflow.run_id"
-TAG_ROLE = "training.role"  # parent | candidate
-TAG_DATASET = "training.dataset"
-TAG_FAMILY = "training.family"
-TAG_CANDIDATE = "training.candidate"
-TAG_INDEX = "training.candidate_index"
-TAG_MODEL_ID = "training.model_id"
-TAG_ERROR = "training.error"
-TAG_REFIT = "training.refit"  # "true" on the chosen candidate's run once it holds the refit model
-TAG_PARENT = "mlflow.parentRunId"
-
-MODEL_NAME = "model"  # name of the refit model logged on the chosen candidate's run
-FEATURE_SPEC_FILE = "feature_spec.json"
-CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+from mlops_pipelines.mlflow_helpers import quote
+from mlops_pipelines.mlflow_names import (
+    FEATURE_SPEC_FILE,
+    FEATURE_SPEC_METADATA_KEY,
+    LOGGED_MODEL_NAME,
+    ROLE_PARENT,
+    TAG_DAG_ID,
+    TAG_DATASET,
+    TAG_FAMILY,
+    TAG_INDEX,
+    TAG_PARENT,
+    TAG_ROLE,
+    TAG_RUN_ID,
+)
 
 # Types in our pipelines that skops does not trust by itself (found with
 # skops.io.get_untrusted_types): a numpy dtype, a forest's trees, an SVM's
@@ -55,31 +52,10 @@ SKOPS_TRUSTED_TYPES = [
 ]
 
 
-def quote(value: str) -> str:
-    """A string literal for an MLflow search filter."""
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def experiment_id(client: MlflowClient, name: str) -> str:
-    """The experiment's id, created on first use (and restored if someone deleted it)."""
-    experiment = client.get_experiment_by_name(name)
-    if experiment is None:
-        try:
-            return client.create_experiment(name)
-        except mlflow.exceptions.MlflowException:
-            # Another task created it in between.
-            experiment = client.get_experiment_by_name(name)
-            if experiment is None:
-                raise
-    if experiment.lifecycle_stage == "deleted":
-        client.restore_experiment(experiment.experiment_id)
-    return experiment.experiment_id
-
-
 def find_parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: str) -> Run | None:
     found = client.search_runs(
         [experiment],
-        filter_string=f"tags.`{TAG_ROLE}` = 'parent' and tags.`{TAG_DAG_ID}` = {quote(dag_id)} and tags.`{TAG_RUN_ID}` = {quote(run_id)}",
+        filter_string=f"tags.`{TAG_ROLE}` = {quote(ROLE_PARENT)} and tags.`{TAG_DAG_ID}` = {quote(dag_id)} and tags.`{TAG_RUN_ID}` = {quote(run_id)}",
         max_results=1,
     )
     return found[0] if found else None
@@ -91,7 +67,7 @@ def parent_run(client: MlflowClient, experiment: str, dag_id: str, run_id: str, 
     return find_parent_run(client, experiment, dag_id, run_id) or client.create_run(
         experiment,
         run_name=run_id,
-        tags={TAG_ROLE: "parent", TAG_DAG_ID: dag_id, TAG_RUN_ID: run_id, TAG_DATASET: dataset, **(tags or {})},
+        tags={TAG_ROLE: ROLE_PARENT, TAG_DAG_ID: dag_id, TAG_RUN_ID: run_id, TAG_DATASET: dataset, **(tags or {})},
     )
 
 
@@ -142,12 +118,12 @@ def log_model(model, contract: DatasetContract, X_train: pd.DataFrame, family: s
     example = input_example(X_train)
     info = mlflow.sklearn.log_model(
         model,
-        name=MODEL_NAME,
+        name=LOGGED_MODEL_NAME,
         signature=signature(contract, X_train, model.predict(X_train.head(50))),
         input_example=example,
         # The feature spec travels with the model: inference and the UI read it
         # back from the registry (get_model_info(...).metadata) with no training code.
-        metadata={"feature_spec": contract.feature_spec(), "dataset": contract.name, "family": family},
+        metadata={FEATURE_SPEC_METADATA_KEY: contract.feature_spec(), "dataset": contract.name, "family": family},
         # skops (MLflow's default) rather than pickle: loading runs no code
         # beyond the types trusted here, which the inference service relies on.
         serialization_format="skops",

@@ -1,0 +1,47 @@
+"""The MLflow look-ups training, monitoring and maintenance share: a filter literal, an
+experiment by name, a registered model's newest and production versions."""
+
+from __future__ import annotations
+
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from mlflow import MlflowClient
+from mlops_pipelines.mlflow_names import PRODUCTION_ALIAS
+
+
+def quote(value: str) -> str:
+    """A string literal for an MLflow search filter."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def experiment_id(client: MlflowClient, name: str) -> str:
+    """The experiment's id, created on first use (and restored if someone deleted it)."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(name)
+        except MlflowException:
+            # Another task created it in between.
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage == "deleted":
+        client.restore_experiment(experiment.experiment_id)
+    return experiment.experiment_id
+
+
+def latest_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The newest version of `name` (highest number, any alias); None before the first one."""
+    versions = client.search_model_versions(f"name = {quote(name)}")
+    return max(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def production_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The version holding @production; None when none does or the model does not exist."""
+    try:
+        return client.get_model_version_by_alias(name, PRODUCTION_ALIAS)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
