@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The two retention steps that need a service's own database password, run in
 # that service's container (run it daily from the host's cron, after the
-# platform_maintenance DAG; README "Retention"):
+# platform_maintenance DAG; docs/retention.md):
 #
 # 1. `mlflow gc` in the mlflow container: removes for good (rows and MinIO
 #    artifacts) the runs and logged models platform_maintenance soft-deleted

@@ -2,7 +2,8 @@
 # The platform's test command.
 #
 #   ./scripts/test.sh          lint, audit, fast tier, then end-to-end, chaos and scale tiers on one stack
-#   ./scripts/test.sh lint     ruff (lint, format), mypy on every service, no build history (scripts/check_history.py)
+#   ./scripts/test.sh lint     ruff (lint, format), mypy on every service, no build history (scripts/check_history.py),
+#                              a short README with working doc links (scripts/check_docs.py)
 #   ./scripts/test.sh audit    known vulnerabilities in every service's locked requirements (scripts/audit.sh)
 #   ./scripts/test.sh fast     unit and service tests of every service (no compose stack), promtool on prometheus/,
 #                              the load balancer (lb/) in front of stand-in replicas
@@ -143,6 +144,8 @@ run_lint() {
   "$dir/bin/ruff" format --check . || status=1
   log "no build history in tracked files (scripts/check_history.py and its tests)"
   "$dir/bin/python" scripts/check_history.py || status=1
+  log "README.md at most 200 lines, every relative link in README.md and docs/ resolves (scripts/check_docs.py)"
+  "$dir/bin/python" scripts/check_docs.py || status=1
   "$dir/bin/python" -m pytest -q -p no:cacheprovider scripts/tests || status=1
   for svc in data_api inference ui mlflow airflow; do
     dir=$(venv "$svc" "$svc/requirements.txt" "$svc/requirements-dev.txt")

@@ -120,7 +120,7 @@ class AirflowClient:
 
 
 def record_figures(filename: str, name: str, figures: dict) -> None:
-    """Add a test's figures under `name` to test-output/<filename> (the README quotes them)."""
+    """Add a test's figures under `name` to test-output/<filename> (docs/measured.md quotes them)."""
     path = OUTPUT / filename
     path.parent.mkdir(parents=True, exist_ok=True)
     everything = json.loads(path.read_text()) if path.exists() else {}

@@ -98,7 +98,7 @@ def test_the_admin_promotes_through_the_rest_api_and_inference_serves_it(stack, 
 
 
 def test_the_admin_promotes_in_the_mlflow_ui_in_chromium_and_inference_serves_it(stack, penguins_other_version):
-    """The README's promotion steps, in the browser, after the login MLflow asks for."""
+    """The promotion steps of docs/promotion.md, in the browser, after the login MLflow asks for."""
     from playwright.sync_api import sync_playwright
 
     from ui.page import launch_chromium

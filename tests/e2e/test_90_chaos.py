@@ -5,7 +5,7 @@ RUNNING, at most one registered version per DAG run, no prediction fails, no row
 ingested twice, and a dead artifact store surfaces as a failed, retried try.
 
 Each test appends its figures (requests answered, retries, seconds to recover) to
-test-output/chaos.json; the README quotes them.
+test-output/chaos.json; docs/measured.md quotes them.
 """
 
 from __future__ import annotations
