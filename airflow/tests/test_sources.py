@@ -1,7 +1,3 @@
-import http.server
-import json
-import threading
-
 import pytest
 
 from mlops_pipelines.contracts import PENGUINS
@@ -43,32 +39,6 @@ def test_as_text():
     assert as_text(3.0) == "3" and as_text(3.5) == "3.5" and as_text("Rawah") == "Rawah" and as_text(-4) == "-4"
 
 
-@pytest.fixture
-def fake_data_api():
-    """A real HTTP server playing data_api (faked at the HTTP boundary)."""
-    replies = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            status, body = replies.pop(0)
-            # Recorded before answering: the client checks it as soon as it has the answer.
-            replies.append(("path", self.path))
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", replies
-    server.shutdown()
-
-
 def test_fetch_covertype_batch(fake_data_api):
     url, replies = fake_data_api
     row = [2783, 48, 6, 361, -4, 886, 222, 227, 140, 1052, "Comanche", "C4704", 2]
@@ -82,9 +52,16 @@ def test_fetch_covertype_batch(fake_data_api):
 
 def test_end_of_data_is_its_own_error(fake_data_api):
     url, replies = fake_data_api
-    replies.append((410, {"detail": "all 10 batches delivered to group 1"}))
-    with pytest.raises(DataExhausted, match="all 10 batches"):
+    replies.append((410, {"detail": "all 10 batches delivered to group 1", "group_number": 1, "n_batches": 10}))
+    with pytest.raises(DataExhausted, match="all 10 batches") as info:
         fetch_covertype_batch(url, 1)
+    assert info.value.last_batch == 10
+    # A source that does not say which batch was the last (the course API).
+    replies.clear()
+    replies.append((410, {"detail": "no more data"}))
+    with pytest.raises(DataExhausted, match="no more data") as info:
+        fetch_covertype_batch(url, 1)
+    assert info.value.last_batch is None
 
 
 def test_malformed_rows_are_refused(fake_data_api):

@@ -60,6 +60,12 @@ class ErrorResponse(BaseModel):
     detail: str
 
 
+class ExhaustedResponse(ErrorResponse):
+    # So a client can say which batch was the last without parsing `detail`.
+    group_number: int
+    n_batches: int
+
+
 def _configure_logging() -> None:
     # uvicorn configures only its own loggers; without this our INFO lines are lost.
     if not log.handlers and not logging.getLogger().handlers:
@@ -138,7 +144,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         data = BatchedData(frame, s.n_batches, s.seed)
         app.state.unavailable = None
         app.state.data = data
-        app.state.scheduler = BatchScheduler(s.n_batches, s.batch_interval_seconds, StateStore(s.state_dir), clock=clock, advance=s.advance)
+        app.state.scheduler = BatchScheduler(
+            s.n_batches,
+            s.batch_interval_seconds,
+            StateStore(s.state_dir),
+            clock=clock,
+            advance=s.advance,
+            group_intervals=s.interval_groups,
+        )
         log.info(
             "loaded %d rows into %d batches for %d groups in %.2fs (state in %s)",
             data.n_rows,
@@ -192,6 +205,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "n_groups": s.n_groups,
             "n_batches": s.n_batches,
             "batch_interval_seconds": s.batch_interval_seconds,
+            "interval_groups": {str(g): i for g, i in s.interval_groups.items()},
             "advance": s.advance,
             "order": s.order,
             "order_groups": {str(g): o for g, o in s.order_groups.items()},
@@ -221,7 +235,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "batch moves on every `batch_interval_seconds` whether or not anyone fetched it. Answers 410 "
             "once every batch has been delivered."
         ),
-        responses={**GROUP_ERRORS, 410: {"model": ErrorResponse, "description": "All batches delivered"}},
+        responses={**GROUP_ERRORS, 410: {"model": ExhaustedResponse, "description": "All batches delivered"}},
     )
     def get_data(request: Request, group_number: GroupNumber) -> JSONResponse:
         _available(request)
@@ -229,13 +243,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         try:
             batch = request.app.state.scheduler.current_batch(group_number)
         except DataExhausted:
-            raise HTTPException(
-                status_code=410,
-                detail=(
-                    f"All {s.n_batches} batches have been delivered for group {group_number}. "
-                    f"Call GET /restart_data_generation?group_number={group_number} to start again from batch 1."
-                ),
-            ) from None
+            detail = (
+                f"All {s.n_batches} batches have been delivered for group {group_number}. "
+                f"Call GET /restart_data_generation?group_number={group_number} to start again from batch 1."
+            )
+            return JSONResponse({"detail": detail, "group_number": group_number, "n_batches": s.n_batches}, status_code=410)
         rows = request.app.state.data.sample(batch, s.sample_fraction, order=s.group_order(group_number))
         metrics.served(group_number, batch, len(rows))
         # Returned directly: the rows are already plain ints/strs, so skip re-validating thousands of them.

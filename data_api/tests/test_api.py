@@ -87,6 +87,8 @@ def test_end_of_data_then_restart(client: TestClient, clock: FakeClock) -> None:
     detail = r.json()["detail"]
     assert "All 5 batches have been delivered for group 3" in detail
     assert "/restart_data_generation?group_number=3" in detail
+    # Which batch was the last, without parsing the sentence.
+    assert (r.json()["group_number"], r.json()["n_batches"]) == (3, 5)
     assert client.get("/groups/3").json()["exhausted"] is True
     # Other groups are unaffected.
     assert get_data(client, 1).json()["batch_number"] == 1
@@ -237,3 +239,18 @@ def test_a_group_in_elevation_order_gets_the_lowest_rows_first(make_client: Make
     assert client.get("/groups/2").json()["order"] == "elevation"
     assert client.get("/groups/1").json()["order"] == "shuffled"
     assert client.get("/").json()["order_groups"] == {"2": "elevation"}
+
+
+def test_a_group_with_its_own_interval_ends_sooner(make_client: MakeClient, settings: Settings, clock: FakeClock) -> None:
+    """DATA_API_INTERVAL_GROUPS: one group runs through its batches in seconds, the others keep the common interval."""
+    client = make_client(settings.model_copy(update={"advance": "per_call", "interval_groups": {2: 1.0}}))
+    assert client.get("/").json()["interval_groups"] == {"2": 1.0}
+    batches = []
+    for _ in range(settings.n_batches):
+        batches.append(get_data(client, 2).json()["batch_number"])
+        assert get_data(client, 1).json()["batch_number"] == 1
+        clock.advance(1)
+    assert batches == [1, 2, 3, 4, 5]
+    assert client.get("/groups/1").json()["seconds_until_next_batch"] == pytest.approx(settings.batch_interval_seconds - 5)
+    assert get_data(client, 2).status_code == 410
+    assert get_data(client, 1).json()["batch_number"] == 1

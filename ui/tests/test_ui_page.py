@@ -44,6 +44,7 @@ def test_the_helper_uses_the_app_keys_and_texts():
     assert helper.RESULT_KEY == predict_view.RESULT_KEY
     assert helper.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
     assert helper.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
+    assert helper.MONITORING_SOURCE_KEY == monitoring_view.SOURCE_KEY
     assert helper.MONITORING_KEYS == (
         monitoring_view.TRAFFIC_KEY,
         monitoring_view.CLASS_MIX_KEY,

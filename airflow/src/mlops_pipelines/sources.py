@@ -73,7 +73,11 @@ def penguins_to_features(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 class DataExhausted(Exception):
-    """data_api has delivered every batch to this group."""
+    """data_api has delivered every batch to this group; `last_batch` is the group's last, when data_api says it."""
+
+    def __init__(self, detail: str, last_batch: int | None = None) -> None:
+        super().__init__(detail)
+        self.last_batch = last_batch
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,12 @@ def fetch_covertype_batch(base_url: str, group_number: int, timeout: float = 60)
     """One sample of the group's current batch from data_api."""
     response = requests.get(f"{base_url.rstrip('/')}/data", params={"group_number": group_number}, timeout=timeout)
     if response.status_code == 410:
-        raise DataExhausted(response.json().get("detail", response.text))
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        last = body.get("n_batches")
+        raise DataExhausted(body.get("detail", response.text), last_batch=None if last is None else int(last))
     response.raise_for_status()
     body = response.json()
     # data_api names its columns: a reordered or renamed column must stop ingestion,
