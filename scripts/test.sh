@@ -194,6 +194,8 @@ run_stack() {
   # The monitoring test (test_07) drives data_api group 9 in elevation order (a drifting
   # source) while every other group stays shuffled; no scheduled drift check runs in between.
   export DATA_API_ORDER_GROUPS=${DATA_API_ORDER_GROUPS:-9=elevation}
+  # test_02_exhausted_source runs group 4 (no other test reads it) through its batches in seconds.
+  export DATA_API_INTERVAL_GROUPS=${DATA_API_INTERVAL_GROUPS:-4=1}
   export MONITOR_DRIFT_SCHEDULE=${MONITOR_DRIFT_SCHEDULE:-none}
   # Globals: the EXIT trap reads them after this function has returned.
   compose=(docker compose -f "$ROOT/docker-compose.yaml")

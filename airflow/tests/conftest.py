@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import tempfile
+import threading
 import uuid
 
 # Airflow reads its config at import: keep its home out of the user's ~/airflow.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "false")
+# dag.test() runs a DAG from its serialized form, which it reads from the dags folder.
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dags"))
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -57,3 +62,29 @@ def mlflow_uri():
         os.environ.pop("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", None)
     else:
         os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = saved
+
+
+@pytest.fixture
+def fake_data_api():
+    """A real HTTP server playing data_api (faked at the HTTP boundary)."""
+    replies = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = replies.pop(0)
+            # Recorded before answering: the client checks it as soon as it has the answer.
+            replies.append(("path", self.path))
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", replies
+    server.shutdown()

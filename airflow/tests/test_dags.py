@@ -26,7 +26,8 @@ def test_ingestion_dags(dagbag):
     # The batch is scored before the clean-data asset announces it, and the monitor decides after.
     assert covertype.get_task("score_batch").upstream_task_ids == {"ingest_raw", "validate_and_clean"}
     assert covertype.get_task("publish_clean").upstream_task_ids == {"validate_and_clean", "score_batch"}
-    assert covertype.get_task("publish_clean").trigger_rule == "none_failed"  # a skipped score (no model yet) still publishes
+    # A skipped score (no model yet) still publishes; a skipped ingest (the source has ended) does not.
+    assert covertype.get_task("publish_clean").trigger_rule == "none_failed_min_one_success"
     assert covertype.get_task("check_retrain").upstream_task_ids == {"publish_clean"}
     assert covertype.get_task("check_retrain").trigger_rule == "none_failed"
     assert covertype.params["retrain_accuracy_batches"] == 3 and covertype.params["retrain_min_new_rows_fraction"] == 0.2

@@ -1,7 +1,3 @@
-import http.server
-import json
-import threading
-
 import pytest
 import requests
 
@@ -44,32 +40,6 @@ def test_as_text():
     assert as_text(3.0) == "3" and as_text(3.5) == "3.5" and as_text("Rawah") == "Rawah" and as_text(-4) == "-4"
 
 
-@pytest.fixture
-def fake_data_api():
-    """A real HTTP server playing data_api (faked at the HTTP boundary)."""
-    replies = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            status, body = replies.pop(0)
-            # Recorded before answering: the client checks it as soon as it has the answer.
-            replies.append(("path", self.path))
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", replies
-    server.shutdown()
-
-
 def test_fetch_covertype_batch(fake_data_api):
     url, replies = fake_data_api
     row = [2783, 48, 6, 361, -4, 886, 222, 227, 140, 1052, "Comanche", "C4704", 2]
@@ -84,10 +54,18 @@ def test_fetch_covertype_batch(fake_data_api):
 def test_end_of_data_is_its_own_error(fake_data_api):
     url, replies = fake_data_api
     gone = {"type": "exhausted", "loc": ["query", "group_number"], "msg": "All 10 batches have been delivered for group 1."}
-    replies.append((410, {"detail": [gone]}))
+    replies.append((410, {"detail": [gone], "group_number": 1, "n_batches": 10}))
     with pytest.raises(DataExhausted) as raised:
         fetch_covertype_batch(url, 1)
     assert str(raised.value) == "All 10 batches have been delivered for group 1."
+    # Which batch was the last, without parsing the sentence.
+    assert raised.value.last_batch == 10
+    # A source that does not say which batch was the last (the course API's shape).
+    replies.clear()
+    replies.append((410, {"detail": "no more data"}))
+    with pytest.raises(DataExhausted, match="no more data") as info:
+        fetch_covertype_batch(url, 1)
+    assert info.value.last_batch is None
 
 
 @pytest.mark.parametrize(

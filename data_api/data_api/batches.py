@@ -130,9 +130,11 @@ class BatchScheduler:
         store: StateStore,
         clock: Clock | None = None,
         advance: Advance = "per_call",
+        group_intervals: dict[int, float] | None = None,
     ) -> None:
         self.n_batches = n_batches
         self.interval = float(interval_seconds)
+        self.group_intervals = {g: float(s) for g, s in (group_intervals or {}).items()}
         self.store = store
         self.clock = clock or time.time
         self.advance = advance
@@ -140,19 +142,24 @@ class BatchScheduler:
         self._lock = threading.Lock()
         self._groups = store.load()
 
-    def _resolve(self, state: GroupState, now: float) -> GroupState:
+    def interval_of(self, group: int) -> float:
+        """The group's batch interval: its own if it has one, else the common one."""
+        return self.group_intervals.get(group, self.interval)
+
+    def _resolve(self, group: int, state: GroupState, now: float) -> GroupState:
         """The group's state as a request at ``now`` finds it."""
+        interval = self.interval_of(group)
         elapsed = now - state.batch_started_at
         if self.advance == "per_call":
             # A clock that moved backwards gives a negative elapsed time: no move.
-            return GroupState(state.batch_number + 1, now) if elapsed >= self.interval else state
+            return GroupState(state.batch_number + 1, now) if elapsed >= interval else state
         # max(0, ..): a clock that moved backwards must not move a group back.
-        steps = max(0, math.floor(elapsed / self.interval))
+        steps = max(0, math.floor(elapsed / interval))
         if steps == 0:
             return state
         return GroupState(
             batch_number=state.batch_number + steps,
-            batch_started_at=state.batch_started_at + steps * self.interval,
+            batch_started_at=state.batch_started_at + steps * interval,
         )
 
     def current_batch(self, group: int) -> int:
@@ -163,7 +170,7 @@ class BatchScheduler:
         with self._lock:
             now = self.clock()
             old = self._groups.get(group)
-            new = GroupState(1, now) if old is None else self._resolve(old, now)
+            new = GroupState(1, now) if old is None else self._resolve(group, old, now)
             if new.batch_number > self.n_batches:
                 raise DataExhausted(group)
             if new != old:
@@ -183,7 +190,7 @@ class BatchScheduler:
             old = self._groups.get(group)
             if old is None:
                 return GroupStatus(group, False, None, None, None, False)
-            upcoming = self._resolve(old, self.clock())
+            upcoming = self._resolve(group, old, self.clock())
             exhausted = upcoming.batch_number > self.n_batches
             # per_call moves only when a request comes: until then the group is
             # still on its stored batch, which the next request may move past.
@@ -193,6 +200,6 @@ class BatchScheduler:
                 started=True,
                 batch_number=None if exhausted else new.batch_number,
                 batch_started_at=None if exhausted else new.batch_started_at,
-                next_batch_at=None if exhausted else new.batch_started_at + self.interval,
+                next_batch_at=None if exhausted else new.batch_started_at + self.interval_of(group),
                 exhausted=exhausted,
             )

@@ -40,7 +40,14 @@ def open_source(settings: Settings, clock: Clock | None = None) -> Source:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     data = BatchedData(load_dataset(settings.data_path, settings.state_dir), settings.n_batches, settings.seed)
     store = StateStore(settings.state_dir)
-    scheduler = BatchScheduler(settings.n_batches, settings.batch_interval_seconds, store, clock=clock, advance=settings.advance)
+    scheduler = BatchScheduler(
+        settings.n_batches,
+        settings.batch_interval_seconds,
+        store,
+        clock=clock,
+        advance=settings.advance,
+        group_intervals=settings.interval_groups,
+    )
     log.info(
         "loaded %d rows into %d batches for %d groups in %.2fs (state in %s)",
         data.n_rows,

@@ -53,6 +53,7 @@ class Overview(BaseModel):
     advance: str
     order: str
     order_groups: dict[str, str] = Field(description="Groups served in another order than `order`")
+    interval_groups: dict[str, float] = Field(description="Groups whose batches move on another interval than `batch_interval_seconds`")
     sample_fraction: float
 
 
@@ -67,6 +68,12 @@ class ErrorItem(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: list[ErrorItem]
+
+
+class ExhaustedResponse(ErrorResponse):
+    # So a client can say which batch was the last without parsing the message.
+    group_number: int
+    n_batches: int
 
 
 # The error answers routes document (FastAPI's `responses=`), in the one shape.

@@ -1,12 +1,35 @@
 """Service settings, read from DATA_API_* environment variables."""
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .batches import ORDERS, Advance, Order
+
+
+def _per_group(setting: str, value: object, parse: Callable[[str], Any], expected: str) -> object:
+    """A "<group>=<value>,..." variable as {group: value}; `parse` gives None for a value it refuses."""
+    if not isinstance(value, str):
+        return value
+    parsed: dict[int, Any] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        group, sep, raw = item.partition("=")
+        got = parse(raw.strip()) if sep and group.strip().isdigit() else None
+        if got is None:
+            raise ValueError(f"{setting}: {item!r} is not {expected}")
+        parsed[int(group)] = got
+    return parsed
+
+
+def _positive_seconds(raw: str) -> float | None:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
 
 
 class Settings(BaseSettings):
@@ -32,19 +55,24 @@ class Settings(BaseSettings):
     # tier serves one group in elevation order and the others shuffled).
     # NoDecode: the variable is "<group>=<order>,...", not JSON.
     order_groups: Annotated[dict[int, Order], NoDecode] = Field(default_factory=dict)
+    # Per-group exceptions to `batch_interval_seconds`, e.g. "4=1" (the e2e tier
+    # runs one group through all its batches in seconds to meet the end of the data).
+    interval_groups: Annotated[dict[int, float], NoDecode] = Field(default_factory=dict)
 
     @field_validator("order_groups", mode="before")
     @classmethod
     def _parse_order_groups(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        parsed: dict[int, str] = {}
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            group, sep, order = item.partition("=")
-            if not sep or not group.strip().isdigit() or order.strip() not in ORDERS:
-                raise ValueError(f"order_groups: {item!r} is not <group>=<order> with order one of {', '.join(ORDERS)}")
-            parsed[int(group)] = order.strip()
-        return parsed
+        return _per_group(
+            "order_groups", value, lambda v: v if v in ORDERS else None, f"<group>=<order> with order one of {', '.join(ORDERS)}"
+        )
+
+    @field_validator("interval_groups", mode="before")
+    @classmethod
+    def _parse_interval_groups(cls, value: object) -> object:
+        return _per_group("interval_groups", value, _positive_seconds, "<group>=<seconds> with seconds > 0")
 
     def group_order(self, group_number: int) -> Order:
         return self.order_groups.get(group_number, self.order)
+
+    def group_interval(self, group_number: int) -> float:
+        return self.interval_groups.get(group_number, self.batch_interval_seconds)

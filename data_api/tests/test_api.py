@@ -98,6 +98,8 @@ def test_end_of_data_then_restart(client: TestClient, clock: FakeClock) -> None:
     detail = gone["msg"]
     assert "All 5 batches have been delivered for group 3" in detail
     assert "/restart_data_generation?group_number=3" in detail
+    # Which batch was the last, without parsing the sentence.
+    assert (r.json()["group_number"], r.json()["n_batches"]) == (3, 5)
     assert client.get("/groups/3").json()["exhausted"] is True
     # Other groups are unaffected.
     assert get_data(client, 1).json()["batch_number"] == 1
@@ -274,6 +276,21 @@ def test_openapi_documents_every_route_and_its_errors(client: TestClient) -> Non
             assert "$ref" in answers["200"]["content"]["application/json"]["schema"], path
             assert answers["503"]["content"]["application/json"]["schema"] == error, path
     data = schema["paths"]["/data"]["get"]["responses"]
-    assert data["410"]["content"]["application/json"]["schema"] == error
+    assert data["410"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ExhaustedResponse"}
     assert data["422"]["content"]["application/json"]["schema"] == error
     assert set(schema["components"]["schemas"]["ErrorItem"]["properties"]) >= {"type", "loc", "msg"}
+
+
+def test_a_group_with_its_own_interval_ends_sooner(make_client: MakeClient, settings: Settings, clock: FakeClock) -> None:
+    """DATA_API_INTERVAL_GROUPS: one group runs through its batches in seconds, the others keep the common interval."""
+    client = make_client(settings.model_copy(update={"advance": "per_call", "interval_groups": {2: 1.0}}))
+    assert client.get("/").json()["interval_groups"] == {"2": 1.0}
+    batches = []
+    for _ in range(settings.n_batches):
+        batches.append(get_data(client, 2).json()["batch_number"])
+        assert get_data(client, 1).json()["batch_number"] == 1
+        clock.advance(1)
+    assert batches == [1, 2, 3, 4, 5]
+    assert client.get("/groups/1").json()["seconds_until_next_batch"] == pytest.approx(settings.batch_interval_seconds - 5)
+    assert get_data(client, 2).status_code == 410
+    assert get_data(client, 1).json()["batch_number"] == 1

@@ -16,6 +16,7 @@ ENV_NAMES = [
     "ADVANCE",
     "ORDER",
     "ORDER_GROUPS",
+    "INTERVAL_GROUPS",
 ]
 
 
@@ -99,4 +100,19 @@ def test_bad_order_groups_name_the_setting(monkeypatch: pytest.MonkeyPatch, valu
 def test_bad_order_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA_API_ORDER", "random")
     with pytest.raises(ValidationError, match="order"):
+        Settings()
+
+
+def test_interval_groups_override_the_interval_per_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().group_interval(4) == 300
+    monkeypatch.setenv("DATA_API_INTERVAL_GROUPS", "4=1, 6=0.5,")
+    s = Settings()
+    assert s.interval_groups == {4: 1.0, 6: 0.5}
+    assert [s.group_interval(g) for g in (1, 4, 6)] == [300, 1.0, 0.5]
+
+
+@pytest.mark.parametrize("value", ["4", "4=0", "4=-1", "x=1", "4=soon", "4:1"])
+def test_bad_interval_groups_name_the_setting(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DATA_API_INTERVAL_GROUPS", value)
+    with pytest.raises(ValidationError, match="interval_groups"):
         Settings()

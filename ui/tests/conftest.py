@@ -60,7 +60,7 @@ def downloads(monkeypatch):
 
 @pytest.fixture
 def monitoring_db():
-    """A fresh database holding the four monitoring tables on the real MySQL of
+    """A fresh database holding the monitoring tables on the real MySQL of
     TEST_MYSQL_URL, and a user that may only SELECT from them (as MONITOR_DB_USER).
     Yields (writer engine as root, the select-only user's URL)."""
     import os

@@ -102,3 +102,16 @@ def insert_trigger(engine: Engine, dataset: str, reason: str, at: datetime, deta
             ),
             {"dataset": dataset, "reason": reason, "detail": json.dumps(detail), "model": f"{dataset}-classifier", "at": at},
         )
+
+
+def insert_source_state(
+    engine: Engine, dataset: str, group: int, batch: int | None, checked_at: datetime, exhausted_at: datetime | None = None
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO source_state (dataset, group_number, batch_number, exhausted_at, checked_at) "
+                "VALUES (:dataset, :group, :batch, :exhausted_at, :checked_at)"
+            ),
+            {"dataset": dataset, "group": group, "batch": batch, "exhausted_at": exhausted_at, "checked_at": checked_at},
+        )

@@ -1,4 +1,4 @@
-"""The four monitoring tables for tests against a real MySQL: the CREATE statements
+"""The monitoring tables for tests against a real MySQL: the CREATE statements
 of airflow's golden file contract/monitoring-tables.json (what `python -m
 mlops_pipelines.init_tables` runs in airflow-init, compiled for MySQL), never a copy."""
 

@@ -1,5 +1,5 @@
 """monitoring_data against a real MySQL (TEST_MYSQL_URL) holding crafted rows,
-read as a user that may only SELECT from the four tables; and against a real
+read as a user that may only SELECT from the monitoring tables; and against a real
 HTTP server answering as Prometheus's API does."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
-from tests.monitoring_rows import insert_drift, insert_predictions, insert_quality, insert_trigger
+from tests.monitoring_rows import insert_drift, insert_predictions, insert_quality, insert_source_state, insert_trigger
 
 from ui import monitoring_data as data
 
@@ -152,3 +152,26 @@ def test_prometheus_errors_are_named(prometheus):
         data.prometheus_range(prometheus.url, "q", start, end, step)
     with pytest.raises(data.SourceUnavailable, match="Prometheus at http://127.0.0.1:9 cannot be reached"):
         data.prometheus_range("http://127.0.0.1:9", "q", start, end, step)
+
+
+def test_the_source_state_of_the_group_checked_last(db):
+    writer, reader = db
+    assert data.source_state(reader, "covertype") is None  # no ingest yet
+    found = datetime(2026, 5, 1, 12, 40)
+    insert_source_state(writer, "covertype", 2, 3, checked_at=found - timedelta(hours=1))
+    insert_source_state(writer, "covertype", 4, 10, checked_at=found + timedelta(minutes=15), exhausted_at=found)
+    insert_source_state(writer, "penguins", 1, 1, checked_at=found + timedelta(hours=1))  # another dataset
+    state = data.source_state(reader, "covertype")
+    assert state == data.SourceState(group_number=4, batch_number=10, exhausted_at=found, checked_at=found + timedelta(minutes=15))
+    assert state.message() == (
+        "Group 4 delivered its last batch (10) by 2026-05-01 12:40 UTC: no new labelled data. "
+        "Restart it with data_api's `GET /restart_data_generation?group_number=4`; the next ingest run then starts again at batch 1."
+    )
+    # Restarted: the group serves again, and the state says so.
+    with writer.begin() as conn:
+        conn.execute(
+            text("UPDATE source_state SET batch_number = 1, exhausted_at = NULL, checked_at = :at WHERE group_number = 4"), {"at": NOW}
+        )
+    again = data.source_state(reader, "covertype")
+    assert again is not None and again.exhausted_at is None
+    assert again.message() == f"Ingesting data_api group 4: batch 1 received at {NOW:%Y-%m-%d %H:%M} UTC."

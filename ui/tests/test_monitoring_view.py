@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from tests.fake_prometheus import FakePrometheus
-from tests.monitoring_rows import insert_drift, insert_predictions, insert_quality, insert_trigger
+from tests.monitoring_rows import insert_drift, insert_predictions, insert_quality, insert_source_state, insert_trigger
 from tests.test_app import page_text
 
 from tests import canned
@@ -118,6 +118,21 @@ def test_no_monitoring_rows_yet(open_monitoring, prometheus, monitoring_db):
     assert "Prometheus has no request series for covertype-classifier" in text
     # Per model first, then the predict routes of every model.
     assert any(q.startswith("route:inference_requests:rate5m") for q in prometheus.queries)
+
+
+def test_an_exhausted_group_is_said_in_plain_words(open_monitoring, prometheus, monitoring_db):
+    writer, reader_url = monitoring_db
+    found = NOW - timedelta(minutes=30)
+    insert_source_state(writer, "covertype", 4, 10, checked_at=NOW - timedelta(minutes=5), exhausted_at=found)
+    at = open_monitoring(prometheus.url, reader_url)
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith(f"Group 4 delivered its last batch (10) by {found:%Y-%m-%d %H:%M} UTC: no new labelled data.")
+    assert "GET /restart_data_generation?group_number=4" in warning
+    # The other sections are shown as usual.
+    assert metrics(at)[monitoring_view.PREDICTIONS_METRIC] == "0"
+    # Penguins has no data_api source: nothing is said.
+    at.selectbox(key="dataset").select("penguins").run()
+    assert not at.warning
 
 
 def test_prometheus_and_mysql_down_are_said_and_the_other_tabs_work(open_monitoring):

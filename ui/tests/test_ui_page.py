@@ -35,6 +35,7 @@ def test_the_page_object_uses_the_app_keys_and_texts():
     assert page_object.RESULT_KEY == predict_view.RESULT_KEY
     assert page_object.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
     assert page_object.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
+    assert page_object.MONITORING_SOURCE_KEY == monitoring_view.SOURCE_KEY
     assert page_object.MONITORING_KEYS == (
         monitoring_view.TRAFFIC_KEY,
         monitoring_view.CLASS_MIX_KEY,

@@ -171,6 +171,47 @@ def retrain_triggers(engine: Engine, dataset: str, limit: int = 20) -> pd.DataFr
     )
 
 
+@dataclass(frozen=True)
+class SourceState:
+    """What ingestion last found at the dataset's data_api group (source_state)."""
+
+    group_number: int
+    batch_number: int | None  # the last batch received; once exhausted, the group's last
+    exhausted_at: datetime | None  # when ingestion first found no batch left; None while it serves
+    checked_at: datetime
+
+    def message(self) -> str:
+        """In plain words, with what to do when the group has run out."""
+        group, batch = self.group_number, self.batch_number
+        if self.exhausted_at is not None:
+            last = "its last batch" if batch is None else f"its last batch ({batch})"
+            return (
+                f"Group {group} delivered {last} by {self.exhausted_at:%Y-%m-%d %H:%M} UTC: no new labelled data. "
+                f"Restart it with data_api's `GET /restart_data_generation?group_number={group}`; "
+                "the next ingest run then starts again at batch 1."
+            )
+        return f"Ingesting data_api group {group}: batch {batch} received at {self.checked_at:%Y-%m-%d %H:%M} UTC."
+
+
+def source_state(engine: Engine, dataset: str) -> SourceState | None:
+    """The data_api group ingestion checked last for `dataset` (None: no ingest has run)."""
+    frame = _frame(
+        engine,
+        "SELECT group_number, batch_number, exhausted_at, checked_at FROM source_state "
+        "WHERE dataset = :dataset ORDER BY checked_at DESC, id DESC LIMIT 1",
+        dataset=dataset,
+    )
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    return SourceState(
+        group_number=int(row["group_number"]),
+        batch_number=None if pd.isna(row["batch_number"]) else int(row["batch_number"]),
+        exhausted_at=None if pd.isna(row["exhausted_at"]) else pd.Timestamp(row["exhausted_at"]).to_pydatetime(),
+        checked_at=pd.Timestamp(row["checked_at"]).to_pydatetime(),
+    )
+
+
 def latest_quality(engine: Engine) -> pd.DataFrame:
     """Per dataset, its most recently written scored batch (for quality-exporter's gauges)."""
     return _frame(

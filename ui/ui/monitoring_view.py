@@ -1,5 +1,5 @@
-"""The Monitoring tab of one dataset: traffic and latency (Prometheus), the
-predicted-class mix, live accuracy against the baseline, drift per feature and
+"""The Monitoring tab of one dataset: whether its data source still delivers,
+traffic and latency (Prometheus), the predicted-class mix, live accuracy against the baseline, drift per feature and
 the retraining triggers (the monitoring tables in MySQL).
 
 A source that cannot be read is named in a warning; the other sections and the
@@ -23,6 +23,7 @@ CLASS_MIX_KEY = "monitoring_class_mix"
 QUALITY_KEY = "monitoring_quality"
 DRIFT_KEY = "monitoring_drift"
 TRIGGERS_KEY = "monitoring_triggers"
+SOURCE_KEY = "monitoring_source"
 PREDICTIONS_METRIC = "Predictions logged"
 REFRESH_KEY = "monitoring_refresh"
 # Streamlit reruns the whole script, every tab included, on each interaction:
@@ -55,6 +56,11 @@ def _drift(db_url: str, dataset: str) -> data.DriftReport | None:
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def _triggers(db_url: str, dataset: str) -> pd.DataFrame:
     return data.retrain_triggers(data.engine_for(db_url), dataset)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _source(db_url: str, dataset: str) -> data.SourceState | None:
+    return data.source_state(data.engine_for(db_url), dataset)
 
 
 def _bucket_minutes(hours: float) -> int:
@@ -186,8 +192,20 @@ def render_triggers(db_url: str, model: ModelSummary) -> None:
         st.dataframe(triggers, hide_index=True)
 
 
+def render_source(db_url: str, model: ModelSummary) -> None:
+    """A group with no batch left is said first: every figure below stops changing."""
+    state = _source(db_url, model.dataset)
+    if state is None:  # a dataset without a data_api source, or no ingest yet
+        return
+    with st.container(key=SOURCE_KEY):
+        if state.exhausted_at is not None:
+            st.warning(state.message())
+        else:
+            st.caption(state.message())
+
+
 def refresh() -> None:
-    for cached in (_prometheus, _class_mix, _quality, _drift, _triggers):
+    for cached in (_prometheus, _class_mix, _quality, _drift, _triggers, _source):
         cached.clear()
 
 
@@ -195,8 +213,12 @@ def render(model: ModelSummary, settings: Settings) -> None:
     title, button = st.columns([5, 1])
     title.subheader(f"Monitoring: {model.dataset}")
     button.button("Refresh", key=REFRESH_KEY, on_click=refresh, help=f"Read again now (figures are kept up to {CACHE_SECONDS} s)")
-    render_traffic(model, settings)
     db_url = settings.monitor_db_sqlalchemy_url()
+    try:
+        render_source(db_url, model)
+    except data.SourceUnavailable:
+        pass  # MySQL cannot be read: the sections below say why (source_state alone unreadable: only this line is missing)
+    render_traffic(model, settings)
     try:
         render_class_mix(db_url, model, settings)
         render_quality(db_url, model)

@@ -27,7 +27,8 @@ predict_button; prediction_result (the answer: "Predicted: <class in words>",
 batch_file, batch_results, batch_rejected, batch_download (Batch tab);
 model_metrics, model_versions, link_airflow, link_mlflow (Model tab);
 monitoring_refresh, monitoring_traffic, monitoring_class_mix, monitoring_quality,
-monitoring_drift, monitoring_triggers (Monitoring tab: its Refresh button, one container per section).
+monitoring_drift, monitoring_triggers (Monitoring tab: its Refresh button, one container per section);
+monitoring_source (the state of the data_api group ingestion reads, above them).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ PREDICT_KEY = "predict_button"
 RESULT_KEY = "prediction_result"
 UNKNOWN_LABEL = "unknown"  # the select box choice that sends null
 MONITORING_REFRESH_KEY = "monitoring_refresh"
+MONITORING_SOURCE_KEY = "monitoring_source"
 MONITORING_KEYS = ("monitoring_traffic", "monitoring_class_mix", "monitoring_quality", "monitoring_drift", "monitoring_triggers")
 
 _PREDICTED = re.compile(r"Predicted: (.+)")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from mlops_pipelines import source_state
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, DatasetContract
 from mlops_pipelines.preprocessing import preprocess
-from mlops_pipelines.sources import fetch_covertype_batch, load_penguins_raw
+from mlops_pipelines.sources import DataExhausted, fetch_covertype_batch, load_penguins_raw
 from mlops_pipelines.storage import insert_raw, table_counts, utcnow
 from mlops_pipelines.tables import create_tables
 
@@ -23,13 +25,17 @@ def ingest_penguins(engine: Engine) -> dict[str, int]:
     return counts
 
 
-def ingest_covertype(engine: Engine, data_api_url: str, group_number: int) -> dict[str, int | str]:
+def ingest_covertype(engine: Engine, data_api_url: str, group_number: int) -> dict[str, Any]:
     """Fetch the group's current batch from data_api and append it to covertype_raw.
 
-    Raises sources.DataExhausted when data_api has delivered every batch.
+    When data_api has delivered every batch, nothing is ingested: the result says
+    `exhausted` (see `source_exhausted`). Either way source_state records what was found.
     """
     create_tables(engine)
-    batch = fetch_covertype_batch(data_api_url, group_number)
+    try:
+        batch = fetch_covertype_batch(data_api_url, group_number)
+    except DataExhausted as exc:
+        return source_exhausted(engine, data_api_url, group_number, exc)
     # Whole seconds, so the value read back from DATETIME equals it: group, batch
     # and fetch time identify this fetch's rows for the live-accuracy task.
     fetched_at = utcnow().replace(microsecond=0)
@@ -41,9 +47,33 @@ def ingest_covertype(engine: Engine, data_api_url: str, group_number: int) -> di
         batch_number=batch.batch_number,
         fetched_at=fetched_at,
     )
+    source_state.record_batch(engine, COVERTYPE.name, batch.group_number, batch.batch_number, fetched_at)
     counts.update(group_number=batch.group_number, batch_number=batch.batch_number, fetched_at=fetched_at.isoformat())
     log.info("covertype raw, group %s batch %s: %s", batch.group_number, batch.batch_number, counts)
     return counts
+
+
+def source_exhausted(engine: Engine, data_api_url: str, group_number: int, exc: DataExhausted) -> dict[str, Any]:
+    """Record that the group has no batch left; warn the first time, with how to restart it, and note it after."""
+    state, first = source_state.record_exhausted(engine, COVERTYPE.name, group_number, exc.last_batch, utcnow().replace(microsecond=0))
+    assert state.exhausted_at is not None
+    if first:
+        log.warning(
+            "data_api group %s is exhausted: it delivered its last batch (%s), so no new labelled covertype data arrives. "
+            "Restart it with %s; the next run then ingests batch 1 again.",
+            group_number,
+            state.batch_number,
+            source_state.restart_hint(data_api_url, group_number),
+        )
+    else:
+        log.info("data_api group %s still exhausted (since %s UTC): nothing to ingest", group_number, state.exhausted_at)
+    return {
+        "exhausted": True,
+        "first": first,
+        "group_number": group_number,
+        "batch_number": state.batch_number,
+        "exhausted_at": state.exhausted_at.isoformat(),
+    }
 
 
 def clean(engine: Engine, contract: DatasetContract) -> dict[str, int]:

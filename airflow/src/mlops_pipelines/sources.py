@@ -73,7 +73,11 @@ def penguins_to_features(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 class DataExhausted(Exception):
-    """data_api has delivered every batch to this group."""
+    """data_api has delivered every batch to this group; `last_batch` is the group's last, when data_api says it."""
+
+    def __init__(self, detail: str, last_batch: int | None = None) -> None:
+        super().__init__(detail)
+        self.last_batch = last_batch
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,11 @@ def fetch_covertype_batch(base_url: str, group_number: int, timeout: float = 60)
     """One sample of the group's current batch from data_api."""
     response = requests.get(f"{base_url.rstrip('/')}/data", params={"group_number": group_number}, timeout=timeout)
     if response.status_code == 410:
-        raise DataExhausted(error_message(response))
+        try:
+            last = response.json().get("n_batches")
+        except ValueError:
+            last = None
+        raise DataExhausted(error_message(response), last_batch=None if last is None else int(last))
     if not response.ok:
         # raise_for_status's message would leave out why: the log should say it.
         raise requests.HTTPError(f"{response.status_code} from data_api: {error_message(response)}", response=response)

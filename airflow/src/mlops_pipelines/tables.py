@@ -204,8 +204,25 @@ RETRAIN_TRIGGERS = Table(
     mysql_charset="utf8mb4",
 )
 
+# What ingestion last found at a dataset's data_api group (source_state.py): the
+# batch it received, or since when the group has had no batch left.
+SOURCE_STATE = Table(
+    "source_state",
+    metadata,
+    _id_column(),
+    Column("dataset", String(32), nullable=False),
+    Column("group_number", Integer, nullable=False),
+    # The last batch received; once exhausted, the group's last batch.
+    Column("batch_number", Integer, nullable=True),
+    # When ingestion first met the end (data_api's 410); NULL while the group serves.
+    Column("exhausted_at", DateTime, nullable=True),
+    Column("checked_at", DateTime, nullable=False),
+    UniqueConstraint("dataset", "group_number", name="uq_source_state_group"),
+    mysql_charset="utf8mb4",
+)
+
 # Every monitoring table: the ui's reader may select these and nothing else.
-MONITORING_TABLES: list[Table] = [PREDICTIONS, MODEL_QUALITY, FEATURE_DRIFT, RETRAIN_TRIGGERS]
+MONITORING_TABLES: list[Table] = [PREDICTIONS, MODEL_QUALITY, FEATURE_DRIFT, RETRAIN_TRIGGERS, SOURCE_STATE]
 
 
 def create_tables(engine: Engine) -> list[str]:

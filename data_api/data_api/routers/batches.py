@@ -11,7 +11,7 @@ from ..batches import DataExhausted
 from ..dataset import COLUMNS
 from ..deps import GroupNumber, MetricsDep, SourceDep
 from ..errors import problem
-from ..schemas import INVALID_GROUP, NO_DATA, DataResponse, ErrorResponse, RestartResponse
+from ..schemas import INVALID_GROUP, NO_DATA, DataResponse, ExhaustedResponse, RestartResponse
 
 router = APIRouter(tags=["batches"])
 
@@ -29,7 +29,7 @@ router = APIRouter(tags=["batches"])
     ),
     response_model=DataResponse,
     responses={
-        410: {"model": ErrorResponse, "description": "All batches delivered; the message says how to start again"},
+        410: {"model": ExhaustedResponse, "description": "All batches delivered; the message says how to start again"},
         **INVALID_GROUP,
         **NO_DATA,
     },
@@ -39,13 +39,14 @@ def data(source: SourceDep, group_number: GroupNumber, metrics: MetricsDep) -> J
     try:
         batch = source.scheduler.current_batch(group_number)
     except DataExhausted:
-        raise problem(
+        ended = problem(
             410,
             ("query", "group_number"),
             f"All {s.n_batches} batches have been delivered for group {group_number}. "
             f"Call GET /restart_data_generation?group_number={group_number} to start again from batch 1.",
             "exhausted",
-        ) from None
+        )
+        return JSONResponse({"detail": ended.detail, "group_number": group_number, "n_batches": s.n_batches}, status_code=410)
     rows = source.data.sample(batch, s.sample_fraction, order=s.group_order(group_number))
     metrics.served(group_number, batch, len(rows))
     # Returned directly: the rows are already plain ints/strs, so skip re-validating thousands of them.

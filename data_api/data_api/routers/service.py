@@ -38,6 +38,7 @@ async def overview(source: SourceDep) -> dict[str, Any]:
         "advance": s.advance,
         "order": s.order,
         "order_groups": {str(g): o for g, o in s.order_groups.items()},
+        "interval_groups": {str(g): i for g, i in s.interval_groups.items()},
         "sample_fraction": s.sample_fraction,
     }
 

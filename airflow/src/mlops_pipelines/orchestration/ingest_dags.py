@@ -79,13 +79,14 @@ def build_covertype_ingest():
         def ingest_raw() -> dict:
             from mlops_pipelines.ingestion import ingest_covertype
             from mlops_pipelines.orchestration.resources import data_api_url, data_engine
-            from mlops_pipelines.sources import DataExhausted
 
             group = get_current_context()["params"]["group_number"]
-            try:
-                return ingest_covertype(data_engine(), data_api_url(), group)
-            except DataExhausted as exc:
-                raise AirflowSkipException(f"data_api has no more batches for group {group}: {exc}") from exc
+            counts = ingest_covertype(data_engine(), data_api_url(), group)
+            if counts.get("exhausted"):
+                # The end of the source is not a failure: this run has nothing to ingest, and
+                # every task after this one skips or runs without this task's result.
+                raise AirflowSkipException(f"data_api group {group} delivered its last batch ({counts['batch_number']}): nothing to ingest")
+            return counts
 
         raw = ingest_raw()
         published = validate_and_publish(COVERTYPE, raw, before_publish=lambda counts: score_batch(COVERTYPE, raw, counts))

@@ -31,11 +31,12 @@ def validate_and_publish(contract: DatasetContract, raw_loaded, before_publish=N
 
     `before_publish(counts)`, if given, builds a task that runs between the two
     (covertype's live-accuracy scoring: the batch is scored before the clean-data
-    asset announces it); publish_clean then runs whether it succeeded or skipped.
-    Returns the publish_clean task.
+    asset announces it); publish_clean then runs whether it succeeded or skipped,
+    as long as validate_and_clean succeeded (skipped too when the ingest skipped:
+    a source with no batch left). Returns the publish_clean task.
     """
     asset = clean_asset(contract.name)
-    trigger_rule = TriggerRule.ALL_SUCCESS if before_publish is None else TriggerRule.NONE_FAILED
+    trigger_rule = TriggerRule.ALL_SUCCESS if before_publish is None else TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
 
     @task
     def validate_and_clean() -> dict:
@@ -45,7 +46,9 @@ def validate_and_publish(contract: DatasetContract, raw_loaded, before_publish=N
         return clean(data_engine(), contract)
 
     @task(inlets=[asset], outlets=[asset], trigger_rule=trigger_rule)
-    def publish_clean(counts: dict, *, inlet_events=None, outlet_events=None) -> dict:
+    def publish_clean(counts: dict | None, *, inlet_events=None, outlet_events=None) -> dict:
+        if counts is None:  # no upstream result (e.g. its XCom cleared): nothing known to publish
+            raise AirflowSkipException("validate_and_clean gave no counts: the clean-data asset is not updated")
         newest = inlet_events[asset].ascending(False).limit(1)
         last = newest[0].extra if len(newest) else None
         new_rows = rows_to_publish(counts["total_clean"], last)
