@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import inspect, select, text
 
-from mlops_pipelines import preprocessing, storage
+from mlops_pipelines import ingestion, storage
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.ingestion import clean, ingest_penguins
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS
@@ -77,8 +77,8 @@ def test_preprocess_splits_and_is_idempotent(mysql_engine):
     frame.loc[2, "Soil_Type"] = "C5151"  # valid even though the sample never has it
     frame.loc[3, "Cover_Type"] = None
     insert(mysql_engine, frame)
-    assert preprocessing.preprocess(mysql_engine, COVERTYPE) == {"processed": 4, "clean": 2, "rejected": 2}
-    assert preprocessing.preprocess(mysql_engine, COVERTYPE) == {"processed": 0, "clean": 0, "rejected": 0}
+    assert ingestion.validate_pending(mysql_engine, COVERTYPE) == {"processed": 4, "clean": 2, "rejected": 2}
+    assert ingestion.validate_pending(mysql_engine, COVERTYPE) == {"processed": 0, "clean": 0, "rejected": 0}
     with mysql_engine.connect() as conn:
         clean_rows = conn.execute(select(CLEAN["covertype"])).mappings().all()
         rejected = conn.execute(select(REJECTED["covertype"].c.reason, REJECTED["covertype"].c.row_json)).all()
@@ -88,7 +88,7 @@ def test_preprocess_splits_and_is_idempotent(mysql_engine):
     assert any('"Hillshade_9am": "300"' in r.row_json for r in rejected)
     # New raw rows are picked up by the next run.
     insert(mysql_engine, batch(2, start=100), batch_number=2)
-    assert preprocessing.preprocess(mysql_engine, COVERTYPE) == {"processed": 2, "clean": 2, "rejected": 0}
+    assert ingestion.validate_pending(mysql_engine, COVERTYPE) == {"processed": 2, "clean": 2, "rejected": 0}
 
 
 def test_penguins_end_to_end_in_mysql(mysql_engine):

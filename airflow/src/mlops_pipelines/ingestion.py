@@ -1,20 +1,29 @@
-"""The ingestion and preprocessing steps of the DAGs, as plain functions of an engine."""
+"""The ingestion steps of the DAGs, as plain functions of an engine: raw rows in, then
+validated into the clean and rejected tables."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
-from mlops_pipelines import source_state
+from mlops_pipelines import source_state, storage
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, DatasetContract
-from mlops_pipelines.preprocessing import preprocess
-from mlops_pipelines.sources import DataExhausted, fetch_covertype_batch, load_penguins_raw
+from mlops_pipelines.sources import DataExhausted, fetch_covertype_batch, load_penguins_raw, penguins_to_features
 from mlops_pipelines.storage import insert_raw, table_counts, utcnow
 from mlops_pipelines.tables import create_tables
+from mlops_pipelines.validation import validate
 
 log = logging.getLogger(__name__)
+
+# Each dataset's raw columns mapped onto its contract before validation.
+TO_FEATURES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    PENGUINS.name: penguins_to_features,
+    COVERTYPE.name: lambda raw: raw[[*COVERTYPE.feature_names, COVERTYPE.target]],
+}
 
 
 def ingest_penguins(engine: Engine) -> dict[str, int]:
@@ -76,13 +85,29 @@ def source_exhausted(engine: Engine, data_api_url: str, group_number: int, exc: 
     }
 
 
+def validate_pending(engine: Engine, contract: DatasetContract) -> dict[str, int]:
+    """Validate raw rows not seen before into the clean and rejected tables.
+
+    Idempotent: a raw row is processed once (its fingerprint then sits in the
+    clean or the rejected table), and everything happens in one transaction.
+    """
+    with engine.begin() as conn:
+        rows = storage.pending_raw(conn, contract)
+        features = TO_FEATURES[contract.name](rows)
+        features.insert(0, "fingerprint", rows["fingerprint"])
+        result = validate(features, contract)
+        storage.insert_clean(conn, contract, result.clean)
+        storage.insert_rejected(conn, contract, result.rejected, rows.set_index("fingerprint"))
+    return {"processed": len(rows), **result.counts}
+
+
 def clean(engine: Engine, contract: DatasetContract) -> dict[str, int]:
     """Validate new raw rows into the clean and rejected tables; log and return the counts."""
     create_tables(engine)
-    counts = preprocess(engine, contract)
+    counts = validate_pending(engine, contract)
     totals = table_counts(engine, contract)
     log.info(
-        "%s preprocessing: %s new rows -> %s clean, %s rejected (tables now: %s)",
+        "%s validation: %s new rows -> %s clean, %s rejected (tables now: %s)",
         contract.name,
         counts["processed"],
         counts["clean"],

@@ -1,6 +1,6 @@
 """Reading and writing the platform's data tables: idempotent, all-or-nothing writes.
 
-Data access only; what is clean is decided in `preprocessing` and `validation`.
+Data access only; what is clean is decided in `validation` (called by `ingestion`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from mlops_pipelines import preprocessing, storage
+from mlops_pipelines import ingestion, storage
 from mlops_pipelines.contracts import COVERTYPE, WILDERNESS_AREAS, Numeric
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS
 from mlops_pipelines.training import tasks
@@ -40,7 +40,7 @@ def ingest(engine, frame: pd.DataFrame, group: int, batch: int, fetched_at: date
     counts = storage.insert_raw(
         engine, COVERTYPE, frame[COVERTYPE_RAW_COLUMNS].astype(str), group_number=group, batch_number=batch, fetched_at=fetched_at
     )
-    preprocessing.preprocess(engine, COVERTYPE)
+    ingestion.validate_pending(engine, COVERTYPE)
     return {**counts, "group_number": group, "batch_number": batch, "fetched_at": fetched_at.isoformat()}
 
 

@@ -3,7 +3,7 @@
 import pytest
 from training_helpers import covertype_frame
 
-from mlops_pipelines import preprocessing, storage
+from mlops_pipelines import ingestion, storage
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.ingestion import clean, ingest_penguins
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.mysql
 def add_covertype_rows(engine, frame, batch_number):
     raw = frame[COVERTYPE_RAW_COLUMNS].astype(str)
     storage.insert_raw(engine, COVERTYPE, raw, group_number=1, batch_number=batch_number, fetched_at=storage.utcnow())
-    preprocessing.preprocess(engine, COVERTYPE)
+    ingestion.validate_pending(engine, COVERTYPE)
 
 
 def test_snapshot_is_the_clean_rows_up_to_its_id_typed_per_contract(mysql_engine):
