@@ -73,6 +73,19 @@ def test_monitoring_settings_come_from_the_environment(monkeypatch):
         PipelineSettings()
 
 
+def test_the_drift_minimum_rows_default_to_the_measured_one_and_come_from_the_environment(monkeypatch):
+    from mlops_pipelines.monitoring import drift
+    from mlops_pipelines.settings import PipelineSettings
+
+    monkeypatch.delenv("DRIFT_MIN_ROWS", raising=False)
+    assert PipelineSettings().drift_min_rows == drift.MIN_ROWS
+    monkeypatch.setenv("DRIFT_MIN_ROWS", "500")
+    assert PipelineSettings().drift_min_rows == 500
+    monkeypatch.setenv("DRIFT_MIN_ROWS", "0")
+    with pytest.raises(ValueError, match="drift_min_rows"):
+        PipelineSettings()
+
+
 def test_platform_dags(dagbag):
     assert set(dagbag.dags) == {
         "penguins_ingest",

@@ -80,13 +80,13 @@ def quality_chart(quality: pd.DataFrame, changes: pd.DataFrame) -> alt.LayerChar
 
 
 def drift_chart(features: pd.DataFrame) -> alt.Chart:
-    """The drift statistic per feature, one row of bars per source, drifted ones in red."""
+    """The PSI of each feature (feature_drift.statistic: one scale for every kind), one row of bars per source, drifted ones in red."""
     frame = features.assign(state=features["drifted"].map({True: "drifted", False: "not drifted"}))
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("statistic:Q", title="Drift statistic"),
+            x=alt.X("statistic:Q", title="PSI (size of the change)"),
             y=alt.Y("feature:N", title=None, sort="-x"),
             color=alt.Color("state:N", title=None, scale=alt.Scale(domain=["drifted", "not drifted"], range=["#d62728", "#8c8c8c"])),
             row=alt.Row("source:N", title=None),
@@ -94,8 +94,8 @@ def drift_chart(features: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("source:N"),
                 alt.Tooltip("feature:N"),
                 alt.Tooltip("method:N"),
-                alt.Tooltip("statistic:Q", format=".4f"),
-                alt.Tooltip("p_value:Q", format=".4f"),
+                alt.Tooltip("statistic:Q", title="PSI", format=".4f"),
+                alt.Tooltip("p_value:Q", title="adjusted p-value", format=".4f"),
                 alt.Tooltip("rows_compared:Q"),
             ],
         )

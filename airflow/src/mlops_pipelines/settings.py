@@ -46,6 +46,9 @@ class PipelineSettings(BaseSettings):
     # monitor_drift: when it runs (cron or preset; "none": manual only) and the hours it looks back.
     monitor_drift_schedule: str | None = "@hourly"
     monitor_drift_window_hours: float = Field(24.0, gt=0)
+    # A drift check compares a feature only with at least this many rows on each side
+    # (bench/drift_false_alarms.py measures the choice; monitoring.drift).
+    drift_min_rows: int = Field(50, ge=1)
     # When the monitor fires covertype_train (the retraining Asset); see monitoring.retrain.
     retrain_accuracy_margin: float = Field(0.05, ge=0, le=1)
     retrain_accuracy_batches: int = Field(3, ge=1)

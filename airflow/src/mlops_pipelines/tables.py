@@ -178,6 +178,8 @@ FEATURE_DRIFT = Table(
     Column("model_version", String(32), nullable=False),
     Column("window_start", DateTime, nullable=False),
     Column("window_end", DateTime, nullable=False),
+    # method: the test (ks, chi2); statistic: the PSI of the change; p_value: the test's,
+    # Benjamini-Hochberg adjusted over the check's features of that source (monitoring.drift).
     Column("method", String(16), nullable=False),
     Column("statistic", Float, nullable=False),
     Column("p_value", Float, nullable=True),

@@ -111,11 +111,12 @@ def run_check(
     window_hours: float,
     end: datetime | None = None,
     model_name: str | None = None,
+    min_rows: int = drift.MIN_ROWS,
 ) -> dict[str, Any] | None:
     """Compare each source of the window with the production version's training rows.
 
     None when no version holds @production. Otherwise a summary: per source the
-    rows compared and the share of drifted features (None: too few rows).
+    rows compared and the share of drifted features (None: fewer than `min_rows`).
     """
     create_tables(engine)
     served = production(client, model_name or contract.registered_model_name)
@@ -125,7 +126,7 @@ def run_check(
     start = end - timedelta(hours=window_hours)
     reference = reference_rows(engine, contract, served)
     current = {"predictions": prediction_rows(engine, contract, start, end), "ingested": ingested_rows(engine, contract, start, end)}
-    sections = {source: drift.compare(contract, reference, frame) for source, frame in current.items()}
+    sections = {source: drift.compare(contract, reference, frame, min_rows=min_rows) for source, frame in current.items()}
     shares = {source: drift.drifted_share(results) for source, results in sections.items() if results}
     context = {
         "model": f"{served.name} version {served.version}",
@@ -134,7 +135,7 @@ def run_check(
         "check": check_id,
         **{f"{source} rows": str(len(frame)) for source, frame in current.items()},
     }
-    report = drift.html_report(f"{contract.name}: feature drift", sections, context)
+    report = drift.html_report(f"{contract.name}: feature drift", sections, context, min_rows=min_rows)
     run_id = _report_run(client, contract, served, check_id, report, shares)
     measured = utcnow().replace(microsecond=0)
     rows = [
@@ -147,9 +148,11 @@ def run_check(
             "model_version": served.version,
             "window_start": start,
             "window_end": end,
+            # The table keeps one figure of each kind: the size of the change (what the ui charts,
+            # on one scale for every feature) and the p-value the decision used.
             "method": r.method,
-            "statistic": r.statistic,
-            "p_value": r.p_value,
+            "statistic": r.psi,
+            "p_value": r.p_adjusted,
             "drifted": r.drifted,
             "rows_compared": r.rows_current,
             "report_run_id": run_id,

@@ -1,8 +1,10 @@
 """The monitor_drift DAG: recent predictions and ingested rows against the production version's training data.
 
 Hourly by default (MONITOR_DRIFT_SCHEDULE), over the last MONITOR_DRIFT_WINDOW_HOURS
-(the `window_hours` Param), for Covertype: per feature a PSI or chi-square test,
-rows to feature_drift, an HTML report in MLflow (experiment covertype-monitoring),
+(the `window_hours` Param), for Covertype: per feature a Kolmogorov-Smirnov or
+chi-square test, Benjamini-Hochberg across the features, PSI as the size of the
+change, features with fewer than DRIFT_MIN_ROWS rows left out; rows to
+feature_drift, an HTML report in MLflow (experiment covertype-monitoring),
 then check_retrain, which updates covertype_retrain when more than
 RETRAIN_DRIFT_SHARE of the features drifted.
 """
@@ -49,7 +51,14 @@ def build_monitor_drift():
 
             context = get_current_context()
             check_id = context["run_id"][:64]
-            summary = run_check(data_engine(), MlflowClient(), contract, check_id, float(context["params"]["window_hours"]))
+            summary = run_check(
+                data_engine(),
+                MlflowClient(),
+                contract,
+                check_id,
+                float(context["params"]["window_hours"]),
+                min_rows=settings().drift_min_rows,
+            )
             if summary is None:
                 raise AirflowSkipException(f"no version of {contract.registered_model_name} holds @production: nothing to compare with")
             return summary
