@@ -28,6 +28,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 # Run as a script, bench/ is on the import path.
 from inference_vs_mlflow_serve import example_rows, free_port, post, production_version, wait_http, wrk
@@ -47,6 +48,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--only", default="", help="only the cases whose label contains this, e.g. '100 rows'")
     parser.add_argument("--python", default=str(ROOT / ".venv/inference/bin/python"), help="python of the inference venv")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -54,7 +56,7 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def scratch_database(admin_url: str) -> tuple[str, str, object]:
+def scratch_database(admin_url: str) -> tuple[str, str, Any]:
     """A database with the predictions table and an insert-only user; returns its name, the user's URL, the admin engine."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -87,7 +89,6 @@ def metric(base: str, name: str, labels: str = "") -> float:
 
 def main() -> None:
     args = arguments()
-    from sqlalchemy import text
 
     versions = {name: production_version(args.tracking_uri, name) for name in (args.penguins_model, args.covertype_model)}
     penguins = example_rows(args.tracking_uri, f"models:/{args.penguins_model}/{versions[args.penguins_model]}")
@@ -99,6 +100,7 @@ def main() -> None:
         ("POST /predict/covertype (100 rows)", cover_route, {"rows": [cover] * 100}),
         ('POST /predict {"features"} (covertype)', "/predict", {"features": list(cover.values())}),
     ]
+    cases = [case for case in cases if args.only in case[0]]
     database, writer_url, admin = scratch_database(args.mysql_url)
     base_env = {
         **os.environ,
@@ -157,18 +159,7 @@ def main() -> None:
         for process in processes:
             process.terminate()
             process.wait(30)
-    with admin.begin() as conn:
-        rows = conn.execute(text(f"SELECT COUNT(*) FROM `{database}`.predictions")).scalar_one()
-        size = conn.execute(
-            text(
-                "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = :db AND table_name = 'predictions'"
-            ),
-            {"db": database},
-        ).scalar_one()
-        user = make_user(writer_url)
-        conn.execute(text(f"DROP DATABASE `{database}`"))
-        conn.execute(text(f"DROP USER '{user}'@'%'"))
-
+    rows, size = drop_scratch_database(database, writer_url, admin)
     print(
         "\n| case | log off req/s | log on req/s | on / off | CPU ms/request off / on | off / on CPU | p50 off / on ms | p99 off / on ms |"
     )
@@ -197,10 +188,22 @@ def main() -> None:
     print(f"the log wrote {logged:.0f} rows ({rows} in the table, {size / 1e6:.1f} MB with indexes); dropped {dropped}")
 
 
-def make_user(url: str) -> str:
+def drop_scratch_database(database: str, writer_url: str, admin: Any) -> tuple[int, int]:
+    """Drop what `scratch_database` made; returns the rows and bytes (data and indexes) its table held."""
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    return str(make_url(url).username)
+    with admin.begin() as conn:
+        rows = conn.execute(text(f"SELECT COUNT(*) FROM `{database}`.predictions")).scalar_one()
+        size = conn.execute(
+            text(
+                "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = :db AND table_name = 'predictions'"
+            ),
+            {"db": database},
+        ).scalar_one()
+        conn.execute(text(f"DROP DATABASE `{database}`"))
+        conn.execute(text(f"DROP USER '{make_url(writer_url).username}'@'%'"))
+    return rows, size
 
 
 if __name__ == "__main__":

@@ -99,8 +99,11 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         # Found without building a dict of every header: this runs on each request.
         length = next((value for name, value in scope.get("headers") or () if name == b"content-length"), None)
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            return await self._too_large(send)
+        if length is not None and length.isdigit():
+            if int(length) > self.max_bytes:
+                return await self._too_large(send)
+            # The server reads no more than Content-Length says: nothing left to count.
+            return await self.app(scope, receive, send)
         seen = 0
         rejected = False
 

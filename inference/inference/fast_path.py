@@ -7,9 +7,9 @@ functions in FunctionTransformers) is a few array operations, so it is compiled
 once per loaded model from the fitted parameters and checked against the
 pipeline itself before it is used. The classifier then gets the transformed
 array: a forest through `_forest_proba`, the calibrated SVM through
-`_calibrated_svm_proba` (both skip scikit-learn's per-call machinery), any
-other (logistic regression) through its own predict_proba, already fast on a
-numpy row. Anything it does not recognise makes `compile_pipeline` return None, and
+`_calibrated_svm_proba`, a logistic regression through `_logistic_proba` (all
+three skip scikit-learn's per-call input checks, most of a one-row call), any
+other through its own predict_proba. Anything it does not recognise makes `compile_pipeline` return None, and
 the model is served through the pipeline.
 
 Extended rather than replaced by a converter (skl2onnx + ONNX Runtime): the
@@ -32,6 +32,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
@@ -174,7 +175,25 @@ class CompiledPipeline:
             return _forest_proba(self.classifier, X)
         if _is_sigmoid_calibrated_svm(self.classifier):
             return _calibrated_svm_proba(self.classifier, X)
+        if type(self.classifier) is LogisticRegression:
+            return _logistic_proba(self.classifier, X)
         return self.classifier.predict_proba(X)
+
+
+def _logistic_proba(model: LogisticRegression, X: np.ndarray) -> np.ndarray:
+    """LogisticRegression.predict_proba without its input validation: the same operations in the same order.
+
+    Binary: the sigmoid of the decision function; more classes: its softmax
+    (scikit-learn's multinomial, the only multi-class form since 1.8).
+    """
+    scores = X @ model.coef_.T + model.intercept_
+    if len(model.classes_) <= 2:
+        positive = expit(scores.ravel())
+        return np.stack([1 - positive, positive], axis=1)
+    scores -= scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    return scores
 
 
 def _forest_proba(forest: RandomForestClassifier, X: np.ndarray) -> np.ndarray:

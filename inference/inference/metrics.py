@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -48,6 +49,33 @@ class Metrics:
         self.predictions_logged = Counter("predictions_logged", "Predicted rows written to the predictions table", registry=self.registry)
         self.prediction_log_queue_rows = Gauge("prediction_log_queue_rows", "Predicted rows waiting to be written", registry=self.registry)
 
+        # Label children by their values: `labels()` checks and hashes its arguments under a
+        # lock on every call; these are looked up once per label set and kept.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def predicted(self, model: str, version: str, keys: list[str]) -> list[Any]:
+        """inference_predictions_total's child per class of a model version, in the classes' order."""
+        key = ("predictions", model, version)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = [self.predictions.labels(model, version, k) for k in keys]
+        return children
+
+    def model_seconds(self, model: str, version: str) -> Any:
+        key = ("prediction_duration", model, version)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.prediction_duration.labels(model, version)
+        return child
+
+    def request_children(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The request counter's and the latency histogram's children of a request."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+        return children
+
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
@@ -75,6 +103,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], path, str(status["code"])).inc()
-            self.metrics.latency.labels(scope["method"], path).observe(time.perf_counter() - started)
+            count, latency = self.metrics.request_children(scope["method"], getattr(route, "path", "unmatched"), status["code"])
+            count.inc()
+            latency.observe(time.perf_counter() - started)

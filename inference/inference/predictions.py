@@ -60,22 +60,17 @@ def predict(
         raise ApiError(422, capped(describe(errors) if describe else problems(errors, batch_loc or ("body",))))
     proba = model.predict_proba(rows)
     seconds = time.perf_counter() - started
-    classes = model.classes
-    keys = [str(c) for c in classes]
+    # Per model, computed once (inference.registry.LoadedModel): the answer is built from them.
+    classes, keys, names = model.classes, model.class_keys, model.class_names
+    counted = metrics.predicted(model.name, model.version, keys)
     out = []
     for row_proba in proba.tolist():
-        best = max(range(len(row_proba)), key=row_proba.__getitem__)
-        label = classes[best]
+        best = row_proba.index(max(row_proba))
         out.append(
-            {
-                "label": label,
-                "label_name": model.spec.label_name(label),
-                "confidence": row_proba[best],
-                "probabilities": dict(zip(keys, row_proba)),
-            }
+            {"label": classes[best], "label_name": names[best], "confidence": row_proba[best], "probabilities": dict(zip(keys, row_proba))}
         )
-        metrics.predictions.labels(model.name, model.version, keys[best]).inc()
-    metrics.prediction_duration.labels(model.name, model.version).observe(seconds)
+        counted[best].inc()
+    metrics.model_seconds(model.name, model.version).observe(seconds)
     if record is not None:
         record(model, rows, out, seconds)
     return out

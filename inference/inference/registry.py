@@ -55,9 +55,19 @@ class LoadedModel:
         """The dataset the model's feature spec names (the training DAGs log it), else its name's."""
         return str(self.spec.raw.get("dataset") or Settings.dataset_of(self.name))
 
-    @property
+    @cached_property
     def classes(self) -> list[Any]:
         return [c.item() if isinstance(c, np.generic) else c for c in self.pipeline.classes_]
+
+    @cached_property
+    def class_keys(self) -> list[str]:
+        """Each class as the answers' probabilities name it (JSON object keys are strings)."""
+        return [str(c) for c in self.classes]
+
+    @cached_property
+    def class_names(self) -> list[str]:
+        """Each class in words (the feature spec's class_names), in the classes' order."""
+        return [self.spec.label_name(c) for c in self.classes]
 
     def predict_proba(self, rows: list[dict[str, Any]]) -> np.ndarray:
         if self.compiled is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import AliasChoices, Field
@@ -80,7 +81,8 @@ class Settings(BaseSettings):
             database=self.predictions_db_name,
         )
 
-    @property
+    # Cached: read on every request.
+    @cached_property
     def model_names(self) -> list[str]:
         return [name.strip() for name in self.models.split(",") if name.strip()]
 
@@ -88,6 +90,6 @@ class Settings(BaseSettings):
     def dataset_of(name: str) -> str:
         return name.removesuffix(MODEL_SUFFIX)
 
-    @property
+    @cached_property
     def datasets(self) -> dict[str, str]:
         return {self.dataset_of(name): name for name in self.model_names}

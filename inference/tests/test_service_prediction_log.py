@@ -208,9 +208,9 @@ def test_a_flush_retried_after_a_failure_writes_nothing_twice(logging_client, pr
     real = PredictionLog._execute
     tries = []
 
-    def written_then_lost(self, params):
-        tries.append(len(params))
-        real(self, params)
+    def written_then_lost(self, document, rows):
+        tries.append(rows)
+        real(self, document, rows)
         if len(tries) == 1:
             raise OperationalError("INSERT", {}, ConnectionResetError("lost after the commit"))
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from inference import original_clients as shapes
-from inference.deps import ChoiceDep, ServingDep, resolve_model
+from inference.deps import MISSING, ChoiceDep, ServingDep, choice_of, json_body, predict_openapi, resolve_model, serving_of
 from inference.errors import unavailable
+from inference.fastjson import Json
 from inference.predictions import predict
 from inference.routers.predict import PREDICT_RESPONSES
 from inference.schemas import CovertypePrediction, ErrorResponse, ModelInfo, PenguinBatchResponse, PenguinPrediction
@@ -22,10 +23,13 @@ info_router = APIRouter(tags=["original clients"])
 
 # Any JSON, null or no body included: which of the two accepted shapes it is decides
 # the model, and anything else is told both shapes.
-OriginalBody = Annotated[
-    Any, Body(description='One penguin object, or {"features": [...]} with the Covertype feature values in data_api\'s column order')
-]
-PenguinsBody = Annotated[Any, Body(description=f'{{"penguins": [penguin, ...]}}, at most {shapes.PENGUIN_BATCH_LIMIT}')]
+ORIGINAL_BODY = 'One penguin object, or {"features": [...]} with the Covertype feature values in data_api\'s column order'
+PENGUINS_BODY = f'{{"penguins": [penguin, ...]}}, at most {shapes.PENGUIN_BATCH_LIMIT}'
+
+
+async def _payload(request: Request) -> Any:
+    payload = await json_body(request)
+    return None if payload is MISSING else payload
 
 
 @router.post(
@@ -33,18 +37,21 @@ PenguinsBody = Annotated[Any, Body(description=f'{{"penguins": [penguin, ...]}},
     summary='Predict one penguin, or one Covertype row given as {"features": [...]}',
     response_model=PenguinPrediction | CovertypePrediction,
     responses=PREDICT_RESPONSES,
+    openapi_extra=predict_openapi(ORIGINAL_BODY, False),
 )
-async def predict_original(request: Request, choice: ChoiceDep, serving: ServingDep, payload: OriginalBody = None) -> JSONResponse:
+async def predict_original(request: Request) -> JSONResponse:
+    serving, choice = serving_of(request), choice_of(request)
+    payload = await _payload(request)
     record = serving.recorder(request)
     if shapes.is_features_body(payload):
         model = await resolve_model(serving.store, serving.settings.covertype_model, choice)
         row, actual = shapes.features_row(payload, model.spec)
         [prediction] = predict(model, [row], serving.metrics, describe=shapes.features_problems(model.spec), record=record)
-        return JSONResponse(shapes.covertype_answer(prediction, model.name, model.version, actual))
+        return Json(shapes.covertype_answer(prediction, model.name, model.version, actual))
     model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
     row = shapes.check_penguin_body(payload, model.spec)
     [prediction] = predict(model, [row], serving.metrics, record=record)
-    return JSONResponse(shapes.penguin_answer(prediction, model.name, model.version))
+    return Json(shapes.penguin_answer(prediction, model.name, model.version))
 
 
 @router.post(
@@ -52,12 +59,14 @@ async def predict_original(request: Request, choice: ChoiceDep, serving: Serving
     summary=f"Predict up to {shapes.PENGUIN_BATCH_LIMIT} penguins",
     response_model=PenguinBatchResponse,
     responses=PREDICT_RESPONSES,
+    openapi_extra=predict_openapi(PENGUINS_BODY, False),
 )
-async def predict_penguins(request: Request, choice: ChoiceDep, serving: ServingDep, payload: PenguinsBody = None) -> JSONResponse:
-    rows = shapes.penguin_rows(payload)
+async def predict_penguins(request: Request) -> JSONResponse:
+    serving, choice = serving_of(request), choice_of(request)
+    rows = shapes.penguin_rows(await _payload(request))
     model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
     predictions = predict(model, rows, serving.metrics, ("body", "penguins"), record=serving.recorder(request))
-    return JSONResponse(
+    return Json(
         {
             "model": model.name,
             "version": model.version,
