@@ -62,9 +62,17 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, max_age_seconds
         raise BadSignature("the signature does not match this installation's INFERENCE_WEBHOOK_SECRET")
 
 
+# How long a replica keeps asking the registry for a recorded move it does not see there yet
+# (a rollback is recorded just before the alias moves).
+PENDING_SECONDS = 10.0
+
+
 async def follow_history(store: ModelStore, history: History, every: float) -> None:
     """Background task: refresh a model as soon as any replica (or a rollback) appends a move of it."""
     last: int | None = None
+    # name -> (the production version the history says, until when to keep asking for it)
+    pending: dict[str, tuple[str | None, float]] = {}
+    alias = store.settings.production_alias
     while True:
         try:
             if last is None:
@@ -73,12 +81,17 @@ async def follow_history(store: ModelStore, history: History, every: float) -> N
                 moves = await asyncio.to_thread(history.since, last)
                 for move in moves:
                     last = max(last, move.id)
-                served = {m.model_name for m in moves if m.model_name in store.settings.model_names}
-                for move in moves:
-                    if move.model_name in served:
+                    if move.model_name in store.settings.model_names:
                         store.forget_alias(move.model_name, move.alias)
-                for name in served:
+                        if move.alias == alias:
+                            pending[move.model_name] = (move.to_version, time.monotonic() + PENDING_SECONDS)
+                        else:
+                            pending.setdefault(move.model_name, (None, 0.0))
+                for name, (target, until) in list(pending.items()):
                     await asyncio.to_thread(store.refresh_model, name, "webhook")
+                    current = store.production.get(name)
+                    if target is None or (current is not None and current.version == target) or time.monotonic() > until:
+                        del pending[name]
         except Exception as exc:  # MySQL away: the registry poll still catches up
             log.debug("alias history not readable now: %s", exc)
         await asyncio.sleep(every)
