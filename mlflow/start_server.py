@@ -265,6 +265,21 @@ def main() -> None:
     wait_for_database(host, port, user, password, database, wait_seconds)
     wait_for_database(host, port, auth_user, auth_password, auth_database, wait_seconds, "MLFLOW_AUTH_DB")
 
+    webhook_url = env("INFERENCE_WEBHOOK_URL", "")
+    if webhook_url:
+        webhook_secret = env("INFERENCE_WEBHOOK_SECRET", "")
+        if not webhook_secret:
+            log("INFERENCE_WEBHOOK_URL is set but INFERENCE_WEBHOOK_SECRET is empty: an unsigned hook would be refused")
+            sys.exit(2)
+        # Before anything imports MLflow's registry models, which read the key once.
+        os.environ.setdefault("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", webhook_encryption_key(webhook_secret))
+        # Inference is on the compose network, a private address, and speaks plain HTTP
+        # there: MLflow refuses both by default (its SSRF guard). Only admins may
+        # register webhooks under basic-auth, so no one else can aim the server elsewhere.
+        os.environ.setdefault("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS", "true")
+        os.environ.setdefault("MLFLOW_WEBHOOK_ALLOWED_SCHEMES", "http,https")
+    else:
+        webhook_secret = ""
     auth_uri = mysql_uri(auth_user, auth_password, host, port, auth_database)
     log(f"MLflow logins in database {auth_database!r}: " + ", ".join(u.username for u in users))
     sync_users(auth_uri, users)
@@ -283,20 +298,6 @@ def main() -> None:
         log("mlflow db upgrade failed; see above")
         sys.exit(1)
 
-    webhook_url = env("INFERENCE_WEBHOOK_URL", "")
-    if webhook_url:
-        webhook_secret = env("INFERENCE_WEBHOOK_SECRET", "")
-        if not webhook_secret:
-            log("INFERENCE_WEBHOOK_URL is set but INFERENCE_WEBHOOK_SECRET is empty: an unsigned hook would be refused")
-            sys.exit(2)
-        os.environ.setdefault("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", webhook_encryption_key(webhook_secret))
-        # Inference is on the compose network, a private address, and speaks plain HTTP
-        # there: MLflow refuses both by default (its SSRF guard). Only admins may
-        # register webhooks under basic-auth, so no one else can aim the server elsewhere.
-        os.environ.setdefault("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS", "true")
-        os.environ.setdefault("MLFLOW_WEBHOOK_ALLOWED_SCHEMES", "http,https")
-    else:
-        webhook_secret = ""
     try:
         sync_webhook(backend_uri, webhook_url, webhook_secret)
     except Exception as exc:  # the registry serves without it; inference still polls

@@ -84,12 +84,17 @@ class ModelStore:
         log.info("%s: production is now version %s, loading it", name, version)
         started = time.perf_counter()
         try:
-            loaded = self.registry.load(name, version)
+            # A version loaded already (the production before a rollback, one asked for by
+            # ?version=) is served at once, with no download.
+            loaded = self._take_other(name, version) or self.registry.load(name, version)
         except Exception as exc:
             log.exception("%s: version %s failed to load%s", name, version, serving)
             self._set_status(name, "load_failed", f"version {version} failed to load: {exc}{serving}")
             return
         self.production = {**self.production, name: loaded}
+        if current is not None:
+            # Kept loaded: going back to it (a rollback) needs no download.
+            self._keep_other(current)
         log.info(
             "%s: now serving version %s (loaded in %.1fs, %s path)",
             name,
@@ -163,12 +168,20 @@ class ModelStore:
                 self._others.move_to_end(key)
                 return self._others[key]
         loaded = self.registry.load(name, version)
+        self._keep_other(loaded)
+        return loaded
+
+    def _keep_other(self, model: LoadedModel) -> None:
         with self._others_lock:
-            self._others[key] = loaded
+            self._others[(model.name, model.version)] = model
+            self._others.move_to_end((model.name, model.version))
             while len(self._others) > self.settings.cache_size:
                 evicted, _ = self._others.popitem(last=False)
                 log.info("unloaded %s version %s (cache holds %d)", *evicted, self.settings.cache_size)
-        return loaded
+
+    def _take_other(self, name: str, version: str) -> LoadedModel | None:
+        with self._others_lock:
+            return self._others.pop((name, version), None)
 
     def loaded_versions(self, name: str) -> list[str]:
         with self._others_lock:
