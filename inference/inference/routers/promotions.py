@@ -49,14 +49,8 @@ class AliasMove(BaseModel):
 
 class ModelHistory(BaseModel):
     name: str
+    recorded: bool = Field(description="False when this service keeps no history (PREDICTION_LOG=off: no database); moves is then empty")
     moves: list[AliasMove] = Field(description="Newest first")
-
-
-def history_of(request: Request) -> History:
-    history: History | None = getattr(request.app.state, "history", None)
-    if history is None:
-        raise unavailable("the alias history is off here (PREDICTION_LOG=off: no database)")
-    return history
 
 
 @webhook_router.post(
@@ -118,9 +112,11 @@ async def model_history(
 ) -> dict[str, Any]:
     if name not in serving.settings.model_names:
         raise not_found(("path", "name"), f"model {name!r} is not served here; served: {', '.join(serving.settings.model_names)}")
-    history = history_of(request)
+    history: History | None = getattr(request.app.state, "history", None)
+    if history is None:
+        return {"name": name, "recorded": False, "moves": []}
     try:
         moves = await asyncio.to_thread(history.of, name, limit)
     except Exception as exc:
         raise unavailable(f"the alias history cannot be read now: {exc}") from None
-    return {"name": name, "moves": [m.as_dict() for m in moves]}
+    return {"name": name, "recorded": True, "moves": [m.as_dict() for m in moves]}
