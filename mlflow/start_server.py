@@ -7,12 +7,17 @@
 3. Prepare MLflow's built-in authentication (`--app-name basic-auth`): its user
    database in MySQL (own database and user, see mysql/init), and the platform's
    users from the environment, created if missing, passwords updated if changed.
-4. Exec `mlflow server` with artifacts proxied to MinIO, so clients need no S3
+4. Register inference's alias webhook (INFERENCE_WEBHOOK_URL, signed with
+   INFERENCE_WEBHOOK_SECRET) in the tracking database: exactly one, whatever the
+   earlier starts left, so a promotion reaches inference at once.
+5. Exec `mlflow server` with artifacts proxied to MinIO, so clients need no S3
    credentials.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
 import subprocess
@@ -185,6 +190,67 @@ def write_auth_config(database_uri: str) -> str:
     return path
 
 
+WEBHOOK_NAME = "inference-alias-moves"
+WEBHOOK_DESCRIPTION = "Inference reloads a served model as soon as one of its aliases moves (mlflow/start_server.py)."
+
+
+def webhook_encryption_key(secret: str) -> str:
+    """The Fernet key MLflow stores webhook secrets under, derived from the webhook secret itself.
+
+    MLflow draws a random key per process when MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY is
+    unset, and then its other workers and every later start cannot read the stored
+    secret. Derived, it is the same in every worker and start, and one secret less to keep.
+    """
+    digest = hashlib.sha256(b"mlflow-webhook-secret-encryption:" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def sync_webhook(backend_uri: str, url: str, secret: str) -> None:
+    """Leave exactly one active webhook of ours: url and secret as configured (none when url is empty).
+
+    Through the registry's own store, as the server will read it. A stored secret the
+    current key cannot decrypt (the secret changed) is not read: those rows are retired
+    by name, in SQL, and the webhook is made anew.
+    """
+    from mlflow.entities.webhook import WebhookAction, WebhookEntity, WebhookEvent
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+    from sqlalchemy import text
+
+    store = SqlAlchemyStore(backend_uri)
+    events = [WebhookEvent(WebhookEntity.MODEL_VERSION_ALIAS, action) for action in (WebhookAction.CREATED, WebhookAction.DELETED)]
+    try:
+        try:
+            ours, token = [], None
+            while True:
+                page = store.list_webhooks(max_results=100, page_token=token)
+                ours += [w for w in page if w.name == WEBHOOK_NAME]
+                if not page.token:
+                    break
+                token = page.token
+        except Exception as exc:  # undecryptable secret (cryptography's InvalidToken)
+            log(f"the stored webhook cannot be read ({type(exc).__name__}): retiring it and registering anew")
+            with store.engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE webhooks SET deleted_timestamp = :now WHERE name = :name AND deleted_timestamp IS NULL"),
+                    {"now": int(time.time() * 1000), "name": WEBHOOK_NAME},
+                )
+            ours = []
+        for extra in ours[1:] if url else ours:
+            store.delete_webhook(extra.webhook_id)
+        if not url:
+            if ours:
+                log("INFERENCE_WEBHOOK_URL is empty: the alias webhook is removed (inference polls only)")
+            return
+        if ours:
+            store.update_webhook(ours[0].webhook_id, url=url, events=events, secret=secret, description=WEBHOOK_DESCRIPTION)
+            log(f"alias webhook to {url} updated")
+        else:
+            store.create_webhook(WEBHOOK_NAME, url, events, description=WEBHOOK_DESCRIPTION, secret=secret)
+            log(f"alias webhook to {url} registered")
+    finally:
+        store.engine.dispose()
+
+
 def main() -> None:
     host = env("MLFLOW_DB_HOST", "mysql")
     port = int(env("MLFLOW_DB_PORT", "3306"))
@@ -199,6 +265,21 @@ def main() -> None:
     wait_for_database(host, port, user, password, database, wait_seconds)
     wait_for_database(host, port, auth_user, auth_password, auth_database, wait_seconds, "MLFLOW_AUTH_DB")
 
+    webhook_url = env("INFERENCE_WEBHOOK_URL", "")
+    if webhook_url:
+        webhook_secret = env("INFERENCE_WEBHOOK_SECRET", "")
+        if not webhook_secret:
+            log("INFERENCE_WEBHOOK_URL is set but INFERENCE_WEBHOOK_SECRET is empty: an unsigned hook would be refused")
+            sys.exit(2)
+        # Before anything imports MLflow's registry models, which read the key once.
+        os.environ.setdefault("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", webhook_encryption_key(webhook_secret))
+        # Inference is on the compose network, a private address, and speaks plain HTTP
+        # there: MLflow refuses both by default (its SSRF guard). Only admins may
+        # register webhooks under basic-auth, so no one else can aim the server elsewhere.
+        os.environ.setdefault("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS", "true")
+        os.environ.setdefault("MLFLOW_WEBHOOK_ALLOWED_SCHEMES", "http,https")
+    else:
+        webhook_secret = ""
     auth_uri = mysql_uri(auth_user, auth_password, host, port, auth_database)
     log(f"MLflow logins in database {auth_database!r}: " + ", ".join(u.username for u in users))
     sync_users(auth_uri, users)
@@ -216,6 +297,11 @@ def main() -> None:
     if subprocess.run(["mlflow", "db", "upgrade", backend_uri]).returncode != 0:
         log("mlflow db upgrade failed; see above")
         sys.exit(1)
+
+    try:
+        sync_webhook(backend_uri, webhook_url, webhook_secret)
+    except Exception as exc:  # the registry serves without it; inference still polls
+        log(f"could not register the alias webhook ({exc}); inference follows promotions by polling only")
 
     bucket = env("MLFLOW_ARTIFACTS_BUCKET", "mlflow")
     args = [

@@ -55,6 +55,9 @@ AIRFLOW_ADMIN_PASSWORD=$(secret)
 # generates them per installation into the airflow-secrets volume. Set AIRFLOW_FERNET_KEY,
 # AIRFLOW_JWT_SECRET, AIRFLOW_API_SECRET_KEY only to manage them yourself.
 
+# Signs MLflow's alias webhooks to inference (both services read it).
+INFERENCE_WEBHOOK_SECRET=$(secret)
+
 # Predict calls need \`Authorization: Bearer <key>\`; the UI sends this one.
 INFERENCE_API_KEYS=$key
 UI_INFERENCE_API_KEY=$key

@@ -88,6 +88,18 @@ def test_the_data_user_creates_the_tables_and_grants_writer_and_reader_only_thei
     assert denied(writer, "INSERT INTO model_quality (dataset) VALUES ('x')")
     assert denied(writer, "SELECT * FROM penguins_raw")
     assert denied(writer, "INSERT INTO penguins_raw (fingerprint) VALUES ('x')")
+    # The alias history: inference appends moves and reads them back (its replicas follow each other), nothing more.
+    with writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO alias_moves (model_name, alias, seq, from_version, to_version, path, moved_at)"
+                " VALUES ('m', 'production', 1, NULL, '1', 'poll', :at)"
+            ),
+            {"at": ROW["predicted_at"]},
+        )
+        assert conn.execute(text("SELECT to_version FROM alias_moves")).scalar_one() == "1"
+    assert denied(writer, "UPDATE alias_moves SET to_version = '2'")
+    assert denied(writer, "DELETE FROM alias_moves")
 
     with reader.connect() as conn:
         rows = conn.execute(text("SELECT request_id, row_index, predicted_at, prediction FROM predictions")).all()

@@ -19,14 +19,16 @@ from fastapi.openapi.utils import get_openapi
 from inference import errors
 from inference.api_keys import api_key_check
 from inference.deps import Serving
+from inference.history import History
 from inference.metrics import Metrics, MetricsMiddleware
 from inference.model_store import ModelStore
 from inference.openapi import with_row_schemas
 from inference.prediction_log import PredictionLog
+from inference.promotions import follow_history
 from inference.registry import Registry
 from inference.request_id import RequestId
-from inference.routers import health, models, original_clients, predict
-from inference.settings import Settings
+from inference.routers import health, models, original_clients, predict, promotions
+from inference.settings import Settings, check_production
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = ModelStore(settings, registry or Registry(settings))
+        check_production(settings)
+        # The alias history shares the prediction log's database and user; off with it.
+        history = History(settings) if settings.prediction_log == "on" else None
+        app.state.history, app.state.reloads = history, set()
+        store = ModelStore(settings, registry or Registry(settings), history)
         app.state.store = store
         # Off: no writer thread, no database connection.
         prediction_log = PredictionLog(settings, metrics) if settings.prediction_log == "on" else None
@@ -49,6 +55,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         # serves now while a new production version loads.
         tried = asyncio.Event()
         refresher = asyncio.create_task(store.keep_current(tried))
+        # Every replica follows a move another one (or a rollback) recorded.
+        follower = asyncio.create_task(follow_history(store, history, settings.moves_watch_seconds)) if history else None
         # Start-up ends (and uvicorn starts listening) once the models had their first
         # load, or after startup_load_seconds: a load balancer then only ever reaches
         # a replica that has its models.
@@ -58,6 +66,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             log.warning("no first model load within %.0f s; serving without it and catching up", settings.startup_load_seconds)
         yield
         refresher.cancel()
+        if follower is not None:
+            follower.cancel()
+        if history is not None:
+            history.dispose()
         if prediction_log is not None:
             # What is still queued is written before the process goes.
             await asyncio.to_thread(prediction_log.stop)
@@ -75,11 +87,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # Added last, so outermost: it counts the 413s too.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
-    # Every route that predicts needs one of INFERENCE_API_KEYS when keys are set.
+    # Every route that predicts or can load a version (?version=, ?alias=) needs one of
+    # INFERENCE_API_KEYS when keys are set; probes, metrics and the signed webhook never do.
     keyed = api_key_check(settings.api_keys)
     app.include_router(health.router)
-    app.include_router(models.router)
-    app.include_router(original_clients.info_router)
+    app.include_router(promotions.webhook_router)
+    app.include_router(promotions.history_router, dependencies=keyed)
+    app.include_router(models.router, dependencies=keyed)
+    app.include_router(original_clients.info_router, dependencies=keyed)
     # The original clients' routes before /predict/{dataset}, so that "batch" is not taken for a dataset.
     app.include_router(original_clients.router, dependencies=keyed)
     app.include_router(predict.router, dependencies=keyed)

@@ -9,6 +9,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from inference.history import History, MovePath
 from inference.registry import LoadedModel, ModelNotFound, Registry
 from inference.settings import Settings
 
@@ -22,9 +23,13 @@ class NotServing(Exception):
 
 
 class ModelStore:
-    def __init__(self, settings: Settings, registry: Registry):
+    def __init__(self, settings: Settings, registry: Registry, history: History | None = None):
         self.settings = settings
         self.registry = registry
+        # Where alias moves are recorded (None: not recorded).
+        self.history = history
+        # One check of a model at a time: the poll, a webhook and another replica's nudge may coincide.
+        self._refresh_locks = {name: threading.Lock() for name in settings.model_names}
         # name -> the production version serving now. Replaced whole, never
         # mutated, so a request sees either the old or the new model.
         self.production: dict[str, LoadedModel] = {}
@@ -39,9 +44,26 @@ class ModelStore:
     def refresh(self) -> None:
         """Load any production version that moved. Blocking: run it off the event loop."""
         for name in self.settings.model_names:
-            self._refresh_one(name)
+            self.refresh_model(name)
 
-    def _refresh_one(self, name: str) -> None:
+    def refresh_model(self, name: str, path: MovePath = "poll") -> None:
+        """Ask the registry where production is now and load it if it moved; `path` names how a move was learned."""
+        with self._refresh_locks[name]:
+            self._refresh_one(name, path)
+
+    def forget_alias(self, name: str, alias: str) -> None:
+        """The alias moved: the next request naming it asks the registry again."""
+        self._alias_cache.pop((name, alias), None)
+
+    def _record(self, name: str, version: str | None, path: MovePath, previous: str | None) -> None:
+        if self.history is None:
+            return
+        try:
+            self.history.record(name, self.settings.production_alias, version, path, from_version=previous)
+        except Exception as exc:  # MySQL away: serving goes on, the move is not recorded
+            log.warning("%s: could not record the move to version %s in the history: %s", name, version, exc)
+
+    def _refresh_one(self, name: str, path: MovePath = "poll") -> None:
         current = self.production.get(name)
         serving = f"; still serving version {current.version}" if current else ""
         try:
@@ -57,15 +79,22 @@ class ModelStore:
         if current is not None and current.version == version:
             self._set_status(name, "ready", f"serving version {version}")
             return
+        # Recorded unless the history already has it (a webhook, another replica, a rollback).
+        self._record(name, version, path, current.version if current else None)
         log.info("%s: production is now version %s, loading it", name, version)
         started = time.perf_counter()
         try:
-            loaded = self.registry.load(name, version)
+            # A version loaded already (the production before a rollback, one asked for by
+            # ?version=) is served at once, with no download.
+            loaded = self._take_other(name, version) or self.registry.load(name, version)
         except Exception as exc:
             log.exception("%s: version %s failed to load%s", name, version, serving)
             self._set_status(name, "load_failed", f"version {version} failed to load: {exc}{serving}")
             return
         self.production = {**self.production, name: loaded}
+        if current is not None:
+            # Kept loaded: going back to it (a rollback) needs no download.
+            self._keep_other(current)
         log.info(
             "%s: now serving version %s (loaded in %.1fs, %s path)",
             name,
@@ -139,12 +168,20 @@ class ModelStore:
                 self._others.move_to_end(key)
                 return self._others[key]
         loaded = self.registry.load(name, version)
+        self._keep_other(loaded)
+        return loaded
+
+    def _keep_other(self, model: LoadedModel) -> None:
         with self._others_lock:
-            self._others[key] = loaded
+            self._others[(model.name, model.version)] = model
+            self._others.move_to_end((model.name, model.version))
             while len(self._others) > self.settings.cache_size:
                 evicted, _ = self._others.popitem(last=False)
                 log.info("unloaded %s version %s (cache holds %d)", *evicted, self.settings.cache_size)
-        return loaded
+
+    def _take_other(self, name: str, version: str) -> LoadedModel | None:
+        with self._others_lock:
+            return self._others.pop((name, version), None)
 
     def loaded_versions(self, name: str) -> list[str]:
         with self._others_lock:

@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     mlflow_timeout_seconds: float = Field(10.0, gt=0)
     # Comma-separated bearer keys for the predict routes; empty: open (inference.api_keys).
     api_keys: str = ""
+    # With PLATFORM_ENV=production, no keys means no start unless this says the service is meant to be open.
+    public: bool = False
+    platform_env: str = Field("", validation_alias=AliasChoices("PLATFORM_ENV", "INFERENCE_PLATFORM_ENV"))
+
+    # --- promotions (inference.promotions): MLflow's alias webhooks, the alias history, replicas following it.
+    # Shared with the MLflow server, which signs its webhooks with it (HMAC-SHA256).
+    webhook_secret: str = ""
+    # A signed delivery older (or newer) than this is refused: a recorded one cannot be replayed later.
+    webhook_max_age_seconds: int = Field(300, ge=1)
+    # How often every replica looks for alias moves another replica recorded (one indexed query).
+    moves_watch_seconds: float = Field(0.5, gt=0)
 
     # --- the prediction log (inference.prediction_log): every prediction into mlops_data.predictions.
     # Named as the compose file and .env.example name them: PREDICTION_LOG*, PREDICTIONS_DB_*.
@@ -93,3 +104,28 @@ class Settings(BaseSettings):
     @cached_property
     def datasets(self) -> dict[str, str]:
         return {self.dataset_of(name): name for name in self.model_names}
+
+
+# What docker-compose.yaml publishes as the webhook secret's default: anyone can read it.
+PUBLISHED_WEBHOOK_SECRET = "change-me-inference-webhook"
+
+
+class ProductionRefusal(RuntimeError):
+    """PLATFORM_ENV=production and a setting that would leave the service open or forgeable."""
+
+
+def check_production(settings: Settings) -> None:
+    """With PLATFORM_ENV=production, refuse to start open to anyone unless INFERENCE_PUBLIC=1 says so,
+    or with the published webhook secret (anyone could then move what is served)."""
+    if settings.platform_env != "production":
+        return
+    if not settings.api_keys.strip() and not settings.public:
+        raise ProductionRefusal(
+            "refusing to start: PLATFORM_ENV=production and no INFERENCE_API_KEYS; set keys "
+            "(scripts/make-env.sh writes one), or INFERENCE_PUBLIC=1 if this service is meant to be open"
+        )
+    if settings.webhook_secret == PUBLISHED_WEBHOOK_SECRET:
+        raise ProductionRefusal(
+            "refusing to start: INFERENCE_WEBHOOK_SECRET has its published default value and PLATFORM_ENV=production; "
+            "set it in .env (scripts/make-env.sh writes one)"
+        )

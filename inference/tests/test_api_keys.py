@@ -1,4 +1,4 @@
-"""INFERENCE_API_KEYS: the predict routes need a bearer key when keys are set; probes never do."""
+"""INFERENCE_API_KEYS: the predict and model routes need a bearer key when keys are set; probes and the signed webhook never do."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ PREDICT_CALLS = [
     ("/models/penguins-classifier/predict", PENGUIN_ROW),
     ("/predict", PENGUIN_ROW),
     ("/predict/batch", {"penguins": [PENGUIN_ROW]}),
+]
+# Every route that reads a model, any version of which it may load (?version=, ?alias=).
+MODEL_READS = [
+    "/models",
+    "/models/penguins-classifier?version=1",
+    "/models/penguins-classifier?alias=challenger",
+    "/model/info?version=1",
+    "/models/penguins-classifier/history",
 ]
 # Probes and metrics, with what each answers when only penguins is served (covertype is not: /ready is 503).
 OPEN_CALLS = [("/health", 200), ("/ready", 503), ("/metrics", 200)]
@@ -44,6 +52,22 @@ def test_with_keys_a_predict_call_without_a_valid_key_gets_401(path, body):
         assert problem["loc"] == ["header", "Authorization"] and "INFERENCE_API_KEYS" in problem["msg"]
 
 
+@pytest.mark.parametrize("path", MODEL_READS)
+def test_with_keys_a_model_read_without_a_valid_key_gets_401_before_anything_loads(path):
+    app = client("k-one")
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        answer = app.get(path, headers=headers)
+        assert answer.status_code == 401, (headers, answer.text)
+        assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_with_keys_a_model_read_with_a_key_reaches_the_route():
+    # No database behind this app: past the key check, the route itself answers that it keeps no history.
+    answer = client("k-one").get("/models/penguins-classifier/history", headers={"Authorization": "Bearer k-one"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"name": "penguins-classifier", "recorded": False, "moves": []}
+
+
 @pytest.mark.parametrize("path, body", PREDICT_CALLS)
 @pytest.mark.parametrize("key", ["k-one", "k-two"])
 def test_with_keys_any_configured_key_passes(path, body, key):
@@ -67,11 +91,21 @@ def test_health_answers_without_a_key():
     assert client("k-one").get("/health").json() == {"status": "ok"}
 
 
-def test_openapi_documents_the_bearer_scheme_on_predict_routes_only():
+def test_openapi_documents_the_bearer_scheme_on_every_route_but_probes_and_the_webhook():
     schema = client("k-one").get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     secured = {path for path, ops in schema["paths"].items() for op in ops.values() if op.get("security")}
-    assert secured == {"/predict/{dataset}", "/models/{name}/predict", "/predict", "/predict/batch"}
+    assert secured == {
+        "/predict/{dataset}",
+        "/models/{name}/predict",
+        "/predict",
+        "/predict/batch",
+        "/models",
+        "/models/{name}",
+        "/model/info",
+        "/models/{name}/history",
+    }
+    assert set(schema["paths"]) - secured == {"/health", "/ready", "/metrics", "/webhooks/mlflow"}
 
 
 def test_a_model_mlflow_denies_to_the_reader_counts_as_not_there_yet():

@@ -223,8 +223,28 @@ SOURCE_STATE = Table(
     mysql_charset="utf8mb4",
 )
 
+# Every move of a served model's alias (inference appends; inference.history): which version
+# an alias left and reached, when, and how inference learned of it (webhook, poll, rollback).
+ALIAS_MOVES = Table(
+    "alias_moves",
+    metadata,
+    _id_column(),
+    Column("model_name", String(255), nullable=False),
+    Column("alias", String(64), nullable=False),
+    # The move's place in its model and alias's history: unique, so two replicas
+    # seeing the same move record it once.
+    Column("seq", Integer, nullable=False),
+    Column("from_version", String(32), nullable=True),  # None: the first move recorded
+    Column("to_version", String(32), nullable=True),  # None: the alias was removed
+    Column("path", String(16), nullable=False),
+    Column("moved_at", DateTime().with_variant(MYSQL_DATETIME(fsp=3), "mysql", "mariadb"), nullable=False),
+    UniqueConstraint("model_name", "alias", "seq", name="uq_alias_moves_seq"),
+    Index("ix_alias_moves_model_time", "model_name", "moved_at"),
+    mysql_charset="utf8mb4",
+)
+
 # Every monitoring table: the ui's reader may select these and nothing else.
-MONITORING_TABLES: list[Table] = [PREDICTIONS, MODEL_QUALITY, FEATURE_DRIFT, RETRAIN_TRIGGERS, SOURCE_STATE]
+MONITORING_TABLES: list[Table] = [PREDICTIONS, MODEL_QUALITY, FEATURE_DRIFT, RETRAIN_TRIGGERS, SOURCE_STATE, ALIAS_MOVES]
 
 
 def create_tables(engine: Engine) -> list[str]:
@@ -241,13 +261,17 @@ def _quoted_user(engine: Engine, user: str) -> str:
 
 
 def grant_monitoring(engine: Engine, writer: str, reader: str) -> list[str]:
-    """Table-level rights on the monitoring tables: `writer` may only insert predictions, `reader` only select.
+    """Table-level rights on the monitoring tables: `reader` may only select; `writer` (inference) may only
+    insert predictions, and insert and read alias moves (their history is how its replicas follow each other).
 
     MySQL refuses a table-level grant on a table that does not exist, hence after
     `create_tables`. GRANT is idempotent. The engine's user needs GRANT OPTION on the database.
     """
     preparer = engine.dialect.identifier_preparer
-    statements = [f"GRANT INSERT ON {preparer.quote(PREDICTIONS.name)} TO {_quoted_user(engine, writer)}"]
+    statements = [
+        f"GRANT INSERT ON {preparer.quote(PREDICTIONS.name)} TO {_quoted_user(engine, writer)}",
+        f"GRANT SELECT, INSERT ON {preparer.quote(ALIAS_MOVES.name)} TO {_quoted_user(engine, writer)}",
+    ]
     statements += [f"GRANT SELECT ON {preparer.quote(t.name)} TO {_quoted_user(engine, reader)}" for t in MONITORING_TABLES]
     with engine.begin() as conn:
         for statement in statements:
