@@ -234,7 +234,7 @@ def test_inference_probes_are_its_readiness_and_liveness_routes(base: list[dict[
 
 
 def test_data_api_probes_are_its_routes(base: list[dict[str, Any]], compose: dict[str, Any]) -> None:
-    routes = get_routes(ROOT / "data_api" / "data_api" / "main.py")
+    routes = get_routes(*(ROOT / "data_api" / "data_api" / "routers").glob("*.py"))
     container = the_container(base, "data-api")
     port, path = healthcheck_url(compose["services"]["data_api"])
     assert probe(container, "readinessProbe") == (port, path)
