@@ -44,7 +44,7 @@ def config_for(contract, model_name, grids, **settings):
     return TrainingConfig.for_contract(contract, experiment_name=f"{model_name}-training", model_name=model_name, grids=grids, **settings)
 
 
-def train(contract, snapshot, config, run_id=None, policy=None):
+def train(contract, snapshot, config, run_id=None, policy=None, engine=None):
     """One DAG run's tasks, in order: prepare, one task per candidate, refit the best, register it."""
     run_id = run_id or unique("manual")
     parent = tasks.prepare(contract, snapshot, config, f"{contract.name}_train", run_id)
@@ -52,7 +52,7 @@ def train(contract, snapshot, config, run_id=None, policy=None):
         c["key"]: tasks.train_candidate(contract, Candidate.from_dict(c), snapshot, config, parent) for c in tasks.list_candidates(config)
     }
     tasks.refit_best(contract, snapshot, config, parent)
-    return parent, trained, tasks.register_best(contract, snapshot, config, parent, policy=policy)
+    return parent, trained, tasks.register_best(contract, snapshot, config, parent, engine, policy)
 
 
 def children(parent):
@@ -381,6 +381,29 @@ def test_penguins_challengers_are_compared_on_rows_neither_trained_on(mlflow_uri
         max_results=1,
     )
     assert parent_runs[0].data.tags["promotion.decision"] == "not_promoted"
+
+
+@pytest.mark.mysql
+def test_a_registration_comparison_is_stored_with_the_rows_it_scored(mysql_engine, mlflow_uri, penguins_snapshot):
+    from sqlalchemy import select
+
+    from mlops_pipelines.tables import CHALLENGER_COMPARISON, CHALLENGER_ROWS, create_tables
+
+    create_tables(mysql_engine)
+    name = unique("t-compared")
+    train(PENGUINS, penguins_snapshot, config_for(PENGUINS, name, BAD))
+    second = train(
+        PENGUINS, penguins_snapshot, config_for(PENGUINS, name, GOOD), policy=ComparisonPolicy(min_rows=30), engine=mysql_engine
+    )[2]
+    assert second["comparison"]["recommendation"] == "promote" and not second["promoted"]  # auto_promote is off
+    assert production(name) == "1" and challenger(name) == "2"
+    with mysql_engine.connect() as conn:
+        stored = [dict(r) for r in conn.execute(select(CHALLENGER_COMPARISON)).mappings()]
+        ids = set(conn.execute(select(CHALLENGER_ROWS.c.clean_id)).scalars())
+    parts = split(penguins_snapshot, 0.2, 42)
+    assert ids == {int(penguins_snapshot.ids[i]) for i in parts.X_test.index}  # the stable test rows, nothing else
+    assert len(stored) == 1 and stored[0]["rows_compared"] == len(ids) and stored[0]["batches"] == 1
+    assert stored[0]["sentence"] == client().get_model_version(name, "2").description
 
 
 def test_a_retried_register_task_keeps_the_recorded_decision(mlflow_uri, penguins_snapshot):

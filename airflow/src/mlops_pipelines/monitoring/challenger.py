@@ -87,6 +87,14 @@ def store_batch(
         insert_ignoring_duplicates(conn, CHALLENGER_ROWS, rows)
 
 
+def rows_compared(engine: Engine, name: str, production: str, challenger: str) -> int:
+    """How many rows the pair's comparison holds so far (0: none yet)."""
+    t = CHALLENGER_COMPARISON
+    with engine.connect() as conn:
+        found = conn.execute(select(t.c.rows_compared).where(*_where(t, name, production, challenger))).scalar()
+    return int(found or 0)
+
+
 def paired_rows(engine: Engine, name: str, production: str, challenger: str) -> pd.DataFrame:
     """Every stored row of the pair: clean_id, actual and both predictions, in id order."""
     t = CHALLENGER_ROWS

@@ -290,7 +290,19 @@ def _score_challenger(
     models: dict[str, Any],
     policy: ComparisonPolicy,
 ) -> None:
-    """Both versions' predictions of the same rows, stored as a pair; the pair's comparison updated."""
+    """Both versions' predictions of the same rows, stored as a pair; the pair's comparison updated.
+
+    Not once the comparison holds `max_rows` rows: its recommendation is final then.
+    """
+    if challenger_store.rows_compared(engine, served.name, served.version, rival.version) >= policy.max_rows:
+        log.info(
+            "%s v%s vs v%s: %d rows compared already, the recommendation stands",
+            served.name,
+            rival.version,
+            served.version,
+            policy.max_rows,
+        )
+        return
     X, y = frame[contract.feature_names], frame[contract.target]
     tags = {TAG_MONITOR_PRODUCTION_VERSION: served.version}
     _, run_id = _scored(client, contract, rival, batch, key, X, y, excluded, models, "challenger_accuracy", tags)
