@@ -1,5 +1,5 @@
 """The MLflow look-ups training, monitoring and maintenance share: a filter literal, an
-experiment by name, a registered model's newest and production versions."""
+experiment by name, a registered model's newest, production and challenger versions; moving @production."""
 
 from __future__ import annotations
 
@@ -57,3 +57,10 @@ def aliased_version(client: MlflowClient, name: str, alias: str) -> ModelVersion
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
             return None
         raise
+
+
+def move_production(client: MlflowClient, name: str, version: str) -> None:
+    """@production to the version; it no longer holds @challenger if it did."""
+    client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
+    if CHALLENGER_ALIAS in (client.get_model_version(name, version).aliases or []):
+        client.delete_registered_model_alias(name, CHALLENGER_ALIAS)

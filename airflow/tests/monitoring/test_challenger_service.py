@@ -115,3 +115,17 @@ def test_auto_promote_acts_on_a_promote_recommendation_only(mysql_engine, client
     promoted = client.get_model_version(name, second["version"])
     assert promoted.tags[names.TAG_PROMOTION_DECISION] == names.PROMOTED and names.CHALLENGER_ALIAS not in promoted.aliases
     assert first["version"] != second["version"]
+
+
+def test_production_alone_is_scored_only_on_rows_it_did_not_train_on(mysql_engine, client):
+    create_tables(mysql_engine)
+    name = unique("t-unseen")
+    ingest(mysql_engine, covertype_rows(400, seed=1), 1, 1, datetime(2026, 12, 1, 12, 0, 0))
+    late = ingest(mysql_engine, covertype_rows(300, seed=2), 1, 2, datetime(2026, 12, 1, 12, 5, 0))
+    first = train(mysql_engine, name)  # trained on the batch before it is scored
+    scored = quality.score_batch(mysql_engine, client, COVERTYPE, quality.Batch.from_counts(late), name, POLICY)
+    seen = trained_ids(mysql_engine, client.get_model_version(name, first["version"]).tags)
+    batch = set(rows_of(mysql_engine, CLEAN["covertype"])["id"][400:])
+    assert scored["rows_scored"] == len(batch - seen) and 0 < scored["rows_scored"] < 300 * 0.4
+    assert int(client.get_run(scored["mlflow_run_id"]).data.params["rows_excluded"]) == len(batch & seen)
+    assert rows_of(mysql_engine, CHALLENGER_ROWS).empty  # no challenger, no pairs

@@ -128,7 +128,7 @@ def test_a_fold_that_fails_fails_the_candidate(penguins_snapshot, monkeypatch):
     )
     parts = split(penguins_snapshot, 0.2, 42)
     (candidate,) = candidates("logistic_regression", {"C": [1.0], "class_weight": [None]})
-    # 273 training rows: 5 folds train on ~218 rows each, 2 folds on ~136.
+    # 270 training rows: 5 folds train on 216 rows each, 2 folds on 135.
     assert cross_validate_candidate(PENGUINS, candidate, parts.X_train, parts.y_train, 5, 42).ok
     failed = cross_validate_candidate(PENGUINS, candidate, parts.X_train, parts.y_train, 2, 42)
     assert not failed.ok and "simulated: too few rows" in str(failed.error)

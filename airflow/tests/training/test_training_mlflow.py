@@ -99,8 +99,9 @@ def test_parent_run_per_dag_run_with_settings_and_dataset(penguins_run):
     assert parent.data.metrics["best.cv_f1_macro_mean"] == best["metrics"]["cv_f1_macro_mean"]
 
 
-def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(penguins_run):
+def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(penguins_run, penguins_snapshot):
     parent, best = penguins_run["parent"], penguins_run["registered"]["best"]
+    parts = split(penguins_snapshot, 0.2, 42)
     runs = children(parent)
     assert sorted(runs) == ["logistic_regression-00", "random_forest-00", "svm-00"]
     for run in runs.values():
@@ -117,14 +118,14 @@ def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(p
             # Refit on the whole training split, scored once on the test split, the model logged here.
             assert TEST <= set(run.data.metrics) and run.data.tags["training.refit"] == "true"
             assert run.data.tags["training.model_id"] == best["model_id"]
-            assert set(contexts) == {"train", "test"} and json.loads(contexts["test"].profile)["num_rows"] == 69
+            assert set(contexts) == {"train", "test"} and json.loads(contexts["test"].profile)["num_rows"] == len(parts.X_test)
             assert names.CONFUSION_MATRIX_FILE in artifacts
         else:
             # Never scored on the test split, no model: only the chosen candidate is.
             assert not {m for m in run.data.metrics if m.startswith("test_")} and "accuracy" not in run.data.metrics
             assert "training.model_id" not in run.data.tags and names.CONFUSION_MATRIX_FILE not in artifacts
             assert set(contexts) == {"train"}
-        assert contexts["train"].name == "penguins_clean-train" and json.loads(contexts["train"].profile)["num_rows"] == 273
+        assert contexts["train"].name == "penguins_clean-train" and json.loads(contexts["train"].profile)["num_rows"] == len(parts.X_train)
     forest = runs["random_forest-00"]
     assert forest.data.params["max_depth"] == "4" and forest.data.params["n_estimators"] == "10"
     # Penguins are easy: the required accuracy holds across the folds too.

@@ -32,11 +32,12 @@ from mlflow import MlflowClient
 from mlops_pipelines import mlflow_names as names
 from mlops_pipelines.comparison import PROMOTE, Comparison, ComparisonPolicy, compare, sentence
 from mlops_pipelines.contracts import DatasetContract
+from mlops_pipelines.mlflow_helpers import move_production
 from mlops_pipelines.monitoring.served import ServedVersion
 from mlops_pipelines.monitoring.store import insert_ignoring_duplicates
+from mlops_pipelines.splitting import unseen_by
 from mlops_pipelines.storage import utcnow
 from mlops_pipelines.tables import CHALLENGER_BATCHES, CHALLENGER_COMPARISON, CHALLENGER_ROWS
-from mlops_pipelines.training.data import Snapshot, unseen_by
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +164,11 @@ def promote_on_recommendation(client: MlflowClient, name: str, challenger: str, 
     if (version.tags or {}).get(names.TAG_AUTO_PROMOTE) != "true":
         log.info("%s v%s is recommended for promotion; auto_promote is off, a person moves @%s", name, challenger, names.PRODUCTION_ALIAS)
         return False
-    from mlops_pipelines.training.registry import promote
-
-    promote(client, name, challenger, f"auto_promote on a {PROMOTE} recommendation: {reason}")
+    why = f"auto_promote on a {PROMOTE} recommendation: {reason}"[:4000]
+    client.set_model_version_tag(name, challenger, names.TAG_PROMOTION_DECISION, names.PROMOTED)
+    client.set_model_version_tag(name, challenger, names.TAG_PROMOTION_REASON, why)
+    move_production(client, name, challenger)
+    log.info("%s version %s promoted: %s", name, challenger, why)
     return True
 
 
@@ -179,21 +182,24 @@ def compare_at_registration(
     engine: Engine | None,
     client: MlflowClient,
     contract: DatasetContract,
-    snapshot: Snapshot,
+    snapshot_rows: tuple[ArrayLike, ArrayLike, pd.DataFrame],
     production: ServedVersion,
     challenger: ServedVersion,
     policy: ComparisonPolicy,
 ) -> dict[str, Any] | None:
     """Compare a new challenger with production on the snapshot's rows neither trained on (datasets without new labels).
 
+    `snapshot_rows`: the snapshot's clean ids, fingerprints and contract-typed frame, aligned.
+
     None, with a log line, when production's training rows are unknown.
     """
     if production.trained_on is None or challenger.trained_on is None:
         log.warning("%s: the rows production v%s trained on are unknown: no comparison", production.name, production.version)
         return None
-    unseen = unseen_by(snapshot.ids, snapshot.keys, [production.trained_on, challenger.trained_on])
-    rows = snapshot.frame[unseen]
-    ids = snapshot.ids[unseen]
+    all_ids, keys, frame = snapshot_rows
+    unseen = unseen_by(np.asarray(all_ids).tolist(), np.asarray(keys).tolist(), [production.trained_on, challenger.trained_on])
+    rows = frame[unseen]
+    ids = np.asarray(all_ids)[unseen]
     if rows.empty:
         text = f"Challenger v{challenger.version} vs production v{production.version}: no row neither trained on, nothing to compare: undecided."
         client.update_model_version(production.name, challenger.version, description=text)

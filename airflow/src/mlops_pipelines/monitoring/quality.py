@@ -46,9 +46,9 @@ from mlops_pipelines.monitoring import challenger as challenger_store
 from mlops_pipelines.monitoring.served import ServedVersion, challenger, production
 from mlops_pipelines.monitoring.store import insert_ignoring_duplicates
 from mlops_pipelines.scoring import score, typed
+from mlops_pipelines.splitting import unseen_by
 from mlops_pipelines.storage import utcnow
 from mlops_pipelines.tables import CLEAN, MODEL_QUALITY, RAW, create_tables
-from mlops_pipelines.training.data import unseen_by
 
 log = logging.getLogger(__name__)
 

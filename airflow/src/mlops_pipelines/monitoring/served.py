@@ -17,7 +17,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow import MlflowClient
 from mlops_pipelines.mlflow_helpers import challenger_version, latest_version, production_version
 from mlops_pipelines.mlflow_names import DATA_ROWS, DATA_SNAPSHOT_MAX_ID, TAG_PARENT, test_metric
-from mlops_pipelines.training.data import SplitRule, TrainedOn
+from mlops_pipelines.splitting import SplitRule, TrainedOn
 
 TEST_ACCURACY, TEST_F1_MACRO = test_metric("accuracy"), test_metric("f1_macro")
 

@@ -17,7 +17,7 @@ from mlflow.entities.model_registry import ModelVersion
 import mlflow
 from mlflow import MlflowClient
 from mlops_pipelines.comparison import PROMOTE
-from mlops_pipelines.mlflow_helpers import production_version, quote
+from mlops_pipelines.mlflow_helpers import move_production, production_version, quote
 from mlops_pipelines.mlflow_names import (
     CHALLENGER_ALIAS,
     NOT_PROMOTED,
@@ -92,18 +92,3 @@ def apply(client: MlflowClient, name: str, version: ModelVersion, decision: Prom
     elif PRODUCTION_ALIAS not in (client.get_model_version(name, version.version).aliases or []):
         client.set_registered_model_alias(name, CHALLENGER_ALIAS, version.version)
     log.info("%s version %s: %s (%s)", name, version.version, tags[TAG_PROMOTION_DECISION], decision.reason)
-
-
-def move_production(client: MlflowClient, name: str, version: str) -> None:
-    """@production to the version; it no longer holds @challenger if it did."""
-    client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
-    if CHALLENGER_ALIAS in (client.get_model_version(name, version).aliases or []):
-        client.delete_registered_model_alias(name, CHALLENGER_ALIAS)
-
-
-def promote(client: MlflowClient, name: str, version: str, reason: str) -> None:
-    """Promote a registered version later (auto_promote on the comparison's recommendation), recording why."""
-    client.set_model_version_tag(name, version, TAG_PROMOTION_DECISION, PROMOTED)
-    client.set_model_version_tag(name, version, TAG_PROMOTION_REASON, reason[:4000])
-    move_production(client, name, version)
-    log.info("%s version %s promoted: %s", name, version, reason)

@@ -33,10 +33,11 @@ from mlops_pipelines.comparison import ComparisonPolicy
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.mlflow_helpers import experiment_id, latest_version
 from mlops_pipelines.monitoring import challenger
+from mlops_pipelines.splitting import SplitRule
 from mlops_pipelines.training import faults, fingerprint, registry, tracking
 from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
 from mlops_pipelines.training.config import TrainingConfig
-from mlops_pipelines.training.data import Snapshot, SplitRule, mlflow_dataset, split
+from mlops_pipelines.training.data import Snapshot, mlflow_dataset, split
 from mlops_pipelines.training.evaluation import confusion_matrix_figure
 from mlops_pipelines.training.families import FAMILIES, REFIT_N_JOBS
 from mlops_pipelines.training.grids import Candidate
@@ -467,7 +468,9 @@ def _compare_now(
         from mlops_pipelines.settings import settings
 
         policy = ComparisonPolicy.from_settings(settings())
-    return challenger.compare_at_registration(engine, client, contract, snapshot, current, rival, policy)
+    return challenger.compare_at_registration(
+        engine, client, contract, (snapshot.ids, snapshot.keys, snapshot.frame), current, rival, policy
+    )
 
 
 def _skip_reason(client: MlflowClient, name: str, current: dict[str, str]) -> str | None:
