@@ -429,12 +429,14 @@ def register_best(
             names.TAG_CANDIDATE: best["candidate"],
         },
     )
-    recorded = registry.recorded_decision(version, metric)
-    decision = recorded or registry.decide(client, config.model_name, version, metric, config.auto_promote)
+    decision = registry.recorded_decision(version, metric) or registry.decide(
+        client, config.model_name, version, metric, config.auto_promote
+    )
     registry.apply(client, config.model_name, version, decision)
     _record_on_parent(client, parent_id, best, version.version, decision)
     comparison = None
-    if recorded is None and not decision.promote and contract.name not in challenger.LABELLED_BATCHES:
+    compared = names.TAG_COMPARISON_RECOMMENDATION in (version.tags or {})  # by an earlier try of this task
+    if not decision.promote and not compared and contract.name not in challenger.LABELLED_BATCHES:
         comparison = _compare_now(engine, client, contract, snapshot, config.model_name, version.version, policy)
     client.set_terminated(parent_id, "FINISHED")
     return {
