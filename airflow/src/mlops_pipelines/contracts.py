@@ -291,6 +291,7 @@ FEATURE_SPEC_SCHEMA: dict[str, Any] = {
 CONVENTIONS: dict[str, Any] = {
     "model_name_suffix": mlflow_names.MODEL_NAME_SUFFIX,
     "production_alias": mlflow_names.PRODUCTION_ALIAS,
+    "challenger_alias": mlflow_names.CHALLENGER_ALIAS,
     "feature_spec_metadata_key": mlflow_names.FEATURE_SPEC_METADATA_KEY,
     "feature_spec_file": mlflow_names.FEATURE_SPEC_FILE,
     "max_batch_rows": 1000,  # rows per predict request

@@ -11,6 +11,7 @@ from __future__ import annotations
 # --- registered models and their aliases -------------------------------------
 MODEL_NAME_SUFFIX = "-classifier"  # one registered model per dataset: <dataset>-classifier
 PRODUCTION_ALIAS = "production"  # the version inference serves; a person moves it to promote
+CHALLENGER_ALIAS = "challenger"  # the newest registered version not promoted: scored beside production
 
 
 def registered_model_name(dataset: str) -> str:
@@ -64,7 +65,16 @@ TAG_PROMOTION_DECISION = "promotion.decision"  # PROMOTED | NOT_PROMOTED
 PROMOTED = "promoted"
 NOT_PROMOTED = "not_promoted"
 TAG_PROMOTION_REASON = "promotion.reason"
-PROMOTION_PREFIX = "promotion."  # + new_score, production_score, margin
+# "true" when the training run allowed the version to be promoted automatically on a `promote` recommendation.
+TAG_AUTO_PROMOTE = "promotion.auto_promote"
+
+# --- the challenger's comparison with production (comparison.Comparison), on the challenger version ---
+COMPARISON_PREFIX = "comparison."  # + production_version, batches, rows_excluded and every Comparison field
+TAG_COMPARISON_RECOMMENDATION = "comparison.recommendation"  # promote | keep | undecided
+
+
+def comparison_tag(field: str) -> str:
+    return f"{COMPARISON_PREFIX}{field}"
 
 
 # --- what a version was trained on: parent run params and version tags -------
@@ -73,6 +83,10 @@ DATA_ROWS = "data.rows"
 DATA_DIGEST = "data.digest"
 # The exact training rows (clean rows up to this id): the drift monitor's reference.
 DATA_SNAPSHOT_MAX_ID = "data.snapshot_max_id"
+# Its split rule (training.data.SplitRule): with the bound, which rows it trained on.
+SPLIT_METHOD = "split.method"
+SPLIT_SEED = "split.seed"
+SPLIT_TEST_FRACTION = "split.test_fraction"
 GRID_DIGEST = "grid.digest"
 CODE_VERSION = "code.version"
 
@@ -91,3 +105,4 @@ TAG_MONITOR_BATCH = "monitoring.batch_key"
 TAG_MONITOR_BATCH_NUMBER = "monitoring.batch_number"
 TAG_MONITOR_GROUP = "monitoring.group_number"
 TAG_MONITOR_CHECK = "monitoring.check_id"
+TAG_MONITOR_PRODUCTION_VERSION = "monitoring.production_version"  # on a challenger's run: the version it is paired with

@@ -57,6 +57,14 @@ class PipelineSettings(BaseSettings):
     # A reason fired this recently, with no version registered since, is still being acted on.
     retrain_pending_minutes: float = Field(120.0, ge=0)
 
+    # Champion against challenger (comparison.py): the accuracy gain (a fraction) whose whole 95 %
+    # interval must lie above it to recommend `promote`; rows neither version trained on before
+    # any recommendation, and after which a challenger not shown better is `keep`; bootstrap resamples.
+    challenger_margin: float = Field(0.0, ge=0, le=1)
+    challenger_min_rows: int = Field(200, ge=1)
+    challenger_max_rows: int = Field(5000, ge=1)
+    challenger_resamples: int = Field(1000, ge=100)
+
     @field_validator("covertype_ingest_schedule", "monitor_drift_schedule", "maintenance_schedule")
     @classmethod
     def _off_means_none(cls, value: str | None) -> str | None:

@@ -243,8 +243,97 @@ ALIAS_MOVES = Table(
     mysql_charset="utf8mb4",
 )
 
+
+# Champion against challenger (monitoring.challenger): both versions on the same rows of
+# each labelled batch, rows neither trained on. model_quality stays production's alone.
+def _pair_columns() -> list[Column]:
+    return [
+        Column("dataset", String(32), nullable=False),
+        Column("model_name", String(255), nullable=False),
+        Column("production_version", String(32), nullable=False),
+        Column("challenger_version", String(32), nullable=False),
+    ]
+
+
+# Per batch and pair: each version's scores on the batch's rows neither trained on.
+CHALLENGER_BATCHES = Table(
+    "challenger_batches",
+    metadata,
+    _id_column(),
+    *_pair_columns(),
+    Column("batch_key", String(64), nullable=False),
+    Column("group_number", Integer, nullable=True),
+    Column("batch_number", Integer, nullable=True),
+    Column("rows_scored", Integer, nullable=False),
+    Column("rows_excluded", Integer, nullable=False),  # rows of the batch either version trained on
+    Column("production_accuracy", Float, nullable=False),
+    Column("challenger_accuracy", Float, nullable=False),
+    Column("production_f1_macro", Float, nullable=False),
+    Column("challenger_f1_macro", Float, nullable=False),
+    Column("mlflow_run_id", String(64), nullable=True),  # the challenger's monitoring run
+    Column("measured_at", DateTime, nullable=False),
+    UniqueConstraint("model_name", "production_version", "challenger_version", "batch_key", name="uq_challenger_batches_batch"),
+    Index("ix_challenger_batches_dataset_time", "dataset", "measured_at"),
+    mysql_charset="utf8mb4",
+)
+
+# Per scored row and pair: the paired predictions the comparison is computed from.
+CHALLENGER_ROWS = Table(
+    "challenger_rows",
+    metadata,
+    _id_column(),
+    *_pair_columns(),
+    Column("batch_key", String(64), nullable=False),
+    Column("clean_id", BigInteger, nullable=False),  # the row's id in the clean table
+    Column("actual", String(64), nullable=False),
+    Column("production_prediction", String(64), nullable=False),
+    Column("challenger_prediction", String(64), nullable=False),
+    UniqueConstraint("model_name", "production_version", "challenger_version", "clean_id", name="uq_challenger_rows_row"),
+    mysql_charset="utf8mb4",
+)
+
+# Per pair, updated with every batch: the accumulated paired comparison (comparison.Comparison).
+CHALLENGER_COMPARISON = Table(
+    "challenger_comparison",
+    metadata,
+    _id_column(),
+    *_pair_columns(),
+    Column("batches", Integer, nullable=False),
+    Column("rows_compared", Integer, nullable=False),
+    Column("rows_excluded", Integer, nullable=False),
+    Column("production_accuracy", Float, nullable=False),
+    Column("challenger_accuracy", Float, nullable=False),
+    Column("accuracy_diff", Float, nullable=False),  # challenger - production, a fraction
+    Column("accuracy_ci_low", Float, nullable=False),
+    Column("accuracy_ci_high", Float, nullable=False),
+    Column("challenger_only_right", Integer, nullable=False),
+    Column("production_only_right", Integer, nullable=False),
+    Column("mcnemar_p", Float, nullable=False),
+    Column("production_f1_macro", Float, nullable=False),
+    Column("challenger_f1_macro", Float, nullable=False),
+    Column("f1_macro_diff", Float, nullable=False),
+    Column("f1_macro_ci_low", Float, nullable=True),  # NULL: too few rows to resample
+    Column("f1_macro_ci_high", Float, nullable=True),
+    Column("recommendation", String(16), nullable=False),  # promote | keep | undecided
+    Column("sentence", Text, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("model_name", "production_version", "challenger_version", name="uq_challenger_comparison_pair"),
+    Index("ix_challenger_comparison_dataset_time", "dataset", "updated_at"),
+    mysql_charset="utf8mb4",
+)
+
 # Every monitoring table: the ui's reader may select these and nothing else.
-MONITORING_TABLES: list[Table] = [PREDICTIONS, MODEL_QUALITY, FEATURE_DRIFT, RETRAIN_TRIGGERS, SOURCE_STATE, ALIAS_MOVES]
+MONITORING_TABLES: list[Table] = [
+    PREDICTIONS,
+    MODEL_QUALITY,
+    FEATURE_DRIFT,
+    RETRAIN_TRIGGERS,
+    SOURCE_STATE,
+    ALIAS_MOVES,
+    CHALLENGER_BATCHES,
+    CHALLENGER_ROWS,
+    CHALLENGER_COMPARISON,
+]
 
 
 def create_tables(engine: Engine) -> list[str]:

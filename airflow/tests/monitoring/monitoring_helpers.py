@@ -44,9 +44,11 @@ def ingest(engine, frame: pd.DataFrame, group: int, batch: int, fetched_at: date
     return {**counts, "group_number": group, "batch_number": batch, "fetched_at": fetched_at.isoformat()}
 
 
-def train(engine, model_name: str, grids=FAST) -> dict:
+def train(engine, model_name: str, grids=FAST, **settings) -> dict:
     """One covertype_train run on the clean table (as the DAG's tasks do it) into `model_name`."""
-    config = TrainingConfig.for_contract(COVERTYPE, experiment_name=f"{model_name}-training", model_name=model_name, grids=grids)
+    config = TrainingConfig.for_contract(
+        COVERTYPE, experiment_name=f"{model_name}-training", model_name=model_name, grids=grids, **settings
+    )
     snapshot = read_snapshot(engine, COVERTYPE, snapshot_max_id(engine, COVERTYPE))
     parent = tasks.prepare(COVERTYPE, snapshot, config, "covertype_train", unique("manual"), reason="manual")
     for candidate in tasks.list_candidates(config):

@@ -98,7 +98,7 @@ def test_only_the_rows_of_this_fetch_are_scored(mysql_engine):
     assert counts["inserted"] == 20
     frame = quality.batch_rows(mysql_engine, COVERTYPE, quality.Batch.from_counts(counts))
     assert len(frame) == 20 and frame["Elevation"].tolist() == rows.iloc[40:]["Elevation"].tolist()
-    assert list(frame.columns) == ["fingerprint", *COVERTYPE.feature_names, "Cover_Type"]
+    assert list(frame.columns) == ["id", "fingerprint", *COVERTYPE.feature_names, "Cover_Type"]
     key = quality.batch_key(quality.Batch.from_counts(counts), frame["fingerprint"].tolist())
     assert key == quality.batch_key(quality.Batch.from_counts(counts), list(reversed(frame["fingerprint"].tolist())))
     assert len(key) <= 64

@@ -19,7 +19,6 @@ PARAMS = {
     "cv_folds",
     "selection_metric",
     "auto_promote",
-    "promotion_margin",
 }
 # Only datasets with engineered features offer the switch.
 EXTRA_PARAMS = {"penguins_train": {"engineered_features"}, "covertype_train": set()}
@@ -81,7 +80,6 @@ def test_params_with_their_defaults(dagbag, dag_id, dataset):
         assert params[f"{family}_grid"] == grids[family]
     assert params["auto_promote"] is False
     assert params["selection_metric"] == "f1_macro"
-    assert params["promotion_margin"] == 0.0
     assert params["cv_folds"] == 5
     # SVM is on for penguins, off for Covertype (too slow there: bench/README.md).
     assert (params["svm_grid"] == {}) is (dataset == "covertype")

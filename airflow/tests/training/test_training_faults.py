@@ -68,7 +68,7 @@ def test_grid_digest_changes_with_the_candidates_and_the_training_settings_only(
     assert grid_digest(config(random_state=7)) != base
     assert grid_digest(config(grids={"random_forest": {"n_estimators": [10], "max_depth": [4], "min_samples_leaf": [1]}})) != base
     # Promotion settings do not change the model.
-    assert grid_digest(config(auto_promote=True, promotion_margin=0.1)) == base
+    assert grid_digest(config(auto_promote=True)) == base
 
 
 def test_code_version_names_the_sources_and_scikit_learn():

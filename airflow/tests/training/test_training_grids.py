@@ -145,7 +145,6 @@ def test_covertype_offers_no_engineered_features_and_no_default_svm():
         ("random_state", -1),
         ("selection_metric", "roc_auc"),
         ("auto_promote", "yes"),
-        ("promotion_margin", -0.01),
         ("cv_folds", 1),
         ("cv_folds", 2.5),
         ("engineered_features", "yes"),
@@ -172,7 +171,7 @@ def test_config_from_default_params():
     assert config.experiment_name == "penguins-training"
     assert config.model_name == "penguins-classifier"
     assert (config.test_size, config.random_state, config.selection_metric) == (0.2, 42, "f1_macro")
-    assert config.auto_promote is False and config.promotion_margin == 0.0
+    assert config.auto_promote is False
     assert config.cv_folds == 5 and config.engineered_features is False
     assert config.grids == default_grids(PENGUINS)
 
@@ -183,7 +182,6 @@ def test_config_from_overriding_params():
         {
             "logistic_regression_grid": {"C": [2], "class_weight": [None]},
             "auto_promote": True,
-            "promotion_margin": 0.01,
             "selection_metric": "log_loss",
             "test_size": 0.3,
             "cv_folds": 3,
@@ -193,14 +191,13 @@ def test_config_from_overriding_params():
     assert config.cv_folds == 3 and config.engineered_features is True
     assert config.grids["logistic_regression"] == {"C": [2], "class_weight": [None]}
     assert config.grids["random_forest"] == default_grids()["random_forest"]
-    assert config.auto_promote and config.promotion_margin == 0.01 and config.selection_metric == "log_loss"
+    assert config.auto_promote and config.selection_metric == "log_loss"
 
 
 @pytest.mark.parametrize(
     "params, message",
     [
         ({"test_size": 1.5}, "test_size must be between 0 and 1"),
-        ({"promotion_margin": -1}, "promotion_margin must be >= 0"),
         ({"selection_metric": "auc"}, "unknown selection metric 'auc'"),
         ({"auto_promote": "false"}, "auto_promote must be true or false"),
         ({"engineered_features": "true"}, "engineered_features must be true or false"),

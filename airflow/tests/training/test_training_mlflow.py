@@ -18,6 +18,7 @@ from training_helpers import unique
 
 from mlops_pipelines import mlflow_names as names
 from mlops_pipelines import scoring
+from mlops_pipelines.comparison import ComparisonPolicy
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS
 from mlops_pipelines.training import families, tasks, tracking
 from mlops_pipelines.training.config import TrainingConfig
@@ -43,7 +44,7 @@ def config_for(contract, model_name, grids, **settings):
     return TrainingConfig.for_contract(contract, experiment_name=f"{model_name}-training", model_name=model_name, grids=grids, **settings)
 
 
-def train(contract, snapshot, config, run_id=None):
+def train(contract, snapshot, config, run_id=None, policy=None, engine=None):
     """One DAG run's tasks, in order: prepare, one task per candidate, refit the best, register it."""
     run_id = run_id or unique("manual")
     parent = tasks.prepare(contract, snapshot, config, f"{contract.name}_train", run_id)
@@ -51,7 +52,7 @@ def train(contract, snapshot, config, run_id=None):
         c["key"]: tasks.train_candidate(contract, Candidate.from_dict(c), snapshot, config, parent) for c in tasks.list_candidates(config)
     }
     tasks.refit_best(contract, snapshot, config, parent)
-    return parent, trained, tasks.register_best(contract, snapshot, config, parent)
+    return parent, trained, tasks.register_best(contract, snapshot, config, parent, engine, policy)
 
 
 def children(parent):
@@ -98,8 +99,9 @@ def test_parent_run_per_dag_run_with_settings_and_dataset(penguins_run):
     assert parent.data.metrics["best.cv_f1_macro_mean"] == best["metrics"]["cv_f1_macro_mean"]
 
 
-def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(penguins_run):
+def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(penguins_run, penguins_snapshot):
     parent, best = penguins_run["parent"], penguins_run["registered"]["best"]
+    parts = split(penguins_snapshot, 0.2, 42)
     runs = children(parent)
     assert sorted(runs) == ["logistic_regression-00", "random_forest-00", "svm-00"]
     for run in runs.values():
@@ -116,14 +118,14 @@ def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(p
             # Refit on the whole training split, scored once on the test split, the model logged here.
             assert TEST <= set(run.data.metrics) and run.data.tags["training.refit"] == "true"
             assert run.data.tags["training.model_id"] == best["model_id"]
-            assert set(contexts) == {"train", "test"} and json.loads(contexts["test"].profile)["num_rows"] == 69
+            assert set(contexts) == {"train", "test"} and json.loads(contexts["test"].profile)["num_rows"] == len(parts.X_test)
             assert names.CONFUSION_MATRIX_FILE in artifacts
         else:
             # Never scored on the test split, no model: only the chosen candidate is.
             assert not {m for m in run.data.metrics if m.startswith("test_")} and "accuracy" not in run.data.metrics
             assert "training.model_id" not in run.data.tags and names.CONFUSION_MATRIX_FILE not in artifacts
             assert set(contexts) == {"train"}
-        assert contexts["train"].name == "penguins_clean-train" and json.loads(contexts["train"].profile)["num_rows"] == 273
+        assert contexts["train"].name == "penguins_clean-train" and json.loads(contexts["train"].profile)["num_rows"] == len(parts.X_train)
     forest = runs["random_forest-00"]
     assert forest.data.params["max_depth"] == "4" and forest.data.params["n_estimators"] == "10"
     # Penguins are easy: the required accuracy holds across the folds too.
@@ -332,38 +334,47 @@ def test_the_candidate_is_chosen_by_its_cv_mean_not_by_the_test_split(mlflow_uri
     assert not {m for m in children(parent)["svm-00"].data.metrics if m.startswith("test_")}
 
 
-def test_auto_promote_moves_production_only_for_a_better_version(mlflow_uri, penguins_snapshot):
-    name = unique("t-promote")
+def challenger(name):
+    return client().get_model_version_by_alias(name, names.CHALLENGER_ALIAS).version
 
-    def run(grids, **settings):
-        return train(PENGUINS, penguins_snapshot, config_for(PENGUINS, name, grids, **settings))[2]
+
+def test_penguins_challengers_are_compared_on_rows_neither_trained_on(mlflow_uri, penguins_snapshot):
+    """Penguins gets no new labels: each challenger is compared at registration, and only a `promote` moves @production."""
+    name = unique("t-promote")
+    few = ComparisonPolicy(min_rows=30)
+
+    def run(grids, policy=None, **settings):
+        return train(PENGUINS, penguins_snapshot, config_for(PENGUINS, name, grids, **settings), policy=policy)[2]
 
     first = run(BAD, auto_promote=True)
-    assert first["version"] == "1" and first["promoted"] and production(name) == "1"
+    assert first["version"] == "1" and first["promoted"] and production(name) == "1" and first["comparison"] is None
 
-    better_but_off = run(GOOD)  # auto_promote defaults to off
-    assert not better_but_off["promoted"] and production(name) == "1"
+    # Better, auto_promote off: @challenger, compared on the stable test rows (too few for the default policy).
+    better_but_off = run(GOOD)
+    assert not better_but_off["promoted"] and production(name) == "1" and challenger(name) == "2"
     assert "auto_promote is off" in better_but_off["decision"]["reason"]
+    version = client().get_model_version(name, "2")
+    test_rows = len(split(penguins_snapshot, 0.2, 42).X_test)  # same snapshot and rule: exactly the test rows
+    assert int(version.tags[names.comparison_tag("rows")]) == test_rows < 200
+    assert version.tags[names.TAG_COMPARISON_RECOMMENDATION] == "undecided"
+    assert version.description.startswith(f"Challenger v2 vs production v1 on only {test_rows} rows neither trained on (fewer than the 200")
+    assert version.description.endswith(": undecided.")
 
-    # Another fold count: the same data, grid and code as version 2 would register nothing.
-    better = run(GOOD, auto_promote=True, promotion_margin=0.05, cv_folds=4)
-    decision = better["decision"]
-    assert better["promoted"] and production(name) == better["version"] == "3"
-    assert decision["new_score"] - decision["production_score"] > 0.05
-    tags = client().get_model_version(name, "3").tags
-    assert tags["promotion.decision"] == "promoted"
-    assert float(tags["promotion.production_score"]) == pytest.approx(decision["production_score"], abs=1e-6)
-    assert float(tags["promotion.new_score"]) == pytest.approx(decision["new_score"], abs=1e-6)
+    # With auto_promote and a policy these rows can decide: promoted, and it no longer holds @challenger.
+    better = run(GOOD, few, auto_promote=True, cv_folds=4)
+    assert better["version"] == "3" and better["comparison"]["recommendation"] == "promote"
+    assert production(name) == "3" and names.CHALLENGER_ALIAS not in client().get_model_version(name, "3").aliases
+    assert client().get_model_version(name, "3").tags["promotion.decision"] == "promoted"
 
-    worse = run(BAD, auto_promote=True)
-    assert not worse["promoted"] and production(name) == "3"
-    assert worse["decision"]["new_score"] < worse["decision"]["production_score"]
-    assert "does not beat production" in worse["decision"]["reason"]
+    # Weaker: kept, with its interval below zero; @challenger moves to it.
+    worse = run(BAD, few, auto_promote=True)
+    assert worse["comparison"]["recommendation"] == "keep" and worse["comparison"]["accuracy_ci_high"] < 0
+    assert production(name) == "3" and challenger(name) == "4"
 
-    equal = run(GOOD, auto_promote=True)  # same test data, same score: not better
-    assert equal["decision"]["new_score"] == equal["decision"]["production_score"]
-    assert not equal["promoted"] and production(name) == "3"
-    # The decision and both scores are on the DAG run's parent run too.
+    # The same model again (same data, grid and refit): never promoted.
+    equal = run(GOOD, few, auto_promote=True, cv_folds=3)
+    assert equal["comparison"]["accuracy_diff"] == 0 and equal["comparison"]["recommendation"] != "promote"
+    assert production(name) == "3" and challenger(name) == "5"
     parent_runs = client().search_runs(
         [client().get_experiment_by_name(f"{name}-training").experiment_id],
         filter_string="tags.`training.role` = 'parent'",
@@ -371,7 +382,29 @@ def test_auto_promote_moves_production_only_for_a_better_version(mlflow_uri, pen
         max_results=1,
     )
     assert parent_runs[0].data.tags["promotion.decision"] == "not_promoted"
-    assert {"promotion.new_score", "promotion.production_score"} <= set(parent_runs[0].data.metrics)
+
+
+@pytest.mark.mysql
+def test_a_registration_comparison_is_stored_with_the_rows_it_scored(mysql_engine, mlflow_uri, penguins_snapshot):
+    from sqlalchemy import select
+
+    from mlops_pipelines.tables import CHALLENGER_COMPARISON, CHALLENGER_ROWS, create_tables
+
+    create_tables(mysql_engine)
+    name = unique("t-compared")
+    train(PENGUINS, penguins_snapshot, config_for(PENGUINS, name, BAD))
+    second = train(
+        PENGUINS, penguins_snapshot, config_for(PENGUINS, name, GOOD), policy=ComparisonPolicy(min_rows=30), engine=mysql_engine
+    )[2]
+    assert second["comparison"]["recommendation"] == "promote" and not second["promoted"]  # auto_promote is off
+    assert production(name) == "1" and challenger(name) == "2"
+    with mysql_engine.connect() as conn:
+        stored = [dict(r) for r in conn.execute(select(CHALLENGER_COMPARISON)).mappings()]
+        ids = set(conn.execute(select(CHALLENGER_ROWS.c.clean_id)).scalars())
+    parts = split(penguins_snapshot, 0.2, 42)
+    assert ids == {int(penguins_snapshot.ids[i]) for i in parts.X_test.index}  # the stable test rows, nothing else
+    assert len(stored) == 1 and stored[0]["rows_compared"] == len(ids) and stored[0]["batches"] == 1
+    assert stored[0]["sentence"] == client().get_model_version(name, "2").description
 
 
 def test_a_retried_register_task_keeps_the_recorded_decision(mlflow_uri, penguins_snapshot):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from mlops_pipelines.training.selection import auto_promotion, beats, choose_best, cv_mean
+from mlops_pipelines.training.selection import choose_best, cv_mean
 
 
 def result(name, status="FINISHED", **metrics):
@@ -69,40 +69,3 @@ def test_a_full_tie_goes_to_the_earlier_candidate():
 def test_unknown_metric_is_refused():
     with pytest.raises(ValueError, match="unknown selection metric 'auc'"):
         choose_best([result("a", f1_macro=1.0)], "auc")
-
-
-@pytest.mark.parametrize(
-    "new, production, margin, promote",
-    [
-        (0.96, 0.95, 0.0, True),  # better, no margin asked
-        (0.95, 0.95, 0.0, False),  # equal is not better
-        (0.94, 0.95, 0.0, False),  # worse
-        (0.97, 0.95, 0.02, False),  # exactly the margin (0.97 - 0.95 is 0.020000000000000018 in floats)
-        (0.96, 0.95, 0.01, False),  # exactly the margin (0.009999999999999898 in floats)
-        (0.9701, 0.95, 0.02, True),  # just over the margin
-        (0.96, 0.95, 0.02, False),  # better, but by less than the margin
-        (1.0, 0.0, 0.5, True),
-    ],
-)
-def test_promotion_needs_more_than_the_margin(new, production, margin, promote):
-    assert beats(new, production, "f1_macro", margin) is promote
-
-
-def test_promotion_on_a_lower_is_better_metric():
-    assert beats(0.20, 0.30, "log_loss", 0.05) is True
-    assert beats(0.25, 0.30, "log_loss", 0.05) is False  # exactly the margin
-    assert beats(0.30, 0.20, "log_loss", 0.0) is False
-
-
-def test_negative_margin_is_refused():
-    with pytest.raises(ValueError, match="margin must be >= 0"):
-        beats(0.9, 0.8, "f1_macro", -0.1)
-
-
-def test_decision_keeps_both_scores_and_says_why():
-    decision = auto_promotion(0.90, 0.93, "accuracy", 0.0)
-    assert decision.promote is False
-    assert (decision.new_score, decision.production_score, decision.margin) == (0.90, 0.93, 0.0)
-    assert "new accuracy 0.900000 does not beat production 0.930000" in decision.reason
-    assert decision.as_dict()["production_score"] == 0.93
-    assert auto_promotion(0.95, 0.93, "accuracy", 0.01).promote is True

@@ -3,7 +3,8 @@
 A version's run logs test_accuracy / test_f1_macro and register_best copies
 them onto the version as tags; the training snapshot is the clean table's rows
 with id <= `data.snapshot_max_id` (a version tag, or on older versions a param
-of their DAG run's parent run).
+of their DAG run's parent run) that its split rule (`split.*` tags) does not make
+test rows; a version without the rule counts every row up to its bound as trained on.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import UTC, datetime
 from mlflow.entities.model_registry import ModelVersion
 
 from mlflow import MlflowClient
-from mlops_pipelines.mlflow_helpers import latest_version, production_version
+from mlops_pipelines.mlflow_helpers import challenger_version, latest_version, production_version
 from mlops_pipelines.mlflow_names import DATA_ROWS, DATA_SNAPSHOT_MAX_ID, TAG_PARENT, test_metric
+from mlops_pipelines.splitting import SplitRule, TrainedOn
 
 TEST_ACCURACY, TEST_F1_MACRO = test_metric("accuracy"), test_metric("f1_macro")
 
@@ -30,6 +32,7 @@ class ServedVersion:
     baseline_f1_macro: float | None
     snapshot_max_id: int | None
     training_rows: int | None
+    trained_on: TrainedOn | None = None  # None: not even the snapshot bound is known
 
     @property
     def uri(self) -> str:
@@ -61,6 +64,9 @@ def describe(client: MlflowClient, version: ModelVersion) -> ServedVersion:
     f1 = _float(tags.get(TEST_F1_MACRO, metrics.get(TEST_F1_MACRO)))
     snapshot = _float(tags.get(DATA_SNAPSHOT_MAX_ID, params.get(DATA_SNAPSHOT_MAX_ID)))
     rows = _float(tags.get(DATA_ROWS, params.get(DATA_ROWS)))
+    trained_on = TrainedOn.from_tags(tags)
+    if trained_on is None and snapshot is not None:  # no split rule recorded: every row up to the bound
+        trained_on = TrainedOn(int(snapshot), SplitRule(0, 0.0))
     return ServedVersion(
         version.name,
         str(version.version),
@@ -70,6 +76,7 @@ def describe(client: MlflowClient, version: ModelVersion) -> ServedVersion:
         f1,
         None if snapshot is None else int(snapshot),
         None if rows is None else int(rows),
+        trained_on,
     )
 
 
@@ -83,4 +90,12 @@ def production(client: MlflowClient, name: str) -> ServedVersion | None:
     if latest_version(client, name) is None:
         return None
     version = production_version(client, name)
+    return None if version is None else describe(client, version)
+
+
+def challenger(client: MlflowClient, name: str) -> ServedVersion | None:
+    """The version holding @challenger (and not @production), or None."""
+    if latest_version(client, name) is None:
+        return None
+    version = challenger_version(client, name)
     return None if version is None else describe(client, version)

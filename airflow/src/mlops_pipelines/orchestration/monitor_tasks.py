@@ -44,22 +44,25 @@ def retrain_params() -> dict[str, Param]:
 
 
 def score_batch(contract: DatasetContract, raw_counts, clean_counts):
-    """The production version's accuracy on the clean rows this run ingested (skipped when there is none)."""
+    """The production version's accuracy on the clean rows this run ingested that it did not train on, beside the
+    challenger's when there is one (skipped when there is nothing to score)."""
 
     @task
     def score_batch(raw: dict, counts: dict) -> dict[str, Any]:
         from mlflow import MlflowClient
+        from mlops_pipelines.comparison import ComparisonPolicy
         from mlops_pipelines.monitoring.quality import Batch
         from mlops_pipelines.monitoring.quality import score_batch as score
         from mlops_pipelines.orchestration.resources import data_engine
 
         if not raw.get("inserted"):
             raise AirflowSkipException("this run ingested no new raw rows: nothing to score")
-        result = score(data_engine(), MlflowClient(), contract, Batch.from_counts(raw))
+        policy = ComparisonPolicy.from_settings(settings())
+        result = score(data_engine(), MlflowClient(), contract, Batch.from_counts(raw), policy=policy)
         if result is None:
             raise AirflowSkipException(
                 f"nothing scored: no version of {contract.registered_model_name} holds @production yet, "
-                "or none of this batch's rows passed validation"
+                "none of this batch's rows passed validation, or the versions trained on all of them"
             )
         return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in result.items()}
 

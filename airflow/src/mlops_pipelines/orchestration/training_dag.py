@@ -107,9 +107,14 @@ def training_params(contract: DatasetContract | None = None) -> dict[str, Any]:
                 type="number",
                 exclusiveMinimum=0,
                 exclusiveMaximum=1,
-                description="share of the snapshot held out for the test metrics (stratified)",
+                description="share of the rows held out as test rows, each row by its fingerprint hashed with the seed: a test row stays one as data grows",
             ),
-            "random_state": Param(DEFAULTS["random_state"], type="integer", minimum=0, description="seed of the split and of the models"),
+            "random_state": Param(
+                DEFAULTS["random_state"],
+                type="integer",
+                minimum=0,
+                description="seed of the split (recorded on the version) and of the models",
+            ),
             "cv_folds": Param(
                 DEFAULTS["cv_folds"],
                 type="integer",
@@ -126,13 +131,7 @@ def training_params(contract: DatasetContract | None = None) -> dict[str, Any]:
             "auto_promote": Param(
                 DEFAULTS["auto_promote"],
                 type="boolean",
-                description="move @production to the new version if it beats production by the margin",
-            ),
-            "promotion_margin": Param(
-                DEFAULTS["promotion_margin"],
-                type="number",
-                minimum=0,
-                description="how much better (in the selection metric) a new version must be to be auto-promoted",
+                description="move @production to the new version once its comparison with production on rows neither trained on recommends it (CHALLENGER_*)",
             ),
         }
     )
@@ -240,10 +239,11 @@ def build_training_dag(contract: DatasetContract, default_args: dict[str, Any] |
 
         @task(execution_timeout=step_timeout)
         def register_best(parent: dict) -> dict:
+            from mlops_pipelines.orchestration.resources import data_engine
             from mlops_pipelines.training import tasks
 
             # A partial grid or a skipped registration is logged as a warning by the task body.
-            return tasks.register_best(contract, _snapshot(contract, parent["snapshot_max_id"]), _config(contract), parent)
+            return tasks.register_best(contract, _snapshot(contract, parent["snapshot_max_id"]), _config(contract), parent, data_engine())
 
         parent = prepare()
         trained = train_candidate.partial(parent=parent).expand(candidate=list_candidates(parent))

@@ -24,7 +24,6 @@ DEFAULTS: dict[str, Any] = {
     "cv_folds": 5,
     "selection_metric": "f1_macro",
     "auto_promote": False,
-    "promotion_margin": 0.0,
 }
 
 # Families a dataset trains only when asked (an empty default grid). SVC's fit
@@ -60,7 +59,6 @@ class TrainingConfig:
     cv_folds: int = DEFAULTS["cv_folds"]
     selection_metric: str = DEFAULTS["selection_metric"]
     auto_promote: bool = DEFAULTS["auto_promote"]
-    promotion_margin: float = DEFAULTS["promotion_margin"]
     engineered_features: bool = ENGINEERED_FEATURES_DEFAULT
 
     def __post_init__(self) -> None:
@@ -71,8 +69,6 @@ class TrainingConfig:
                 f"cv_folds must be between 2 and {MAX_CV_FOLDS}, got {self.cv_folds}: "
                 "cross-validation needs at least 2 folds (each scores on rows the others trained on)"
             )
-        if self.promotion_margin < 0:
-            raise ValueError(f"promotion_margin must be >= 0, got {self.promotion_margin}")
         check_metric(self.selection_metric)
         unknown = set(self.grids) - set(FAMILIES)
         if unknown:
@@ -104,7 +100,6 @@ class TrainingConfig:
         settings["test_size"] = float(settings["test_size"])
         settings["random_state"] = int(settings["random_state"])
         settings["cv_folds"] = int(settings["cv_folds"])
-        settings["promotion_margin"] = float(settings["promotion_margin"])
         settings["engineered_features"] = params.get("engineered_features", ENGINEERED_FEATURES_DEFAULT)
         for key in ("auto_promote", "engineered_features"):
             if not isinstance(settings[key], bool):

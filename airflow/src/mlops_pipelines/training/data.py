@@ -2,23 +2,28 @@
 
 Ingestion keeps appending to the clean table while a DAG run trains, so a run
 fixes its snapshot once (the highest row id) and every task reads exactly the
-rows up to it, in id order: the seeded split is then the same in every task.
+rows up to it, in id order.
+
+The split is decided row by row from the row's fingerprint (splitting.SplitRule),
+not drawn over the snapshot, so it is the same in every task and stable as data grows.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
-from sklearn.model_selection import train_test_split
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.scoring import typed
+from mlops_pipelines.splitting import HASH_METHOD, SplitRule, TrainedOn, unseen_by
+
+__all__ = ["HASH_METHOD", "SplitRule", "TrainedOn", "unseen_by"]  # where training code finds them
 
 
 class SqlTableSource(DatasetSource):
@@ -55,6 +60,10 @@ class Snapshot:
     contract: DatasetContract
     frame: pd.DataFrame  # the contract's features and target, contract-typed
     source: SqlTableSource
+    # Each row's stable key (the clean table's fingerprint), aligned with frame: decides the split.
+    keys: pd.Series = field(default_factory=lambda: pd.Series(dtype=str))
+    # Each row's id in the clean table, aligned with frame (a frame from elsewhere: 1, 2, ...).
+    ids: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
 
     @property
     def rows(self) -> int:
@@ -79,8 +88,17 @@ class Split:
     y_test: pd.Series
 
 
+def content_keys(frame: pd.DataFrame) -> pd.Series:
+    """A stable key per row from its values, for frames that do not come from the clean table (benches, tests)."""
+    return pd.Series([f"{h:016x}" for h in pd.util.hash_pandas_object(frame, index=False).to_numpy()], dtype=str)
+
+
 def snapshot_from_frame(contract: DatasetContract, frame: pd.DataFrame, max_id: int | None = None) -> Snapshot:
-    return Snapshot(contract, typed(frame, contract), SqlTableSource(contract.clean_asset_uri, contract.clean_table, max_id))
+    """A snapshot of `frame`; its `fingerprint` column (if any) keys the rows, else their values do."""
+    typed_frame = typed(frame, contract)
+    keys = frame["fingerprint"].astype(str).reset_index(drop=True) if "fingerprint" in frame else content_keys(typed_frame)
+    ids = frame["id"].astype("int64").reset_index(drop=True) if "id" in frame else pd.Series(range(1, len(frame) + 1), dtype="int64")
+    return Snapshot(contract, typed_frame, SqlTableSource(contract.clean_asset_uri, contract.clean_table, max_id), keys, ids)
 
 
 def snapshot_max_id(engine: Engine, contract: DatasetContract) -> int | None:
@@ -96,7 +114,7 @@ def read_snapshot(engine: Engine, contract: DatasetContract, max_id: int) -> Sna
     from mlops_pipelines.tables import CLEAN
 
     table = CLEAN[contract.name]
-    columns = [table.c[name] for name in (*contract.feature_names, contract.target)]
+    columns = [table.c.id, table.c.fingerprint, *(table.c[name] for name in (*contract.feature_names, contract.target))]
     query = select(*columns).where(table.c.id <= max_id).order_by(table.c.id)
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).all(), columns=[c.name for c in columns])
@@ -104,27 +122,20 @@ def read_snapshot(engine: Engine, contract: DatasetContract, max_id: int) -> Sna
 
 
 def split(snapshot: Snapshot, test_size: float, random_state: int) -> Split:
-    """Stratified, seeded train/test split.
+    """Train/test split by each row's key (`SplitRule`): stable as the data grows, stratified only by chance.
 
-    A class with a single row cannot be in both parts: its rows go to training
-    (the model may still learn it; the test scores just cannot measure it).
+    Raises SplitError when either part would hold fewer rows than the snapshot has classes.
     """
     contract, frame = snapshot.contract, snapshot.frame
-    y = frame[contract.target]
-    counts = y.value_counts()
-    single = y.isin(counts[counts < 2].index)
-    try:
-        train_index, test_index = train_test_split(
-            frame.index[~single],
-            test_size=test_size,
-            random_state=random_state,
-            stratify=y[~single],
+    test = SplitRule(random_state, test_size).test_mask(snapshot.keys)
+    classes = frame[contract.target].nunique()
+    if min(int(test.sum()), int((~test).sum())) < classes:
+        raise SplitError(
+            f"cannot split {len(frame)} rows of {snapshot.source.table} with test_size={test_size}: "
+            f"{int(test.sum())} test and {int((~test).sum())} training rows, fewer than the {classes} classes in one part"
         )
-    except ValueError as exc:
-        raise SplitError(f"cannot split {len(frame)} rows of {snapshot.source.table} with test_size={test_size}: {exc}") from exc
-    train_index = train_index.append(frame.index[single])
-    X = frame[contract.feature_names]
-    return Split(X.loc[train_index], X.loc[test_index], y.loc[train_index], y.loc[test_index])
+    X, y = frame[contract.feature_names], frame[contract.target]
+    return Split(X[~test], X[test], y[~test], y[test])
 
 
 def mlflow_dataset(snapshot: Snapshot, frame: pd.DataFrame | None = None, part: str | None = None):

@@ -25,7 +25,7 @@ from mlops_pipelines.mlflow_names import CODE_VERSION, DATA_DIGEST, GRID_DIGEST
 from mlops_pipelines.training.config import TrainingConfig
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # mlops_pipelines/
-_CODE_FILES = ("training/*.py", "contracts.py", "mlflow_names.py", "mlflow_helpers.py", "scoring.py")
+_CODE_FILES = ("training/*.py", "contracts.py", "mlflow_names.py", "mlflow_helpers.py", "scoring.py", "splitting.py")
 
 
 def grid_digest(config: TrainingConfig) -> str:

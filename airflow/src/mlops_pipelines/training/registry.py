@@ -1,33 +1,32 @@
-"""The model registry: a version per DAG run's best candidate, and the `production` alias.
+"""The model registry: a version per DAG run's best candidate, and the `production` and `challenger` aliases.
 
-A person promotes a version by setting the alias in the MLflow UI; this module
+A person promotes a version by setting @production in the MLflow UI; this module
 sets it only on the first version (so a fresh platform serves at once) and,
-with auto_promote, when a new version beats production on the same test data.
+with auto_promote, on a `promote` recommendation of the comparison with
+production on rows neither trained on (monitoring.challenger). Every later
+version is @challenger until the next one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
 
 import mlflow
 from mlflow import MlflowClient
-from mlops_pipelines.mlflow_helpers import production_version, quote
+from mlops_pipelines.comparison import PROMOTE
+from mlops_pipelines.mlflow_helpers import move_production, production_version, quote
 from mlops_pipelines.mlflow_names import (
+    CHALLENGER_ALIAS,
     NOT_PROMOTED,
     PRODUCTION_ALIAS,
     PROMOTED,
-    PROMOTION_PREFIX,
     TAG_PROMOTION_DECISION,
     TAG_PROMOTION_REASON,
 )
-from mlops_pipelines.scoring import score
-from mlops_pipelines.training.data import Split
-from mlops_pipelines.training.faults import is_infrastructure_error
-from mlops_pipelines.training.selection import PromotionDecision, auto_promotion
+from mlops_pipelines.training.selection import PromotionDecision
 
 log = logging.getLogger(__name__)
 
@@ -46,71 +45,35 @@ def register(client: MlflowClient, name: str, model_id: str, run_id: str, tags: 
     return mlflow.register_model(f"models:/{model_id}", name, tags={k: str(v) for k, v in tags.items()})
 
 
-def score_version(name: str, version: str, split: Split, metric: str, classes: Sequence[Any]) -> float:
-    """A registered version's score on the given test split, loaded the way inference loads it."""
-    import mlflow.sklearn
-
-    # Downloads go through the MLflow server: MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD
-    # is false in every Airflow container (docker-compose.yaml).
-    model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
-    return score(model, split.X_test, split.y_test, classes)[metric]
-
-
-def decide(
-    client: MlflowClient, name: str, new: ModelVersion, split: Split, metric: str, auto_promote: bool, margin: float, classes: Sequence[Any]
-) -> PromotionDecision:
+def decide(client: MlflowClient, name: str, new: ModelVersion, metric: str, auto_promote: bool) -> PromotionDecision:
+    """The first version takes @production; every later one becomes @challenger, to be compared on rows neither trained on."""
     current = production_version(client, name)
     if current is None:
         return PromotionDecision(True, f"no version holds @{PRODUCTION_ALIAS} yet: the first one takes it", metric)
     if current.version == new.version:
         return PromotionDecision(False, f"version {new.version} already holds @{PRODUCTION_ALIAS}", metric)
-    if not auto_promote:
-        return PromotionDecision(
-            False,
-            f"auto_promote is off: version {current.version} stays in production until a person moves the alias",
-            metric,
-        )
-    # Both versions are scored here, loaded from the registry, on this run's test
-    # split. Production may have seen some of these rows in its own training
-    # split: that favours it, so a promotion is never due to leakage.
-    new_score = score_version(name, new.version, split, metric, classes)
-    try:
-        production_score = score_version(name, current.version, split, metric, classes)
-    except Exception as exc:  # e.g. a version trained on another feature set
-        if is_infrastructure_error(exc):  # MLflow or its store failed, not the version: the task retries
-            raise
-        return PromotionDecision(
-            False,
-            f"production version {current.version} could not be scored on this test split: {exc}",
-            metric,
-            new_score=new_score,
-            margin=margin,
-        )
-    decision = auto_promotion(new_score, production_score, metric, margin)
-    return PromotionDecision(
-        decision.promote,
-        f"version {new.version} vs production version {current.version}: {decision.reason}",
-        metric,
-        new_score,
-        production_score,
-        margin,
+    then = (
+        f"auto_promote is on: it is promoted on a {PROMOTE} recommendation"
+        if auto_promote
+        else f"auto_promote is off: a person moves @{PRODUCTION_ALIAS}"
     )
-
-
-SCORE_KEYS = ("new_score", "production_score", "margin")
+    return PromotionDecision(
+        False,
+        f"version {new.version} is @{CHALLENGER_ALIAS}, compared with production version {current.version} on rows neither trained on; {then}",
+        metric,
+    )
 
 
 def recorded_decision(version: ModelVersion, metric: str) -> PromotionDecision | None:
     """The decision an earlier attempt of this DAG run recorded on the version.
 
     A retried or cleared register task must repeat it: deciding again would find
-    the version already in production and record "not_promoted" without scores.
+    the version already in production and record "not_promoted".
     """
     tags = version.tags or {}
     if TAG_PROMOTION_DECISION not in tags:
         return None
-    scores = {key: float(tags[PROMOTION_PREFIX + key]) for key in SCORE_KEYS if PROMOTION_PREFIX + key in tags}
-    return PromotionDecision(tags[TAG_PROMOTION_DECISION] == PROMOTED, tags.get(TAG_PROMOTION_REASON, ""), metric, **scores)
+    return PromotionDecision(tags[TAG_PROMOTION_DECISION] == PROMOTED, tags.get(TAG_PROMOTION_REASON, ""), metric)
 
 
 def apply(client: MlflowClient, name: str, version: ModelVersion, decision: PromotionDecision) -> None:
@@ -118,14 +81,14 @@ def apply(client: MlflowClient, name: str, version: ModelVersion, decision: Prom
 
     Recorded first, so that an attempt failing in between leaves the decision
     for the retry (`recorded_decision`), which moves the alias again.
+    Not promoted, the version takes @challenger from the previous challenger;
+    production is left alone.
     """
     tags = {TAG_PROMOTION_DECISION: PROMOTED if decision.promote else NOT_PROMOTED, TAG_PROMOTION_REASON: decision.reason[:4000]}
-    for key in SCORE_KEYS:
-        value = getattr(decision, key)
-        if value is not None:
-            tags[PROMOTION_PREFIX + key] = f"{value:.6f}"
     for key, value in tags.items():
         client.set_model_version_tag(name, version.version, key, value)
     if decision.promote:
-        client.set_registered_model_alias(name, PRODUCTION_ALIAS, version.version)
+        move_production(client, name, version.version)
+    elif PRODUCTION_ALIAS not in (client.get_model_version(name, version.version).aliases or []):
+        client.set_registered_model_alias(name, CHALLENGER_ALIAS, version.version)
     log.info("%s version %s: %s (%s)", name, version.version, tags[TAG_PROMOTION_DECISION], decision.reason)

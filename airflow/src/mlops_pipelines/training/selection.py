@@ -1,4 +1,4 @@
-"""Pure decision rules: which candidate is best, and whether a new version replaces production."""
+"""Pure decision rules: which candidate is best (a new version against production: comparison.py)."""
 
 from __future__ import annotations
 
@@ -71,38 +71,11 @@ def choose_best(results: Sequence[Mapping[str, Any]], metric: str) -> Mapping[st
 
 @dataclass(frozen=True)
 class PromotionDecision:
+    """Whether a newly registered version takes @production at once (only the first one does)."""
+
     promote: bool
     reason: str
     metric: str
-    new_score: float | None = None
-    production_score: float | None = None
-    margin: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# Scores are averages of a few hundred test rows; differences below this are
-# rounding, not a better model.
-TOLERANCE = 1e-9
-
-
-def beats(new_score: float, production_score: float, metric: str, margin: float) -> bool:
-    """True when the new score is better than production's by strictly more than `margin`."""
-    if margin < 0:
-        raise ValueError(f"promotion margin must be >= 0, got {margin}")
-    gain = improvement(new_score, production_score, metric)
-    return gain > margin and not math.isclose(gain, margin, abs_tol=TOLERANCE)
-
-
-def auto_promotion(new_score: float, production_score: float, metric: str, margin: float) -> PromotionDecision:
-    promote = beats(new_score, production_score, metric, margin)
-    verb = "beats" if promote else "does not beat"
-    return PromotionDecision(
-        promote=promote,
-        reason=f"new {metric} {new_score:.6f} {verb} production {production_score:.6f} by more than {margin}",
-        metric=metric,
-        new_score=new_score,
-        production_score=production_score,
-        margin=margin,
-    )

@@ -24,12 +24,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlflow.entities import DatasetInput, InputTag, Param, Run
+from sqlalchemy.engine import Engine
 
 import mlflow
 from mlflow import MlflowClient
 from mlops_pipelines import mlflow_names as names
+from mlops_pipelines.comparison import ComparisonPolicy
 from mlops_pipelines.contracts import DatasetContract
 from mlops_pipelines.mlflow_helpers import experiment_id, latest_version
+from mlops_pipelines.monitoring import challenger
+from mlops_pipelines.splitting import SplitRule
 from mlops_pipelines.training import faults, fingerprint, registry, tracking
 from mlops_pipelines.training.candidates import cross_validate_candidate, refit_and_test
 from mlops_pipelines.training.config import TrainingConfig
@@ -87,7 +91,6 @@ def prepare(
         "cv_folds": config.cv_folds,
         "selection_metric": config.selection_metric,
         "auto_promote": config.auto_promote,
-        "promotion_margin": config.promotion_margin,
         "engineered_features": config.engineered_features,
         names.DATA_TABLE: snapshot.source.table,
         names.DATA_SNAPSHOT_MAX_ID: snapshot.source.max_id,
@@ -339,8 +342,20 @@ def grid_coverage(results: list[dict[str, Any]], config: TrainingConfig) -> dict
     return {"evaluated": len(keys) - len(missing), "total": len(keys), "partial": bool(missing), "missing": missing}
 
 
-def register_best(contract: DatasetContract, snapshot: Snapshot, config: TrainingConfig, parent: dict[str, Any]) -> dict[str, Any]:
+def register_best(
+    contract: DatasetContract,
+    snapshot: Snapshot,
+    config: TrainingConfig,
+    parent: dict[str, Any],
+    engine: Engine | None = None,
+    policy: ComparisonPolicy | None = None,
+) -> dict[str, Any]:
     """Register the refit model of the chosen candidate, then apply the promotion rule; closes the parent run.
+
+    The first version takes @production, every later one @challenger. A
+    dataset that gets no new labels (penguins) compares its challenger with
+    production at once, on the snapshot's test rows neither trained on
+    (monitoring.challenger; stored in `engine`'s tables when given).
 
     The version carries how much of the grid was evaluated (a partial grid is
     logged as a warning and tagged), and the data, grid and code it came
@@ -404,8 +419,10 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
             names.DATA_ROWS: snapshot.rows,
             names.DATA_TABLE: snapshot.source.table,
             **coverage_tags,
-            # The exact training rows (clean rows up to this id): the drift monitor's reference.
+            # The training rows: clean rows up to this id that the split rule does not make test rows.
             names.DATA_SNAPSHOT_MAX_ID: snapshot.source.max_id,
+            **SplitRule(config.random_state, config.test_size).tags(),
+            names.TAG_AUTO_PROMOTE: str(config.auto_promote).lower(),
             names.TAG_DAG_ID: parent["dag_id"],
             names.TAG_RUN_ID: parent["run_id"],
             names.TAG_FAMILY: best["family"],
@@ -413,17 +430,14 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
         },
     )
     decision = registry.recorded_decision(version, metric) or registry.decide(
-        client,
-        config.model_name,
-        version,
-        split(snapshot, config.test_size, config.random_state),
-        metric,
-        config.auto_promote,
-        config.promotion_margin,
-        contract.classes,
+        client, config.model_name, version, metric, config.auto_promote
     )
     registry.apply(client, config.model_name, version, decision)
     _record_on_parent(client, parent_id, best, version.version, decision)
+    comparison = None
+    compared = names.TAG_COMPARISON_RECOMMENDATION in (version.tags or {})  # by an earlier try of this task
+    if not decision.promote and not compared and contract.name not in challenger.LABELLED_BATCHES:
+        comparison = _compare_now(engine, client, contract, snapshot, config.model_name, version.version, policy)
     client.set_terminated(parent_id, "FINISHED")
     return {
         **summary,
@@ -432,7 +446,33 @@ def register_best(contract: DatasetContract, snapshot: Snapshot, config: Trainin
         "skipped": None,
         "promoted": decision.promote,
         "decision": decision.as_dict(),
+        "comparison": comparison,
     }
+
+
+def _compare_now(
+    engine: Engine | None,
+    client: MlflowClient,
+    contract: DatasetContract,
+    snapshot: Snapshot,
+    name: str,
+    version: str,
+    policy: ComparisonPolicy | None,
+) -> dict[str, Any] | None:
+    """The new challenger against production on the snapshot's rows neither trained on."""
+    from mlops_pipelines.monitoring.served import challenger as challenger_of
+    from mlops_pipelines.monitoring.served import production
+
+    current, rival = production(client, name), challenger_of(client, name)
+    if current is None or rival is None or rival.version != version:
+        return None
+    if policy is None:
+        from mlops_pipelines.settings import settings
+
+        policy = ComparisonPolicy.from_settings(settings())
+    return challenger.compare_at_registration(
+        engine, client, contract, (snapshot.ids, snapshot.keys, snapshot.frame), current, rival, policy
+    )
 
 
 def _skip_reason(client: MlflowClient, name: str, current: dict[str, str]) -> str | None:
@@ -454,7 +494,4 @@ def _record_on_parent(client: MlflowClient, parent_id: str, best: dict[str, Any]
     for key, value in best["metrics"].items():
         if key.startswith(("cv_", "test_")):
             client.log_metric(parent_id, f"best.{key}", value)
-    for key in ("new_score", "production_score"):
-        if getattr(decision, key) is not None:
-            client.log_metric(parent_id, names.PROMOTION_PREFIX + key, getattr(decision, key))
     client.log_dict(parent_id, decision.as_dict() | {"version": version}, names.PROMOTION_FILE)
