@@ -191,7 +191,9 @@ def write_auth_config(database_uri: str) -> str:
 
 
 WEBHOOK_NAME = "inference-alias-moves"
-WEBHOOK_DESCRIPTION = "Inference reloads a served model as soon as one of its aliases moves (mlflow/start_server.py)."
+WEBHOOK_DESCRIPTION = (
+    "Inference reloads a served model as soon as one of its aliases moves, and loads new versions ahead (mlflow/start_server.py)."
+)
 
 
 def webhook_encryption_key(secret: str) -> str:
@@ -218,6 +220,8 @@ def sync_webhook(backend_uri: str, url: str, secret: str) -> None:
 
     store = SqlAlchemyStore(backend_uri)
     events = [WebhookEvent(WebhookEntity.MODEL_VERSION_ALIAS, action) for action in (WebhookAction.CREATED, WebhookAction.DELETED)]
+    # A new version: inference loads it ahead, so promoting it later needs no download.
+    events.append(WebhookEvent(WebhookEntity.MODEL_VERSION, WebhookAction.CREATED))
     try:
         try:
             ours, token = [], None

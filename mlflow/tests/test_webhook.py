@@ -13,7 +13,11 @@ import start_server
 
 ADMIN = (os.environ.get("MLFLOW_ADMIN_USER", "admin"), os.environ.get("MLFLOW_ADMIN_PASSWORD", "change-me-mlflow-admin"))
 # The REST API names them in capitals (its protobuf enums).
-ALIAS_EVENTS = [{"entity": "MODEL_VERSION_ALIAS", "action": "CREATED"}, {"entity": "MODEL_VERSION_ALIAS", "action": "DELETED"}]
+EVENTS = [
+    {"entity": "MODEL_VERSION", "action": "CREATED"},
+    {"entity": "MODEL_VERSION_ALIAS", "action": "CREATED"},
+    {"entity": "MODEL_VERSION_ALIAS", "action": "DELETED"},
+]
 
 
 def test_the_encryption_key_is_a_fernet_key_that_follows_the_secret():
@@ -70,5 +74,5 @@ def test_the_running_server_has_exactly_one_alias_webhook_its_workers_can_read()
         assert answer.status_code == 200, answer.text
         ours = [w for w in answer.json().get("webhooks", []) if w["name"] == start_server.WEBHOOK_NAME]
         assert len(ours) == 1, answer.json()
-        assert sorted(ours[0]["events"], key=lambda e: e["action"]) == ALIAS_EVENTS
+        assert sorted(ours[0]["events"], key=lambda e: (e["entity"], e["action"])) == EVENTS
         assert ours[0]["status"] == "ACTIVE"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -25,10 +26,13 @@ webhook_router = APIRouter(tags=["promotions"])
 history_router = APIRouter(tags=["promotions"])
 
 ALIAS_EVENTS = {("model_version_alias", "created"), ("model_version_alias", "deleted")}
+NEW_VERSION = ("model_version", "created")
 
 
 class WebhookAnswer(BaseModel):
-    status: Literal["reloading", "ignored"] = Field(description="reloading: a served model's alias moved; ignored: another event or model")
+    status: Literal["reloading", "preloading", "ignored"] = Field(
+        description="reloading: a served model's alias moved; preloading: a new version of it is loaded ahead; ignored: another event or model"
+    )
     model: str | None = None
     alias: str | None = None
     version: str | None = Field(None, description="Where the alias points now; null when it was removed")
@@ -53,6 +57,17 @@ class ModelHistory(BaseModel):
     moves: list[AliasMove] = Field(description="Newest first")
 
 
+def background(request: Request, work: Coroutine[Any, Any, None]) -> None:
+    """Answered now; the load runs on (MLflow waits for no model download)."""
+    task = asyncio.create_task(work)
+    # Kept until done: the event loop holds tasks only weakly.
+    reloads: set[asyncio.Task[None]] | None = getattr(request.app.state, "reloads", None)
+    if reloads is None:
+        reloads = request.app.state.reloads = set()
+    reloads.add(task)
+    task.add_done_callback(reloads.discard)
+
+
 @webhook_router.post(
     "/webhooks/mlflow",
     summary="MLflow's alias webhooks (model_version_alias.created/deleted), signed with INFERENCE_WEBHOOK_SECRET",
@@ -71,7 +86,12 @@ async def mlflow_webhook(request: Request, serving: ServingDep) -> dict[str, Any
         event = json.loads(body)
         kind = (event.get("entity"), event.get("action"))
         data = event.get("data") or {}
-        name, alias = str(data["name"]), str(data["alias"])
+        name = str(data["name"])
+        if kind == NEW_VERSION and name in settings.model_names:
+            new = str(data["version"])
+            background(request, asyncio.to_thread(store.preload, name, new))
+            return {"status": "preloading", "model": name, "version": new}
+        alias = str(data["alias"])
     except (ValueError, TypeError, KeyError, AttributeError):
         return {"status": "ignored"}
     if kind not in ALIAS_EVENTS or name not in settings.model_names:
@@ -87,14 +107,7 @@ async def mlflow_webhook(request: Request, serving: ServingDep) -> dict[str, Any
             log.warning("%s: could not record the move of %s in the history: %s", name, alias, exc)
     store.forget_alias(name, alias)
     if alias == settings.production_alias:
-        # Answered now; the load runs on (MLflow waits for no model download).
-        task = asyncio.create_task(asyncio.to_thread(store.refresh_model, name, "webhook"))
-        # Kept until done: the event loop holds tasks only weakly.
-        reloads: set[asyncio.Task[None]] | None = getattr(request.app.state, "reloads", None)
-        if reloads is None:
-            reloads = request.app.state.reloads = set()
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
+        background(request, asyncio.to_thread(store.refresh_model, name, "webhook"))
     return {"status": "reloading", "model": name, "alias": alias, "version": version, "recorded": recorded}
 
 
