@@ -45,6 +45,7 @@ def test_registered_once_updated_in_place_retired_when_unreadable_and_removed_wi
     [hook] = active(uri)
     assert hook.url == "http://inference:8989/webhooks/mlflow" and hook.secret == "second"
     assert sorted((e.entity.value, e.action.value) for e in hook.events) == [
+        ("model_version", "created"),
         ("model_version_alias", "created"),
         ("model_version_alias", "deleted"),
     ]
@@ -76,3 +77,14 @@ def test_the_running_server_has_exactly_one_alias_webhook_its_workers_can_read()
         assert len(ours) == 1, answer.json()
         assert sorted(ours[0]["events"], key=lambda e: (e["entity"], e["action"])) == EVENTS
         assert ours[0]["status"] == "ACTIVE"
+
+
+def test_the_installation_secret_is_generated_once_and_a_given_one_wins(tmp_path, capsys):
+    path = str(tmp_path / "inference-webhook-secret")
+    first = start_server.installation_webhook_secret("", path)
+    assert len(first) >= 32 and "generated" in capsys.readouterr().err
+    assert start_server.installation_webhook_secret("", path) == first  # every later start
+    assert open(path).read().strip() == first
+    assert start_server.installation_webhook_secret("chosen", path) == "chosen"
+    other = str(tmp_path / "elsewhere")
+    assert start_server.installation_webhook_secret("", other) != first  # another installation

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from inference.deps import ServingDep
 from inference.errors import ApiError, item, not_found, unavailable
 from inference.history import History
-from inference.promotions import BadSignature, verify
+from inference.promotions import BadSignature, WebhookSecret, verify
 from inference.schemas import ErrorResponse
+from inference.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,14 @@ class ModelHistory(BaseModel):
     moves: list[AliasMove] = Field(description="Newest first")
 
 
+def webhook_secret(request: Request, settings: Settings) -> WebhookSecret:
+    """One per app, made on the first delivery."""
+    secret: WebhookSecret | None = getattr(request.app.state, "webhook_secret", None)
+    if secret is None:
+        secret = request.app.state.webhook_secret = WebhookSecret(settings)
+    return secret
+
+
 def background(request: Request, work: Coroutine[Any, Any, None]) -> None:
     """Answered now; the load runs on (MLflow waits for no model download)."""
     task = asyncio.create_task(work)
@@ -78,7 +87,7 @@ async def mlflow_webhook(request: Request, serving: ServingDep) -> dict[str, Any
     body = await request.body()
     settings, store = serving.settings, serving.store
     try:
-        verify(settings.webhook_secret, request.headers, body, settings.webhook_max_age_seconds)
+        verify(webhook_secret(request, settings).get(), request.headers, body, settings.webhook_max_age_seconds)
     except BadSignature as exc:
         log.warning("refused a webhook delivery: %s", exc)
         raise ApiError(401, [item(("header", "X-MLflow-Signature"), str(exc), "unauthorized")]) from None
