@@ -110,7 +110,7 @@ def main() -> None:
                 time.sleep(0.005)
             first.append(target not in served_before)
             served_before.add(target)
-            kind = "first time, downloaded" if first[-1] else "loaded before"
+            kind = "first time this run" if first[-1] else "served before this run"
             print(f"move {i + 1:2d}: production -> {target}: served after {delays[-1] * 1000:7.0f} ms ({kind})", flush=True)
             current = target
             time.sleep(args.pause)
@@ -119,7 +119,7 @@ def main() -> None:
         thread.join()
         client.set_registered_model_alias(args.model, "production", start)
     print(f"\na prediction every {1000 / args.rps:.0f} ms: delays are known to within that")
-    for label, group in (("all", delays), ("loaded before", [d for d, f in zip(delays, first, strict=True) if not f])):
+    for label, group in (("all", delays), ("served before this run", [d for d, f in zip(delays, first, strict=True) if not f])):
         if group:
             print(f"{label}: {len(group)} moves, p50 {statistics.median(group) * 1000:.0f} ms, max {max(group) * 1000:.0f} ms")
     print(f"load: {load.sent} predictions, {len(load.failed)} failed" + (f" (first: {load.failed[0]})" if load.failed else ""))

@@ -7,9 +7,11 @@
 3. Prepare MLflow's built-in authentication (`--app-name basic-auth`): its user
    database in MySQL (own database and user, see mysql/init), and the platform's
    users from the environment, created if missing, passwords updated if changed.
-4. Register inference's alias webhook (INFERENCE_WEBHOOK_URL, signed with
-   INFERENCE_WEBHOOK_SECRET) in the tracking database: exactly one, whatever the
-   earlier starts left, so a promotion reaches inference at once.
+4. Register inference's alias webhook (INFERENCE_WEBHOOK_URL) in the tracking
+   database: exactly one, whatever the earlier starts left, so a promotion
+   reaches inference at once. It is signed with INFERENCE_WEBHOOK_SECRET, or
+   without one, with this installation's, generated on the first start into
+   INFERENCE_WEBHOOK_SECRET_FILE (a volume inference reads).
 5. Exec `mlflow server` with artifacts proxied to MinIO, so clients need no S3
    credentials.
 """
@@ -191,7 +193,9 @@ def write_auth_config(database_uri: str) -> str:
 
 
 WEBHOOK_NAME = "inference-alias-moves"
-WEBHOOK_DESCRIPTION = "Inference reloads a served model as soon as one of its aliases moves (mlflow/start_server.py)."
+WEBHOOK_DESCRIPTION = (
+    "Inference reloads a served model as soon as one of its aliases moves, and loads new versions ahead (mlflow/start_server.py)."
+)
 
 
 def webhook_encryption_key(secret: str) -> str:
@@ -203,6 +207,30 @@ def webhook_encryption_key(secret: str) -> str:
     """
     digest = hashlib.sha256(b"mlflow-webhook-secret-encryption:" + secret.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
+
+
+def installation_webhook_secret(given: str, path: str) -> str:
+    """The webhook secret: the one given (.env), else this installation's, generated once into `path`.
+
+    `path` is on a volume inference mounts read-only (INFERENCE_WEBHOOK_SECRET_FILE):
+    both sides sign and check with it, and no published default exists.
+    """
+    if given:
+        return given
+    try:
+        with open(path) as f:
+            stored = f.read().strip()
+        if stored:
+            return stored
+    except FileNotFoundError:
+        pass
+    secret = secrets.token_urlsafe(32)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".webhook-")
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    os.replace(tmp, path)  # whole or not at all, for a reader starting meanwhile
+    log(f"generated this installation's webhook secret into {path}")
+    return secret
 
 
 def sync_webhook(backend_uri: str, url: str, secret: str) -> None:
@@ -218,6 +246,8 @@ def sync_webhook(backend_uri: str, url: str, secret: str) -> None:
 
     store = SqlAlchemyStore(backend_uri)
     events = [WebhookEvent(WebhookEntity.MODEL_VERSION_ALIAS, action) for action in (WebhookAction.CREATED, WebhookAction.DELETED)]
+    # A new version: inference loads it ahead, so promoting it later needs no download.
+    events.append(WebhookEvent(WebhookEntity.MODEL_VERSION, WebhookAction.CREATED))
     try:
         try:
             ours, token = [], None
@@ -267,9 +297,14 @@ def main() -> None:
 
     webhook_url = env("INFERENCE_WEBHOOK_URL", "")
     if webhook_url:
+        secret_file = env("INFERENCE_WEBHOOK_SECRET_FILE", "")
         webhook_secret = env("INFERENCE_WEBHOOK_SECRET", "")
+        if secret_file:
+            webhook_secret = installation_webhook_secret(webhook_secret, secret_file)
         if not webhook_secret:
-            log("INFERENCE_WEBHOOK_URL is set but INFERENCE_WEBHOOK_SECRET is empty: an unsigned hook would be refused")
+            log(
+                "INFERENCE_WEBHOOK_URL is set but neither INFERENCE_WEBHOOK_SECRET nor INFERENCE_WEBHOOK_SECRET_FILE: an unsigned hook would be refused"
+            )
             sys.exit(2)
         # Before anything imports MLflow's registry models, which read the key once.
         os.environ.setdefault("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", webhook_encryption_key(webhook_secret))

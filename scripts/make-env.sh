@@ -53,10 +53,9 @@ MLFLOW_FLASK_SERVER_SECRET_KEY=$(secret)
 AIRFLOW_ADMIN_PASSWORD=$(secret)
 # Airflow's Fernet key, JWT secret and API secret key are not written here: airflow-init
 # generates them per installation into the airflow-secrets volume. Set AIRFLOW_FERNET_KEY,
-# AIRFLOW_JWT_SECRET, AIRFLOW_API_SECRET_KEY only to manage them yourself.
-
-# Signs MLflow's alias webhooks to inference (both services read it).
-INFERENCE_WEBHOOK_SECRET=$(secret)
+# AIRFLOW_JWT_SECRET, AIRFLOW_API_SECRET_KEY only to manage them yourself. Likewise the
+# secret MLflow signs its webhooks to inference with (INFERENCE_WEBHOOK_SECRET): mlflow
+# generates it into the platform-secrets volume.
 
 # Predict calls need \`Authorization: Bearer <key>\`; the UI sends this one.
 INFERENCE_API_KEYS=$key

@@ -19,10 +19,19 @@ from conftest import K8S, KUBERNETES_VERSION, ROOT, get_routes, healthcheck_url,
 MANIFESTS = sorted(p for p in K8S.rglob("*.yaml") if p.name not in ("kustomization.yaml", "values.yaml") and p.parent.name != "monitoring")
 # compose service -> (k8s workload and container name, what it may leave out of compose's environment).
 SERVICES: dict[str, tuple[str, dict[str, str]]] = {
-    "mlflow": ("mlflow", {"PLATFORM_ENV": "compose's start guard (security/check-defaults.sh); here Secrets have no published defaults"}),
+    "mlflow": (
+        "mlflow",
+        {
+            "PLATFORM_ENV": "compose's start guard (security/check-defaults.sh); here Secrets have no published defaults",
+            "INFERENCE_WEBHOOK_SECRET_FILE": "compose generates the webhook secret into a volume; here mlflow-users holds it",
+        },
+    ),
     "inference": (
         "inference",
-        {"PREDICTION_LOG_DB_URL": "empty in compose too; the PREDICTIONS_DB_* parts say it, without a password outside the Secret"},
+        {
+            "PREDICTION_LOG_DB_URL": "empty in compose too; the PREDICTIONS_DB_* parts say it, without a password outside the Secret",
+            "INFERENCE_WEBHOOK_SECRET_FILE": "compose generates the webhook secret into a volume; here inference-secrets holds it",
+        },
     ),
     "ui": ("ui", {}),
     "data_api": ("data-api", {}),

@@ -183,6 +183,14 @@ class ModelStore:
         with self._others_lock:
             return self._others.pop((name, version), None)
 
+    def preload(self, name: str, version: str) -> None:
+        """Load a newly registered version into the cache of others, so that promoting it is a swap."""
+        try:
+            self.choose(name, version, None)
+            log.info("%s: version %s loaded ahead of a promotion", name, version)
+        except Exception as exc:  # a version that cannot load now loads (or fails) when promoted
+            log.warning("%s: version %s could not be loaded ahead: %s", name, version, exc)
+
     def loaded_versions(self, name: str) -> list[str]:
         with self._others_lock:
             others = [v for (n, v) in self._others if n == name]

@@ -1,8 +1,9 @@
 """Following the registry's alias moves at once: MLflow's signed webhooks, and every replica watching the history.
 
 MLflow (>= 3.3, SQL backends) posts `model_version_alias.created` and `.deleted`
-to one address, signed with the installation's secret (INFERENCE_WEBHOOK_SECRET;
-mlflow/start_server.py registers the webhook at each start). Only one replica
+to one address, signed with the installation's secret (INFERENCE_WEBHOOK_SECRET, or
+the one mlflow/start_server.py generates into INFERENCE_WEBHOOK_SECRET_FILE; it
+registers the webhook at each start). Only one replica
 receives a delivery. It appends the move to the alias history in MySQL, and
 every replica watches that table's newest id every INFERENCE_MOVES_WATCH_SECONDS:
 a new row makes each one ask the registry for that model at once. MySQL is the
@@ -20,9 +21,11 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from inference.history import History
 from inference.model_store import ModelStore
+from inference.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,26 @@ SIGNATURE_HEADER = "x-mlflow-signature"
 TIMESTAMP_HEADER = "x-mlflow-timestamp"
 DELIVERY_ID_HEADER = "x-mlflow-delivery-id"
 SIGNATURE_VERSION = "v1"
+
+
+class WebhookSecret:
+    """The secret deliveries are checked with: the configured one, else the installation's file.
+
+    The file is read until it has a value (mlflow writes it on its first start, which
+    may come after this process's), then kept.
+    """
+
+    def __init__(self, settings: Settings):
+        self._value = settings.webhook_secret
+        self._path = settings.webhook_secret_file
+
+    def get(self) -> str:
+        if not self._value and self._path:
+            try:
+                self._value = Path(self._path).read_text().strip()
+            except OSError:
+                return ""
+        return self._value
 
 
 class BadSignature(Exception):
@@ -47,7 +70,7 @@ def sign(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:
 def verify(secret: str, headers: Mapping[str, str], body: bytes, max_age_seconds: float, now: float | None = None) -> None:
     """Raise BadSignature unless the body was signed with `secret` within `max_age_seconds`."""
     if not secret:
-        raise BadSignature("no INFERENCE_WEBHOOK_SECRET is configured: every delivery is refused")
+        raise BadSignature("no webhook secret (INFERENCE_WEBHOOK_SECRET, or INFERENCE_WEBHOOK_SECRET_FILE) yet: every delivery is refused")
     signature, timestamp, delivery_id = (headers.get(h) for h in (SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_ID_HEADER))
     if not signature or not timestamp or not delivery_id:
         raise BadSignature(f"missing {SIGNATURE_HEADER}, {TIMESTAMP_HEADER} or {DELIVERY_ID_HEADER}")

@@ -48,8 +48,10 @@ class Settings(BaseSettings):
     platform_env: str = Field("", validation_alias=AliasChoices("PLATFORM_ENV", "INFERENCE_PLATFORM_ENV"))
 
     # --- promotions (inference.promotions): MLflow's alias webhooks, the alias history, replicas following it.
-    # Shared with the MLflow server, which signs its webhooks with it (HMAC-SHA256).
+    # Shared with the MLflow server, which signs its webhooks with it (HMAC-SHA256). Empty:
+    # the installation's, which mlflow generates into this file (a volume mounted read-only).
     webhook_secret: str = ""
+    webhook_secret_file: str = ""
     # A signed delivery older (or newer) than this is refused: a recorded one cannot be replayed later.
     webhook_max_age_seconds: int = Field(300, ge=1)
     # How often every replica looks for alias moves another replica recorded (one indexed query).
@@ -106,26 +108,16 @@ class Settings(BaseSettings):
         return {self.dataset_of(name): name for name in self.model_names}
 
 
-# What docker-compose.yaml publishes as the webhook secret's default: anyone can read it.
-PUBLISHED_WEBHOOK_SECRET = "change-me-inference-webhook"
-
-
 class ProductionRefusal(RuntimeError):
-    """PLATFORM_ENV=production and a setting that would leave the service open or forgeable."""
+    """PLATFORM_ENV=production and a setting that would leave the service open to anyone."""
 
 
 def check_production(settings: Settings) -> None:
-    """With PLATFORM_ENV=production, refuse to start open to anyone unless INFERENCE_PUBLIC=1 says so,
-    or with the published webhook secret (anyone could then move what is served)."""
+    """With PLATFORM_ENV=production, refuse to start open to anyone unless INFERENCE_PUBLIC=1 says so."""
     if settings.platform_env != "production":
         return
     if not settings.api_keys.strip() and not settings.public:
         raise ProductionRefusal(
             "refusing to start: PLATFORM_ENV=production and no INFERENCE_API_KEYS; set keys "
             "(scripts/make-env.sh writes one), or INFERENCE_PUBLIC=1 if this service is meant to be open"
-        )
-    if settings.webhook_secret == PUBLISHED_WEBHOOK_SECRET:
-        raise ProductionRefusal(
-            "refusing to start: INFERENCE_WEBHOOK_SECRET has its published default value and PLATFORM_ENV=production; "
-            "set it in .env (scripts/make-env.sh writes one)"
         )

@@ -98,12 +98,17 @@ def moves(client, name: str) -> list[tuple]:
     return [(m["alias"], m["from_version"], m["to_version"], m["path"]) for m in answer.json()["moves"]]
 
 
+def post_event(client, entity: str, action: str, data: dict, secret: str = SECRET):
+    """An event as MLflow posts it, signed as MLflow signs it."""
+    body = json.dumps({"entity": entity, "action": action, "timestamp": "2026-01-01T00:00:00+00:00", "data": data}).encode()
+    return client.post("/webhooks/mlflow", content=body, headers=delivery(secret, body))
+
+
 def hook(client, name: str, version: str | None, secret: str = SECRET, alias: str = "production"):
-    """What MLflow posts when the alias moves (created) or is removed (deleted), signed as MLflow signs it."""
+    """What MLflow posts when the alias moves (created) or is removed (deleted)."""
     action = "created" if version is not None else "deleted"
     data = {"name": name, "alias": alias, **({"version": version} if version is not None else {})}
-    body = json.dumps({"entity": "model_version_alias", "action": action, "timestamp": "2026-01-01T00:00:00+00:00", "data": data}).encode()
-    return client.post("/webhooks/mlflow", content=body, headers=delivery(secret, body))
+    return post_event(client, "model_version_alias", action, data, secret)
 
 
 def test_a_first_production_version_is_recorded_once_however_many_replicas_see_it(replicas, model):
@@ -204,3 +209,25 @@ def test_rollback_refuses_when_the_history_holds_no_earlier_version_or_lags_the_
         assert served(app, name) == "1"
     finally:
         history.dispose()
+
+
+def test_a_new_version_is_loaded_ahead_so_that_promoting_it_is_a_swap(replicas, model):
+    name, client = model
+    third = log_version(name, PENGUINS_SPEC, "lr", seed=2)
+    [app] = replicas(1)
+
+    def loaded() -> list[str]:
+        [served_model] = [m for m in app.get("/models").json()["models"] if m["name"] == name]
+        return served_model["loaded_versions"]
+
+    assert third not in loaded()
+    data = {"name": name, "version": third, "source": f"models:/{name}/{third}", "run_id": None, "tags": {}, "description": None}
+    answer = post_event(app, "model_version", "created", data)
+    assert answer.json() == {"status": "preloading", "model": name, "alias": None, "version": third, "recorded": False}
+    wait_until(lambda: third in loaded(), timeout=30, message=f"version {third} loaded ahead")
+    client.set_registered_model_alias(name, "production", third)
+    moved = time.monotonic()
+    hook(app, name, third)
+    wait_until(lambda: served(app, name) == third, timeout=10, interval=0.02, message=f"version {third} served")
+    # No download left: asking the registry where production is, then a swap.
+    assert time.monotonic() - moved < 2

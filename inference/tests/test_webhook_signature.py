@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from mlflow.webhooks.delivery import _generate_hmac_signature
 from served import PENGUINS, penguins_app
 
-from inference.promotions import BadSignature, sign, verify
+from inference.promotions import BadSignature, WebhookSecret, sign, verify
 from inference.settings import Settings
 
 SECRET = "webhook-secret"
@@ -82,7 +82,7 @@ def test_a_replayed_old_delivery_is_refused():
 
 def test_without_a_configured_secret_every_delivery_is_refused():
     body = alias_event()
-    with pytest.raises(BadSignature, match="no INFERENCE_WEBHOOK_SECRET"):
+    with pytest.raises(BadSignature, match="no webhook secret"):
         verify("", {k.lower(): v for k, v in delivery("", body).items()}, body, 300)
 
 
@@ -109,3 +109,23 @@ def test_a_signed_event_of_a_model_not_served_is_ignored():
         "/webhooks/mlflow", content=body, headers=delivery(SECRET, body)
     )
     assert answer.status_code == 200 and answer.json()["status"] == "ignored"
+
+
+def test_without_a_configured_secret_the_installations_file_is_read_once_it_exists(tmp_path):
+    path = tmp_path / "inference-webhook-secret"
+    secret = WebhookSecret(Settings(webhook_secret="", webhook_secret_file=str(path)))
+    assert secret.get() == ""  # mlflow has not written it yet
+    path.write_text("generated-secret\n")
+    assert secret.get() == "generated-secret"
+    path.write_text("another\n")
+    assert secret.get() == "generated-secret"  # kept once read
+    assert WebhookSecret(Settings(webhook_secret="given", webhook_secret_file=str(path))).get() == "given"
+
+
+def test_the_route_checks_deliveries_with_the_installations_file(tmp_path):
+    path = tmp_path / "inference-webhook-secret"
+    app = TestClient(penguins_app(Settings(webhook_secret="", webhook_secret_file=str(path))))
+    body = alias_event(name="someone-elses-model")
+    assert app.post("/webhooks/mlflow", content=body, headers=delivery("from-file", body)).status_code == 401
+    path.write_text("from-file\n")
+    assert app.post("/webhooks/mlflow", content=body, headers=delivery("from-file", body)).status_code == 200

@@ -13,7 +13,11 @@ import start_server
 
 ADMIN = (os.environ.get("MLFLOW_ADMIN_USER", "admin"), os.environ.get("MLFLOW_ADMIN_PASSWORD", "change-me-mlflow-admin"))
 # The REST API names them in capitals (its protobuf enums).
-ALIAS_EVENTS = [{"entity": "MODEL_VERSION_ALIAS", "action": "CREATED"}, {"entity": "MODEL_VERSION_ALIAS", "action": "DELETED"}]
+EVENTS = [
+    {"entity": "MODEL_VERSION", "action": "CREATED"},
+    {"entity": "MODEL_VERSION_ALIAS", "action": "CREATED"},
+    {"entity": "MODEL_VERSION_ALIAS", "action": "DELETED"},
+]
 
 
 def test_the_encryption_key_is_a_fernet_key_that_follows_the_secret():
@@ -41,6 +45,7 @@ def test_registered_once_updated_in_place_retired_when_unreadable_and_removed_wi
     [hook] = active(uri)
     assert hook.url == "http://inference:8989/webhooks/mlflow" and hook.secret == "second"
     assert sorted((e.entity.value, e.action.value) for e in hook.events) == [
+        ("model_version", "created"),
         ("model_version_alias", "created"),
         ("model_version_alias", "deleted"),
     ]
@@ -70,5 +75,16 @@ def test_the_running_server_has_exactly_one_alias_webhook_its_workers_can_read()
         assert answer.status_code == 200, answer.text
         ours = [w for w in answer.json().get("webhooks", []) if w["name"] == start_server.WEBHOOK_NAME]
         assert len(ours) == 1, answer.json()
-        assert sorted(ours[0]["events"], key=lambda e: e["action"]) == ALIAS_EVENTS
+        assert sorted(ours[0]["events"], key=lambda e: (e["entity"], e["action"])) == EVENTS
         assert ours[0]["status"] == "ACTIVE"
+
+
+def test_the_installation_secret_is_generated_once_and_a_given_one_wins(tmp_path, capsys):
+    path = str(tmp_path / "inference-webhook-secret")
+    first = start_server.installation_webhook_secret("", path)
+    assert len(first) >= 32 and "generated" in capsys.readouterr().err
+    assert start_server.installation_webhook_secret("", path) == first  # every later start
+    assert open(path).read().strip() == first
+    assert start_server.installation_webhook_secret("chosen", path) == "chosen"
+    other = str(tmp_path / "elsewhere")
+    assert start_server.installation_webhook_secret("", other) != first  # another installation

@@ -132,6 +132,9 @@ def test_the_guards_know_the_published_defaults(tmp_path):
     for variable in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"):
         assert airflow_env[variable] == "", variable
     assert rendered["services"]["mlflow"]["environment"]["MLFLOW_FLASK_SERVER_SECRET_KEY"] == ""
+    # The webhook secret neither: mlflow generates it into the volume inference reads.
+    assert rendered["services"]["mlflow"]["environment"]["INFERENCE_WEBHOOK_SECRET"] == ""
+    assert rendered["services"]["inference"]["environment"]["INFERENCE_WEBHOOK_SECRET"] == ""
 
 
 def test_make_env_replaces_every_default_and_keeps_an_existing_file(made_env):

@@ -191,10 +191,19 @@ def test_a_promotion_is_served_by_every_replica(profile, served, registry):
             lambda: {c: replica_ready(c)["models"][PENGUINS]["version"] for c in replicas},
             lambda serving: set(serving.values()) == {promoted.version},
             timeout=120,
-            interval=1,
+            interval=0.2,
             message=f"every replica serving {PENGUINS} version {promoted.version}",
         )
         seconds = time.monotonic() - started
+        # One replica received MLflow's webhook; the move is in the history once, and the
+        # others followed it there (each replica's poll alone would record it as "poll").
+        history = requests.get(f"{stack.inference}/models/{PENGUINS}/history", timeout=10).json()["moves"]
+        assert (history[0]["from_version"], history[0]["to_version"], history[0]["path"]) == (
+            production.version,
+            promoted.version,
+            "webhook",
+        )
+        assert history[1]["to_version"] != promoted.version
         # Through the load balancer every answer now names the promoted version.
         versions = {
             requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=10).json()["version"] for _ in range(3 * REPLICAS)

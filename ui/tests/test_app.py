@@ -56,7 +56,8 @@ def test_form_is_built_from_the_spec_served_by_inference(start_app, fake):
     assert (bill.min, bill.max, bill.value) == (25.0, 70.0, 39.1)
     mass = at.number_input(key="feature_body_mass_g")
     assert (mass.label, mass.min, mass.max, mass.value) == ("Body mass (g)", 2500.0, 6500.0, 3750.0)
-    assert [r.path for r in fake.requests if r.method == "GET"] == ["/models", f"/models/{PENGUINS}"]
+    # The Model tab's alias history is the only other call.
+    assert [r.path for r in fake.requests if r.method == "GET"] == ["/models", f"/models/{PENGUINS}", f"/models/{PENGUINS}/history"]
 
 
 def test_a_changed_spec_changes_the_form(start_app, fake):

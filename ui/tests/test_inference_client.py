@@ -6,6 +6,7 @@ import pytest
 from tests.canned import COVERTYPE, PENGUINS
 
 from tests import canned
+from ui import model_view
 from ui.inference_client import (
     FieldProblem,
     InferenceClient,
@@ -152,3 +153,53 @@ def test_a_refused_key_is_reported_with_inferences_reason(fake):
     )
     with pytest.raises(UnexpectedAnswer, match="HTTP 401: .*INFERENCE_API_KEYS"):
         InferenceClient(fake.url, api_key="wrong").models()
+
+
+def test_history_reads_the_moves_newest_first(client, fake):
+    moves = [
+        {
+            "id": 3,
+            "model": PENGUINS,
+            "alias": "production",
+            "from_version": "2",
+            "to_version": "1",
+            "path": "rollback",
+            "moved_at": "2026-12-02T14:01:00Z",
+        },
+        {
+            "id": 2,
+            "model": PENGUINS,
+            "alias": "production",
+            "from_version": "1",
+            "to_version": "2",
+            "path": "webhook",
+            "moved_at": "2026-12-02T14:00:00Z",
+        },
+        {
+            "id": 1,
+            "model": PENGUINS,
+            "alias": "production",
+            "from_version": None,
+            "to_version": "1",
+            "path": "poll",
+            "moved_at": "2026-12-01T09:00:00Z",
+        },
+    ]
+    fake.on("GET", f"/models/{PENGUINS}/history", (200, {"name": PENGUINS, "recorded": True, "moves": moves}))
+    history = client.history(PENGUINS)
+    assert [(m.from_version, m.to_version, m.path) for m in history] == [("2", "1", "rollback"), ("1", "2", "webhook"), (None, "1", "poll")]
+    table = model_view.history_table(history)
+    assert table.to_dict("records")[0] == {
+        "when (UTC)": "2026-12-02 14:01:00",
+        "alias": "production",
+        "from": "2",
+        "to": "1",
+        "through": "rollback",
+    }
+    assert table["from"].tolist()[-1] == "–" and table["through"].tolist()[1] == "MLflow's webhook"
+
+
+def test_history_of_an_unexpected_shape_is_reported(client, fake):
+    fake.on("GET", f"/models/{PENGUINS}/history", (200, {"name": PENGUINS}))
+    with pytest.raises(UnexpectedAnswer, match="history"):
+        client.history(PENGUINS)

@@ -10,7 +10,7 @@ feature spec, versions and metrics all come from inference at run time.
 import streamlit as st
 
 from ui import batch_view, model_view, monitoring_view, predict_view, sidebar
-from ui.inference_client import InferenceClient, InferenceError, ModelDetail
+from ui.inference_client import AliasMove, InferenceClient, InferenceError, ModelDetail
 from ui.messages import plain, show_inference_error
 from ui.settings import Settings
 
@@ -72,6 +72,11 @@ with batch_tab:
     else:
         st.info("Nothing can be predicted until the model can answer (see above).")
 with model_tab:
-    model_view.render(model, production, detail, settings)
+    history: list[AliasMove] | None
+    try:
+        history = client.history(model.name)
+    except InferenceError:
+        history = None  # the Model tab says it cannot be read
+    model_view.render(model, production, detail, settings, history)
 with monitoring_tab:
     monitoring_view.render(model, settings)

@@ -95,6 +95,17 @@ class ModelDetail:
 
 
 @dataclass(frozen=True)
+class AliasMove:
+    """One move of a model's alias, as inference recorded it (GET /models/{name}/history)."""
+
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    path: str  # webhook, poll or rollback
+    moved_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
 class Prediction:
     label: Any
     label_name: str
@@ -196,6 +207,17 @@ class InferenceClient:
             raise UnexpectedAnswer(f"inference answered the prediction with an unexpected body ({exc!r})") from None
 
     # -- plumbing ------------------------------------------------------------
+
+    def history(self, name: str) -> list[AliasMove]:
+        """The model's alias moves, newest first."""
+        body = self._call("GET", f"/models/{name}/history")
+        try:
+            return [
+                AliasMove(str(m["alias"]), m.get("from_version"), m.get("to_version"), str(m["path"]), str(m["moved_at"]))
+                for m in body["moves"]
+            ]
+        except (KeyError, TypeError) as exc:
+            raise UnexpectedAnswer(f"inference answered GET /models/{name}/history with an unexpected body ({exc!r})") from None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         url = self.base_url + path

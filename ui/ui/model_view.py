@@ -1,5 +1,5 @@
 """The Model tab: metrics of the production version (and of the chosen one), the
-registered versions, and links to the Airflow and MLflow UIs."""
+registered versions, the history of its aliases, and links to the Airflow and MLflow UIs."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from ui.inference_client import ModelDetail, ModelSummary
+from ui.inference_client import AliasMove, ModelDetail, ModelSummary
 from ui.settings import Settings
 
 AIRFLOW_LINK_KEY = "link_airflow"
 MLFLOW_LINK_KEY = "link_mlflow"
 METRICS_KEY = "model_metrics"
 VERSIONS_KEY = "model_versions"
+HISTORY_KEY = "model_history"
+# How inference learned of a move, in words.
+MOVE_PATHS = {"webhook": "MLflow's webhook", "poll": "registry poll", "rollback": "rollback"}
 # Shown as headline numbers when present; every metric is in the table. The names
 # the training DAGs log for each candidate on its test split (accuracy, f1_macro,
 # log_loss, fit_time_s).
@@ -73,6 +76,23 @@ def versions_table(model: ModelSummary) -> pd.DataFrame:
     )
 
 
+def history_table(moves: list[AliasMove]) -> pd.DataFrame:
+    """Newest first: when (UTC), which alias, from and to which version, how it was learned."""
+    return pd.DataFrame(
+        [
+            {
+                "when (UTC)": m.moved_at.replace("T", " ")[:19],
+                "alias": m.alias,
+                "from": m.from_version or "–",
+                "to": m.to_version or "removed",
+                "through": MOVE_PATHS.get(m.path, m.path),
+            }
+            for m in moves
+        ],
+        columns=["when (UTC)", "alias", "from", "to", "through"],
+    )
+
+
 def partial_grid_warning(detail: ModelDetail) -> str:
     return (
         f"Version {detail.version} was chosen from a partial grid: {detail.candidates_evaluated} of "
@@ -80,7 +100,13 @@ def partial_grid_warning(detail: ModelDetail) -> str:
     )
 
 
-def render(model: ModelSummary, production: ModelDetail | None, chosen: ModelDetail | None, settings: Settings) -> None:
+def render(
+    model: ModelSummary,
+    production: ModelDetail | None,
+    chosen: ModelDetail | None,
+    settings: Settings,
+    history: list[AliasMove] | None = None,
+) -> None:
     st.subheader(model.name)
     if production is not None:
         st.markdown(f"Production version: **{production.version}**")
@@ -104,6 +130,13 @@ def render(model: ModelSummary, production: ModelDetail | None, chosen: ModelDet
             st.dataframe(versions_table(model), hide_index=True)
     else:
         st.caption("None yet.")
+    st.markdown("**Alias history**")
+    if history:
+        with st.container(key=HISTORY_KEY):
+            st.dataframe(history_table(history), hide_index=True)
+        st.caption("Every move of this model's aliases, newest first. `./scripts/rollback.sh MODEL` puts production back.")
+    else:
+        st.caption("No move recorded yet." if history is not None else "The alias history cannot be read now.")
     st.markdown("**Pipelines and registry**")
     mlflow_model = f"{settings.mlflow_url}/#/models/{quote(model.name)}"
     left, right = st.columns(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,8 +15,9 @@ from pydantic import BaseModel, Field
 from inference.deps import ServingDep
 from inference.errors import ApiError, item, not_found, unavailable
 from inference.history import History
-from inference.promotions import BadSignature, verify
+from inference.promotions import BadSignature, WebhookSecret, verify
 from inference.schemas import ErrorResponse
+from inference.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +27,13 @@ webhook_router = APIRouter(tags=["promotions"])
 history_router = APIRouter(tags=["promotions"])
 
 ALIAS_EVENTS = {("model_version_alias", "created"), ("model_version_alias", "deleted")}
+NEW_VERSION = ("model_version", "created")
 
 
 class WebhookAnswer(BaseModel):
-    status: Literal["reloading", "ignored"] = Field(description="reloading: a served model's alias moved; ignored: another event or model")
+    status: Literal["reloading", "preloading", "ignored"] = Field(
+        description="reloading: a served model's alias moved; preloading: a new version of it is loaded ahead; ignored: another event or model"
+    )
     model: str | None = None
     alias: str | None = None
     version: str | None = Field(None, description="Where the alias points now; null when it was removed")
@@ -53,6 +58,25 @@ class ModelHistory(BaseModel):
     moves: list[AliasMove] = Field(description="Newest first")
 
 
+def webhook_secret(request: Request, settings: Settings) -> WebhookSecret:
+    """One per app, made on the first delivery."""
+    secret: WebhookSecret | None = getattr(request.app.state, "webhook_secret", None)
+    if secret is None:
+        secret = request.app.state.webhook_secret = WebhookSecret(settings)
+    return secret
+
+
+def background(request: Request, work: Coroutine[Any, Any, None]) -> None:
+    """Answered now; the load runs on (MLflow waits for no model download)."""
+    task = asyncio.create_task(work)
+    # Kept until done: the event loop holds tasks only weakly.
+    reloads: set[asyncio.Task[None]] | None = getattr(request.app.state, "reloads", None)
+    if reloads is None:
+        reloads = request.app.state.reloads = set()
+    reloads.add(task)
+    task.add_done_callback(reloads.discard)
+
+
 @webhook_router.post(
     "/webhooks/mlflow",
     summary="MLflow's alias webhooks (model_version_alias.created/deleted), signed with INFERENCE_WEBHOOK_SECRET",
@@ -63,7 +87,7 @@ async def mlflow_webhook(request: Request, serving: ServingDep) -> dict[str, Any
     body = await request.body()
     settings, store = serving.settings, serving.store
     try:
-        verify(settings.webhook_secret, request.headers, body, settings.webhook_max_age_seconds)
+        verify(webhook_secret(request, settings).get(), request.headers, body, settings.webhook_max_age_seconds)
     except BadSignature as exc:
         log.warning("refused a webhook delivery: %s", exc)
         raise ApiError(401, [item(("header", "X-MLflow-Signature"), str(exc), "unauthorized")]) from None
@@ -71,7 +95,12 @@ async def mlflow_webhook(request: Request, serving: ServingDep) -> dict[str, Any
         event = json.loads(body)
         kind = (event.get("entity"), event.get("action"))
         data = event.get("data") or {}
-        name, alias = str(data["name"]), str(data["alias"])
+        name = str(data["name"])
+        if kind == NEW_VERSION and name in settings.model_names:
+            new = str(data["version"])
+            background(request, asyncio.to_thread(store.preload, name, new))
+            return {"status": "preloading", "model": name, "version": new}
+        alias = str(data["alias"])
     except (ValueError, TypeError, KeyError, AttributeError):
         return {"status": "ignored"}
     if kind not in ALIAS_EVENTS or name not in settings.model_names:
@@ -87,14 +116,7 @@ async def mlflow_webhook(request: Request, serving: ServingDep) -> dict[str, Any
             log.warning("%s: could not record the move of %s in the history: %s", name, alias, exc)
     store.forget_alias(name, alias)
     if alias == settings.production_alias:
-        # Answered now; the load runs on (MLflow waits for no model download).
-        task = asyncio.create_task(asyncio.to_thread(store.refresh_model, name, "webhook"))
-        # Kept until done: the event loop holds tasks only weakly.
-        reloads: set[asyncio.Task[None]] | None = getattr(request.app.state, "reloads", None)
-        if reloads is None:
-            reloads = request.app.state.reloads = set()
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
+        background(request, asyncio.to_thread(store.refresh_model, name, "webhook"))
     return {"status": "reloading", "model": name, "alias": alias, "version": version, "recorded": recorded}
 
 
