@@ -72,7 +72,7 @@ def test_inference_runs_as_the_read_only_user(stack):
 
 
 def serving(stack) -> str:
-    from load import PENGUIN
+    from e2e.load import PENGUIN
 
     return requests.post(f"{stack.inference}/predict/penguins", json=PENGUIN, timeout=30).json()["version"]
 
