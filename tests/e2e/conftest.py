@@ -13,7 +13,7 @@ import pymysql
 import pytest
 import requests
 
-from e2e.stack import AirflowClient, Stack, url, wait_for, wait_until
+from e2e.stack import AirflowClient, Stack, register_again, url, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -77,16 +77,7 @@ def penguins_other_version(registry) -> str:
     others = [v for v in registry.search_model_versions(f"name = '{name}'") if v.version != production.version]
     if others:
         return str(max(int(v.version) for v in others))
-    import mlflow
-
-    added = mlflow.register_model(production.source, name, tags=production.tags)
-    wait_until(
-        lambda: registry.get_model_version(name, added.version).status,
-        lambda status: status == "READY",
-        timeout=60,
-        message=f"{name} version {added.version} READY",
-    )
-    return str(added.version)
+    return register_again(registry, name, production)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,3 +169,35 @@ def repeated_raw_rows(conn) -> list[tuple]:
     with conn.cursor() as cursor:
         cursor.execute(f"SELECT {columns}, COUNT(*) FROM covertype_raw GROUP BY {columns} HAVING COUNT(*) > 1 LIMIT 5")
         return list(cursor.fetchall())
+
+
+def register_again(registry, name: str, version) -> str:
+    """A new version of `name` from `version`'s model and tags, as a person registers one to
+    promote; returned once MLflow has it READY."""
+    import mlflow
+
+    added = mlflow.register_model(version.source, name, tags=version.tags)
+    wait_until(
+        lambda: registry.get_model_version(name, added.version).status,
+        lambda status: status == "READY",
+        timeout=60,
+        message=f"{name} version {added.version} READY",
+    )
+    return str(added.version)
+
+
+@contextmanager
+def covertype_monitoring_tab(browser, stack: Stack):
+    """The UI's Monitoring tab for Covertype in a new page, refreshed (not what an earlier visit cached)."""
+    from ui.page import UiPage
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        ui = UiPage(page, stack.ui, timeout_ms=120_000)
+        ui.open()
+        ui.choose_dataset("covertype")
+        ui.open_tab("Monitoring")
+        ui.refresh_monitoring()
+        yield ui
+    finally:
+        page.close()

@@ -14,8 +14,8 @@ import time
 import pytest
 import requests
 
-from e2e.stack import OUTPUT
-from ui.page import MONITORING_SOURCE_KEY, UiPage
+from e2e.stack import OUTPUT, covertype_monitoring_tab
+from ui.page import MONITORING_SOURCE_KEY
 
 GROUP = int(os.environ.get("E2E_EXHAUSTED_GROUP", 4))
 BAD_STATES = {"failed", "up_for_retry", "upstream_failed", "up_for_reschedule"}
@@ -99,16 +99,8 @@ def test_the_state_is_recorded_and_the_restart_hint_logged_once(airflow, exhaust
 
 def test_the_monitoring_tab_says_the_group_has_ended(stack, browser, exhausted_runs):
     end, (_, state), _ = exhausted_runs
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        ui = UiPage(page, stack.ui, timeout_ms=120_000)
-        ui.open()
-        ui.choose_dataset("covertype")
-        ui.open_tab("Monitoring")
-        ui.refresh_monitoring()  # not what an earlier visit cached
+    with covertype_monitoring_tab(browser, stack) as ui:
         text = ui.section_text(MONITORING_SOURCE_KEY)
         ui.screenshot(OUTPUT / "ui-monitoring-exhausted.png")
-    finally:
-        page.close()
     assert f"Group {GROUP} delivered its last batch ({end['n_batches']}) by {state['exhausted_at']:%Y-%m-%d %H:%M} UTC" in text, text
     assert f"GET /restart_data_generation?group_number={GROUP}" in text, text

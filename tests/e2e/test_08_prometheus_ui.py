@@ -13,8 +13,7 @@ import pytest
 import requests
 
 from e2e.load import COVER, PENGUIN
-from e2e.stack import OUTPUT, scalar, url, wait_for, wait_until
-from ui.page import UiPage
+from e2e.stack import OUTPUT, covertype_monitoring_tab, scalar, url, wait_for, wait_until
 
 PROMETHEUS = url("PROMETHEUS_PORT", 9090)
 MONITORING_TABLES = ("predictions", "model_quality", "feature_drift", "retrain_triggers")
@@ -136,20 +135,12 @@ def test_the_monitoring_tab_shows_the_tables(stack, browser, monitoring_tables):
     logged = stable_count(conn, f"SELECT COUNT(*) FROM predictions WHERE {window}")
     batches = scalar(conn, "SELECT COUNT(*) FROM model_quality WHERE dataset = 'covertype'")
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        ui = UiPage(page, stack.ui, timeout_ms=120_000)
-        ui.open()
-        ui.choose_dataset("covertype")
-        ui.open_tab("Monitoring")
-        ui.refresh_monitoring()  # not what an earlier test's visit cached
+    with covertype_monitoring_tab(browser, stack) as ui:
         charts = ui.monitoring_charts()
         quality = ui.headline_metrics(within="monitoring_quality")
         mix = ui.headline_metrics(within="monitoring_class_mix")
         ui.screenshot(OUTPUT / "ui-monitoring-covertype.png")
         alerts = ui.alerts()
-    finally:
-        page.close()
     assert not [a for a in alerts if "cannot" in a], alerts
     assert quality["Scored batches"] == f"{min(batches, 500):,}"
     assert quality["Latest accuracy (v9004)"] == "0.720"

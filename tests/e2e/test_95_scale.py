@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from e2e.load import CALLS, PENGUIN, SteadyLoad
-from e2e.stack import record_figures, scalar, wait_for, wait_until
+from e2e.stack import record_figures, register_again, scalar, wait_for, wait_until
 
 pytestmark = pytest.mark.scale
 
@@ -174,15 +174,7 @@ def test_a_promotion_is_served_by_every_replica(profile, served, registry):
     stack = profile
     production = registry.get_model_version_by_alias(PENGUINS, "production")
     # A person promotes another version: here a new version of the same model.
-    import mlflow
-
-    promoted = mlflow.register_model(production.source, PENGUINS, tags=production.tags)
-    wait_until(
-        lambda: registry.get_model_version(PENGUINS, promoted.version).status,
-        lambda status: status == "READY",
-        timeout=60,
-        message=f"{PENGUINS} version {promoted.version} READY",
-    )
+    promoted = registry.get_model_version(PENGUINS, register_again(registry, PENGUINS, production))
     registry.set_registered_model_alias(PENGUINS, "production", promoted.version)
     started = time.monotonic()
     try:
