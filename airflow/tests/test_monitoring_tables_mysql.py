@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from mlops_pipelines import init_tables
 from mlops_pipelines.contract_files import monitoring_contract
-from mlops_pipelines.tables import MONITORING_TABLES, PREDICTIONS, create_tables, grant_monitoring
+from mlops_pipelines.tables import MONITORING_TABLES, PREDICTIONS, add_missing_columns, create_tables, grant_monitoring
 
 pytestmark = pytest.mark.mysql
 
@@ -139,3 +139,26 @@ def test_main_creates_and_grants_from_the_airflow_connection(users, monkeypatch,
     monkeypatch.setenv("PREDICTIONS_DB_USER", "nobody_" + uuid.uuid4().hex[:8])
     assert init_tables.main() == 0
     assert "01-databases.sh" in caplog.text
+
+
+def test_a_table_of_an_older_release_gains_the_new_columns_and_keeps_its_rows(mysql_engine):
+    # retrain_triggers as it was before it had a status: its rows read as fired ones.
+    with mysql_engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE retrain_triggers (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, dataset VARCHAR(32) NOT NULL, "
+                "reason VARCHAR(32) NOT NULL, detail TEXT NOT NULL, model_name VARCHAR(255) NOT NULL, "
+                "model_version VARCHAR(32) NOT NULL, fired_at DATETIME NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO retrain_triggers (dataset, reason, detail, model_name, model_version, fired_at) "
+                "VALUES ('covertype', 'drift', '{}', 'm', '1', '2026-12-01 10:00:00')"
+            )
+        )
+    create_tables(mysql_engine)
+    assert "status" in {c["name"] for c in inspect(mysql_engine).get_columns("retrain_triggers")}
+    with mysql_engine.connect() as conn:
+        assert conn.execute(text("SELECT reason, status FROM retrain_triggers")).all() == [("drift", "fired")]
+    assert add_missing_columns(mysql_engine) == []  # nothing left to add: a second start changes nothing

@@ -74,6 +74,9 @@ def test_scored_batches_fall_below_the_baseline_and_a_retraining_starts_by_itsel
     version = production(registry)
     assert version is not None, "no covertype version holds @production"
     baseline = float(version.tags["test_accuracy"])
+    # An earlier test's challenger, still undecided, would hold the trigger (one open question at a
+    # time: the service tests cover the hold): a person drops it, as in the MLflow UI (a no-op without one).
+    registry.delete_registered_model_alias(MODEL, "challenger")
     before = set(train_runs(airflow))
 
     scored, fired = [], None

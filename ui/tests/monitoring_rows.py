@@ -93,14 +93,21 @@ def insert_drift(
         )
 
 
-def insert_trigger(engine: Engine, dataset: str, reason: str, at: datetime, detail: dict) -> None:
+def insert_trigger(engine: Engine, dataset: str, reason: str, at: datetime, detail: dict, status: str = "fired") -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO retrain_triggers (dataset, reason, detail, model_name, model_version, fired_at) "
-                "VALUES (:dataset, :reason, :detail, :model, '3', :at)"
+                "INSERT INTO retrain_triggers (dataset, reason, detail, model_name, model_version, fired_at, status) "
+                "VALUES (:dataset, :reason, :detail, :model, '3', :at, :status)"
             ),
-            {"dataset": dataset, "reason": reason, "detail": json.dumps(detail), "model": f"{dataset}-classifier", "at": at},
+            {
+                "dataset": dataset,
+                "reason": reason,
+                "detail": json.dumps(detail),
+                "model": f"{dataset}-classifier",
+                "at": at,
+                "status": status,
+            },
         )
 
 

@@ -112,9 +112,10 @@ def test_latest_drift_is_one_whole_check(db):
 def test_retrain_triggers_newest_first(db):
     writer, reader = db
     insert_trigger(writer, "covertype", "new_rows", NOW - timedelta(hours=3), {"new_rows": 5000})
-    insert_trigger(writer, "covertype", "accuracy_drop", NOW - timedelta(hours=1), {"accuracy": 0.6, "baseline": 0.9})
+    insert_trigger(writer, "covertype", "accuracy_drop", NOW - timedelta(hours=1), {"accuracy": 0.6, "baseline": 0.9}, "held")
     triggers = data.retrain_triggers(reader, "covertype")
     assert triggers["reason"].tolist() == ["accuracy_drop", "new_rows"]
+    assert triggers["status"].tolist() == ["held", "fired"]
     assert json.loads(triggers["detail"].iloc[0]) == {"accuracy": 0.6, "baseline": 0.9}
     assert data.retrain_triggers(reader, "penguins").empty
 

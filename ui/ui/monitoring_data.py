@@ -161,10 +161,10 @@ def latest_drift(engine: Engine, dataset: str) -> DriftReport | None:
 
 
 def retrain_triggers(engine: Engine, dataset: str, limit: int = 20) -> pd.DataFrame:
-    """The latest triggers, newest first: fired_at, reason, detail, model_name, model_version."""
+    """The latest triggers, newest first: fired_at, status (fired, acted, held), reason, detail, model_name, model_version."""
     return _frame(
         engine,
-        "SELECT fired_at, reason, detail, model_name, model_version FROM retrain_triggers "
+        "SELECT fired_at, status, reason, detail, model_name, model_version FROM retrain_triggers "
         "WHERE dataset = :dataset ORDER BY fired_at DESC, id DESC LIMIT :limit",
         dataset=dataset,
         limit=limit,

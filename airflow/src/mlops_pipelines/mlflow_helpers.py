@@ -33,8 +33,9 @@ def experiment_id(client: MlflowClient, name: str) -> str:
 
 def latest_version(client: MlflowClient, name: str) -> ModelVersion | None:
     """The newest version of `name` (highest number, any alias); None before the first one."""
-    versions = client.search_model_versions(f"name = {quote(name)}")
-    return max(versions, key=lambda v: int(v.version)) if versions else None
+    # One version, not the whole list: a model retrained for months has hundreds.
+    versions = client.search_model_versions(f"name = {quote(name)}", max_results=1, order_by=["version_number DESC"])
+    return versions[0] if versions else None
 
 
 def production_version(client: MlflowClient, name: str) -> ModelVersion | None:

@@ -56,6 +56,9 @@ class PipelineSettings(BaseSettings):
     retrain_min_new_rows_fraction: float = Field(0.2, gt=0)
     # A reason fired this recently, with no version registered since, is still being acted on.
     retrain_pending_minutes: float = Field(120.0, ge=0)
+    # A challenger still open (undecided, or `promote` with nobody promoting it) this long after its
+    # registration expires: it no longer holds back the next trigger.
+    retrain_challenger_hours: float = Field(24.0, gt=0)
 
     # Champion against challenger (comparison.py): the accuracy gain (a fraction) whose whole 95 %
     # interval must lie above it to recommend `promote`; rows neither version trained on before

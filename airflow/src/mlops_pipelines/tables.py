@@ -25,10 +25,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect,
     text,
 )
 from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateColumn
 
 from mlops_pipelines.contracts import COVERTYPE, PENGUINS, Categorical, DatasetContract, Numeric
 from mlops_pipelines.sources import COVERTYPE_RAW_COLUMNS, PENGUINS_RAW_COLUMNS
@@ -202,6 +204,9 @@ RETRAIN_TRIGGERS = Table(
     Column("model_name", String(255), nullable=False),
     Column("model_version", String(32), nullable=False),
     Column("fired_at", DateTime, nullable=False),
+    # fired: the retraining Asset was updated; acted: a version was registered after it;
+    # held: a reason was found while the last retraining's challenger was still undecided (monitoring.retrain).
+    Column("status", String(16), nullable=False, server_default="fired"),
     Index("ix_retrain_triggers_dataset_time", "dataset", "fired_at"),
     mysql_charset="utf8mb4",
 )
@@ -337,9 +342,31 @@ MONITORING_TABLES: list[Table] = [
 
 
 def create_tables(engine: Engine) -> list[str]:
-    """Create whatever table is missing; existing tables and their rows are left alone."""
+    """Create whatever table is missing and add the columns an existing table lacks; rows are left alone."""
     metadata.create_all(engine, checkfirst=True)
+    add_missing_columns(engine)
     return sorted(metadata.tables)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """ALTER TABLE ... ADD COLUMN for each column of the schema an existing table lacks (a volume of an
+    older release). Only columns an existing row can take: nullable ones or those with a server default."""
+    inspector = inspect(engine)
+    statements = []
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise RuntimeError(f"{table.name}.{column.name} is missing and has no default for the rows already there")
+            spec = CreateColumn(column).compile(dialect=engine.dialect)
+            statements.append(f"ALTER TABLE {engine.dialect.identifier_preparer.quote(table.name)} ADD COLUMN {spec}")
+    if statements:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    return statements
 
 
 def _quoted_user(engine: Engine, user: str) -> str:

@@ -90,10 +90,8 @@ def store_batch(
 
 def rows_compared(engine: Engine, name: str, production: str, challenger: str) -> int:
     """How many rows the pair's comparison holds so far (0: none yet)."""
-    t = CHALLENGER_COMPARISON
-    with engine.connect() as conn:
-        found = conn.execute(select(t.c.rows_compared).where(*_where(t, name, production, challenger))).scalar()
-    return int(found or 0)
+    found = stored_comparison(engine, name, production, challenger)
+    return int(found["rows_compared"]) if found else 0
 
 
 def paired_rows(engine: Engine, name: str, production: str, challenger: str) -> pd.DataFrame:
@@ -116,6 +114,20 @@ def update_comparison(
     engine: Engine, client: MlflowClient, dataset: str, name: str, production: str, challenger: str, policy: ComparisonPolicy
 ) -> dict[str, Any] | None:
     """Compare the pair again over all its stored rows; store and publish the result (None: no rows yet)."""
+    stored = store_comparison(engine, dataset, name, production, challenger, policy)
+    if stored is None:
+        return None
+    row, result = stored
+    extra = {"batches": row["batches"], "rows_excluded": row["rows_excluded"]}
+    publish(client, name, challenger, production, result, extra, row["sentence"])
+    promote_on_recommendation(client, name, challenger, result.recommendation, row["sentence"])
+    return row
+
+
+def store_comparison(
+    engine: Engine, dataset: str, name: str, production: str, challenger: str, policy: ComparisonPolicy
+) -> tuple[dict[str, Any], Comparison] | None:
+    """The pair's comparison over all its stored rows, as its `challenger_comparison` row (None: no rows yet)."""
     frame = paired_rows(engine, name, production, challenger)
     if frame.empty:
         return None
@@ -139,9 +151,15 @@ def update_comparison(
     with engine.begin() as conn:  # one row per pair, replaced
         conn.execute(delete(t).where(*_where(t, name, production, challenger)))
         conn.execute(t.insert(), [row])
-    publish(client, name, challenger, production, result, {"batches": int(batches), "rows_excluded": int(excluded)}, text)
-    promote_on_recommendation(client, name, challenger, result.recommendation, text)
-    return row
+    return row, result
+
+
+def stored_comparison(engine: Engine, name: str, production: str, challenger: str) -> dict[str, Any] | None:
+    """The pair's `challenger_comparison` row, or None before its first compared batch."""
+    t = CHALLENGER_COMPARISON
+    with engine.connect() as conn:
+        found = conn.execute(select(t).where(*_where(t, name, production, challenger))).mappings().first()
+    return None if found is None else dict(found)
 
 
 def publish(

@@ -92,6 +92,9 @@ def check_retrain(contract: DatasetContract):
         if recorded is None:
             policy = retrain.RetrainPolicy.from_settings(settings(), context["params"])
             decision = retrain.decide(engine, MlflowClient(), contract, policy, utcnow())
+            if decision.held is not None:
+                decision.held.detail["airflow_run"] = run_ref
+                retrain.hold(engine, decision.held, utcnow())
             if decision.trigger is None:
                 raise AirflowSkipException(f"no retraining: {decision.why}")
             trigger = decision.trigger
