@@ -122,3 +122,36 @@ def insert_source_state(
             ),
             {"dataset": dataset, "group": group, "batch": batch, "exhausted_at": exhausted_at, "checked_at": checked_at},
         )
+
+
+def insert_comparison(engine: Engine, model: str, production: str, challenger: str, at: datetime, **figures) -> None:
+    """A challenger_comparison row as airflow's monitoring.challenger writes it (figures override the defaults)."""
+    row = {
+        "dataset": model.removesuffix("-classifier"),
+        "model_name": model,
+        "production_version": production,
+        "challenger_version": challenger,
+        "batches": 3,
+        "rows_compared": 2870,
+        "rows_excluded": 130,
+        "production_accuracy": 0.7912,
+        "challenger_accuracy": 0.8105,
+        "accuracy_diff": 0.0193,
+        "accuracy_ci_low": 0.0081,
+        "accuracy_ci_high": 0.0305,
+        "challenger_only_right": 141,
+        "production_only_right": 86,
+        "mcnemar_p": 0.00031,
+        "production_f1_macro": 0.7001,
+        "challenger_f1_macro": 0.7220,
+        "f1_macro_diff": 0.0219,
+        "f1_macro_ci_low": 0.0050,
+        "f1_macro_ci_high": 0.0390,
+        "recommendation": "promote",
+        "sentence": f"Challenger v{challenger} is better than production v{production}: promote.",
+        "updated_at": at,
+        **figures,
+    }
+    columns = ", ".join(row)
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO challenger_comparison ({columns}) VALUES ({', '.join(':' + c for c in row)})"), row)

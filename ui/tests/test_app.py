@@ -382,11 +382,13 @@ def test_model_tab_shows_production_metrics_and_links(start_app, fake):
     canned.serve_models(fake)
     at = start_app(fake.url)
     assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Accuracy": "0.9855", "F1 macro": "0.9812"}
+    # Its test scores, named as such with the rows they rest on: no live labels are readable here.
+    metrics = {m.label: m.value for m in at.get_by_key("model_headline").metric}
+    assert metrics == {"Test accuracy": "0.9855", "Test F1 macro": "0.9812"}
+    assert "Test scores: one split held out at registration (69 rows), not live quality." in texts(at.caption)
     table = at.get_by_key("model_metrics").dataframe[0].value
     assert table.columns.tolist() == ["metric", "version 3 (production)"]
-    assert table["metric"].tolist() == ["Accuracy", "F1 macro", "Fit time s", "Log loss"]
+    assert table["metric"].tolist() == ["CV accuracy mean", "CV accuracy std", "Test accuracy", "Test F1 macro", "Test rows"]
     links = {b.proto.label: b.proto.url for b in at.get("link_button")}
     assert links["Open Airflow (training pipelines)"] == "http://airflow.test:8080"
     assert links["Open MLflow (runs and registry)"] == "http://mlflow.test:5000/#/models/penguins-classifier"
@@ -401,7 +403,7 @@ def test_model_tab_compares_the_chosen_version_with_production(start_app, fake):
     at.selectbox(key="model_version").select("version 2").run()
     table = at.get_by_key("model_metrics").dataframe[0].value
     assert table.columns.tolist() == ["metric", "version 3 (production)", "version 2"]
-    row = table[table["metric"] == "Accuracy"].iloc[0]
+    row = table[table["metric"] == "Test accuracy"].iloc[0]
     assert (row["version 3 (production)"], row["version 2"]) == ("0.9855", "0.9420")
 
 

@@ -37,7 +37,7 @@ def test_models(client):
 def test_model_detail_and_its_query(client, fake):
     detail = client.model_detail(COVERTYPE, version="2")
     assert fake.requests[-1].query == {"version": "2"}
-    assert detail.version == "2" and detail.metrics["accuracy"] == 0.942
+    assert detail.version == "2" and detail.metrics["test_accuracy"] == 0.942
     assert detail.spec.feature("Elevation").is_integer
     assert detail.spec.class_name(1) == "Spruce/Fir"
     assert detail.input_example == canned.COVERTYPE_EXAMPLE

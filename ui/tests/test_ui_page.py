@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests import canned
-from ui import forms, monitoring_view, predict_view, sidebar
+from ui import forms, model_view, monitoring_view, predict_view, sidebar
 from ui import page as page_object
 from ui.feature_spec import Feature
 
@@ -34,6 +34,11 @@ def test_the_page_object_uses_the_app_keys_and_texts():
     assert page_object.PREDICT_KEY == forms.SUBMIT_KEY
     assert page_object.RESULT_KEY == predict_view.RESULT_KEY
     assert page_object.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
+    assert (page_object.MODEL_HEADLINE_KEY, page_object.MODEL_COMPARISON_KEY, page_object.MODEL_RECOMMENDATION_KEY) == (
+        model_view.HEADLINE_KEY,
+        model_view.COMPARISON_KEY,
+        model_view.RECOMMENDATION_KEY,
+    )
     assert page_object.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
     assert page_object.MONITORING_SOURCE_KEY == monitoring_view.SOURCE_KEY
     assert page_object.MONITORING_KEYS == (

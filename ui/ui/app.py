@@ -77,6 +77,7 @@ with model_tab:
         history = client.history(model.name)
     except InferenceError:
         history = None  # the Model tab says it cannot be read
-    model_view.render(model, production, detail, settings, history)
+    evidence = model_view.load_evidence(client, model.name, production, settings) if production is not None else None
+    model_view.render(model, production, detail, settings, history, evidence)
 with monitoring_tab:
     monitoring_view.render(model, settings)

@@ -172,6 +172,45 @@ def retrain_triggers(engine: Engine, dataset: str, limit: int = 20) -> pd.DataFr
 
 
 @dataclass(frozen=True)
+class LiveAccuracy:
+    """A version's accuracy over every labelled batch it scored (rows it did not train on; model_quality)."""
+
+    accuracy: float
+    rows: int
+    batches: int
+
+
+def live_accuracy(engine: Engine, model_name: str, version: str) -> LiveAccuracy | None:
+    frame = _frame(
+        engine,
+        "SELECT SUM(accuracy * rows_scored) / SUM(rows_scored) AS accuracy, SUM(rows_scored) AS n, COUNT(*) AS batches "
+        "FROM model_quality WHERE model_name = :model AND model_version = :version AND rows_scored > 0",
+        model=model_name,
+        version=str(version),
+    )
+    row = frame.iloc[0]
+    if not row["batches"]:
+        return None
+    return LiveAccuracy(float(row["accuracy"]), int(row["n"]), int(row["batches"]))
+
+
+def comparison(engine: Engine, model_name: str, production_version: str) -> dict[str, Any] | None:
+    """The newest comparison of a challenger with this production version (challenger_comparison's row), or None."""
+    frame = _frame(
+        engine,
+        "SELECT * FROM challenger_comparison WHERE model_name = :model AND production_version = :version "
+        "ORDER BY updated_at DESC, id DESC LIMIT 1",
+        model=model_name,
+        version=str(production_version),
+    )
+    if frame.empty:
+        return None
+    row = frame.iloc[0].to_dict()
+    row["challenger_version"] = str(row["challenger_version"])
+    return row
+
+
+@dataclass(frozen=True)
 class SourceState:
     """What ingestion last found at the dataset's data_api group (source_state)."""
 

@@ -25,7 +25,8 @@ dataset, model_version (sidebar); feature_<feature name> (one per form field);
 predict_button; prediction_result (the answer: "Predicted: <class in words>",
 "Confidence: 97.0%", the chart, "Answered by <model> version <v>");
 batch_file, batch_results, batch_rejected, batch_download (Batch tab);
-model_metrics, model_versions, link_airflow, link_mlflow (Model tab);
+model_headline, model_comparison, model_recommendation, model_metrics, model_versions,
+link_airflow, link_mlflow (Model tab);
 monitoring_refresh, monitoring_traffic, monitoring_class_mix, monitoring_quality,
 monitoring_drift, monitoring_triggers (Monitoring tab: its Refresh button, one container per section);
 monitoring_source (the state of the data_api group ingestion reads, above them).
@@ -45,6 +46,9 @@ FEATURE_KEY_PREFIX = "feature_"
 PREDICT_KEY = "predict_button"
 RESULT_KEY = "prediction_result"
 UNKNOWN_LABEL = "unknown"  # the select box choice that sends null
+MODEL_HEADLINE_KEY = "model_headline"
+MODEL_COMPARISON_KEY = "model_comparison"
+MODEL_RECOMMENDATION_KEY = "model_recommendation"
 MONITORING_REFRESH_KEY = "monitoring_refresh"
 MONITORING_SOURCE_KEY = "monitoring_source"
 MONITORING_KEYS = ("monitoring_traffic", "monitoring_class_mix", "monitoring_quality", "monitoring_drift", "monitoring_triggers")
@@ -197,6 +201,19 @@ class UiPage:
             m.locator('[data-testid="stMetricLabel"]').inner_text().strip(): m.locator('[data-testid="stMetricValue"]').inner_text().strip()
             for m in metrics.all()
         }
+
+    def production_metrics(self) -> dict[str, str]:
+        """The Model tab's headline numbers of the production version (open the tab first)."""
+        return self.headline_metrics(within=MODEL_HEADLINE_KEY)
+
+    def comparison(self) -> tuple[str, str] | None:
+        """The Model tab's production and challenger (open the tab first): the side-by-side table and
+        the recommendation, as text; None when it shows no comparison."""
+        self.widget(MODEL_HEADLINE_KEY).wait_for()
+        table = self.widget(MODEL_COMPARISON_KEY)
+        if not table.count():
+            return None
+        return table.inner_text(), self.widget(MODEL_RECOMMENDATION_KEY).inner_text()
 
     # -- the Monitoring tab --------------------------------------------------
 

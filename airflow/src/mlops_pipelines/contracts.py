@@ -297,4 +297,12 @@ CONVENTIONS: dict[str, Any] = {
     "max_batch_rows": 1000,  # rows per predict request
     # Tags on every registered version, read back by inference's GET /model/info.
     "version_tags": {"family": mlflow_names.TAG_FAMILY, "dag_id": mlflow_names.TAG_DAG_ID, "dag_run_id": mlflow_names.TAG_RUN_ID},
+    # Metrics of a version's run (inference's GET /models/{name} passes them on) that the UI's Model tab reads.
+    "version_metrics": {
+        "cv_accuracy_mean": mlflow_names.cv_mean("accuracy"),
+        "cv_accuracy_std": mlflow_names.cv_std("accuracy"),
+        "test_accuracy": mlflow_names.test_metric("accuracy"),
+        "test_f1_macro": mlflow_names.test_metric("f1_macro"),
+        "test_split_rows": mlflow_names.TEST_ROWS,
+    },
 }

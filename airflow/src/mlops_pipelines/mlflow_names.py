@@ -96,6 +96,18 @@ def test_metric(metric: str) -> str:
     return f"test_{metric}"
 
 
+def cv_mean(metric: str) -> str:
+    """Name of a metric's mean across CV folds, as each candidate run logs it (and the version's tags copy)."""
+    return f"cv_{metric}_mean"
+
+
+def cv_std(metric: str) -> str:
+    return f"cv_{metric}_std"
+
+
+TEST_ROWS = "test_rows"  # metric on the chosen candidate's run: the rows of the test split it was scored on
+
+
 # --- tags of monitoring runs (in the monitoring experiment) ---------------------
 TAG_MONITOR_KIND = "monitoring.kind"  # live_accuracy | drift
 TAG_MONITOR_DATASET = "monitoring.dataset"

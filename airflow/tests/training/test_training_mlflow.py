@@ -117,6 +117,8 @@ def test_child_run_per_candidate_with_cv_scores_and_only_the_chosen_one_tested(p
         if run.info.run_id == best["run_id"]:
             # Refit on the whole training split, scored once on the test split, the model logged here.
             assert TEST <= set(run.data.metrics) and run.data.tags["training.refit"] == "true"
+            # The test scores under their own names only, with the rows they rest on.
+            assert run.data.metrics["test_rows"] == len(parts.X_test) and "accuracy" not in run.data.metrics
             assert run.data.tags["training.model_id"] == best["model_id"]
             assert set(contexts) == {"train", "test"} and json.loads(contexts["test"].profile)["num_rows"] == len(parts.X_test)
             assert names.CONFUSION_MATRIX_FILE in artifacts

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from mlops_pipelines.training.selection import choose_best, cv_mean
+from mlops_pipelines.mlflow_names import cv_mean
+from mlops_pipelines.training.selection import choose_best
 
 
 def result(name, status="FINISHED", **metrics):

@@ -19,13 +19,13 @@ from sklearn.model_selection import StratifiedKFold, cross_validate
 from threadpoolctl import threadpool_limits
 
 from mlops_pipelines.contracts import DatasetContract
-from mlops_pipelines.mlflow_names import test_metric
+from mlops_pipelines.mlflow_names import cv_mean, cv_std, test_metric
 from mlops_pipelines.scoring import score
 from mlops_pipelines.training.data import Split
 from mlops_pipelines.training.families import BLAS_THREADS, CV_N_JOBS, FAMILIES
 from mlops_pipelines.training.grids import Candidate
 from mlops_pipelines.training.pipelines import build_pipeline
-from mlops_pipelines.training.selection import HIGHER_IS_BETTER, cv_mean, cv_std
+from mlops_pipelines.training.selection import HIGHER_IS_BETTER
 
 log = logging.getLogger(__name__)
 

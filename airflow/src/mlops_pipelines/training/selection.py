@@ -7,18 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from mlops_pipelines.mlflow_names import cv_mean
+
 # Every metric scored (per CV fold, and once on the test split for the winner),
 # and whether larger is better.
 HIGHER_IS_BETTER = {"accuracy": True, "f1_macro": True, "log_loss": False}
-
-
-def cv_mean(metric: str) -> str:
-    """Name of a metric's mean across CV folds, as each candidate run logs it."""
-    return f"cv_{metric}_mean"
-
-
-def cv_std(metric: str) -> str:
-    return f"cv_{metric}_std"
 
 
 def check_metric(metric: str) -> str:
