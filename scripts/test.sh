@@ -192,10 +192,11 @@ run_stack() {
   # what data_api served, so no scheduled run may fetch in between.
   export COVERTYPE_INGEST_SCHEDULE=${COVERTYPE_INGEST_SCHEDULE:-none}
   # The monitoring test (test_07) drives data_api group 9 in elevation order (a drifting
-  # source) while every other group stays shuffled; no scheduled drift check runs in between.
-  export DATA_API_ORDER_GROUPS=${DATA_API_ORDER_GROUPS:-9=elevation}
-  # test_02_exhausted_source runs group 4 (no other test reads it) through its batches in seconds.
-  export DATA_API_INTERVAL_GROUPS=${DATA_API_INTERVAL_GROUPS:-4=1}
+  # source), the day-in-the-life test (test_97) group 6 the same way, batch after batch;
+  # every other group stays shuffled; no scheduled drift check runs in between.
+  export DATA_API_ORDER_GROUPS=${DATA_API_ORDER_GROUPS:-9=elevation,6=elevation}
+  # test_02_exhausted_source runs group 4, test_97 group 6 (no other test reads them) through their batches in seconds.
+  export DATA_API_INTERVAL_GROUPS=${DATA_API_INTERVAL_GROUPS:-4=1,6=1}
   export MONITOR_DRIFT_SCHEDULE=${MONITOR_DRIFT_SCHEDULE:-none}
   # Globals: the EXIT trap reads them after this function has returned.
   compose=(docker compose -f "$ROOT/docker-compose.yaml")

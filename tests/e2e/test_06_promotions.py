@@ -10,7 +10,8 @@ import uuid
 import requests
 
 from e2e.load import CALLS, PENGUIN, SteadyLoad
-from e2e.stack import MLFLOW_ADMIN, ROOT, wait_until
+from e2e.stack import MLFLOW_ADMIN, OUTPUT, ROOT, wait_until
+from ui.page import UiPage
 
 
 def serving(stack) -> str:
@@ -50,7 +51,7 @@ def test_a_forged_or_unsigned_webhook_gets_401_and_changes_nothing(stack):
     assert newest_moves(stack, name) == history
 
 
-def test_a_promotion_arrives_by_webhook_and_a_rollback_goes_back_with_no_failed_request(stack, penguins_other_version):
+def test_a_promotion_arrives_by_webhook_and_a_rollback_goes_back_with_no_failed_request(stack, penguins_other_version, browser):
     name = "penguins-classifier"
     current, other = serving(stack), penguins_other_version
     assert other != current
@@ -74,3 +75,16 @@ def test_a_promotion_arrives_by_webhook_and_a_rollback_goes_back_with_no_failed_
     assert load.report.failures == [], load.report.failures[:5]
     # The version it went back to was still loaded: no download.
     assert rolled_back_after < 2, rolled_back_after
+
+    # A person sees both moves in the UI's Model tab, newest first.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        ui = UiPage(page, stack.ui)
+        ui.open()
+        ui.choose_dataset("penguins")
+        ui.open_tab("Model")
+        shown = ui.alias_history()[:2]
+        ui.screenshot(OUTPUT / "ui-model-history.png")
+    finally:
+        page.close()
+    assert [row[1:] for row in shown] == [["production", other, current, "rollback"], ["production", current, other, "MLflow's webhook"]]

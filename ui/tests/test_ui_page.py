@@ -34,11 +34,12 @@ def test_the_page_object_uses_the_app_keys_and_texts():
     assert page_object.PREDICT_KEY == forms.SUBMIT_KEY
     assert page_object.RESULT_KEY == predict_view.RESULT_KEY
     assert page_object.UNKNOWN_LABEL == forms.UNKNOWN_LABEL
-    assert (page_object.MODEL_HEADLINE_KEY, page_object.MODEL_COMPARISON_KEY, page_object.MODEL_RECOMMENDATION_KEY) == (
-        model_view.HEADLINE_KEY,
-        model_view.COMPARISON_KEY,
-        model_view.RECOMMENDATION_KEY,
-    )
+    assert (
+        page_object.MODEL_HEADLINE_KEY,
+        page_object.MODEL_COMPARISON_KEY,
+        page_object.MODEL_RECOMMENDATION_KEY,
+        page_object.MODEL_HISTORY_KEY,
+    ) == (model_view.HEADLINE_KEY, model_view.COMPARISON_KEY, model_view.RECOMMENDATION_KEY, model_view.HISTORY_KEY)
     assert page_object.MONITORING_REFRESH_KEY == monitoring_view.REFRESH_KEY
     assert page_object.MONITORING_SOURCE_KEY == monitoring_view.SOURCE_KEY
     assert page_object.MONITORING_KEYS == (
@@ -108,6 +109,11 @@ def running_ui(fake, tmp_path):
 
 def test_the_page_object_drives_the_app_in_chromium(sync_api, running_ui, fake, tmp_path):
     out = Path(os.environ.get("TEST_OUTPUT_DIR") or tmp_path)
+    moves = [
+        {"alias": "production", "from_version": frm, "to_version": to, "path": path, "moved_at": at}
+        for frm, to, path, at in (("4", "3", "rollback", "2026-12-02T14:01:00Z"), ("3", "4", "webhook", "2026-12-02T14:00:00Z"))
+    ]
+    fake.on("GET", f"/models/{canned.COVERTYPE}/history", (200, {"name": canned.COVERTYPE, "recorded": True, "moves": moves}))
     with sync_api.sync_playwright() as p:
         browser = page_object.launch_chromium(p)
         try:
@@ -150,6 +156,12 @@ def test_the_page_object_drives_the_app_in_chromium(sync_api, running_ui, fake, 
             assert sent.query == {"version": "2"}
             assert sent.body == {**canned.COVERTYPE_EXAMPLE[0], "Elevation": 3200, "Soil_Type": "C7746"}
             ui.screenshot(out / "ui-page-covertype.png")
+            ui.open_tab("Model")
+            assert ui.alias_history() == [
+                ["2026-12-02 14:01:00", "production", "4", "3", "rollback"],
+                ["2026-12-02 14:00:00", "production", "3", "4", "MLflow's webhook"],
+            ]
+            ui.open_tab("Predict")
 
             fake.on(
                 "POST",

@@ -24,6 +24,7 @@ HEADLINE_KEY = "model_headline"
 METRICS_KEY = "model_metrics"
 VERSIONS_KEY = "model_versions"
 HISTORY_KEY = "model_history"
+HISTORY_ROWS = 20
 COMPARISON_KEY = "model_comparison"
 RECOMMENDATION_KEY = "model_recommendation"
 # How inference learned of a move, in words.
@@ -285,7 +286,8 @@ def render(
     st.markdown("**Alias history**")
     if history:
         with st.container(key=HISTORY_KEY):
-            st.dataframe(history_table(history), hide_index=True)
+            # A static table, read as text in a browser too; the newest moves (inference answers them all).
+            st.table(history_table(history[:HISTORY_ROWS]).set_index("when (UTC)"))
         st.caption("Every move of this model's aliases, newest first. `./scripts/rollback.sh MODEL` puts production back.")
     else:
         st.caption("No move recorded yet." if history is not None else "The alias history cannot be read now.")

@@ -26,7 +26,7 @@ predict_button; prediction_result (the answer: "Predicted: <class in words>",
 "Confidence: 97.0%", the chart, "Answered by <model> version <v>");
 batch_file, batch_results, batch_rejected, batch_download (Batch tab);
 model_headline, model_comparison, model_recommendation, model_metrics, model_versions,
-link_airflow, link_mlflow (Model tab);
+model_history, link_airflow, link_mlflow (Model tab);
 monitoring_refresh, monitoring_traffic, monitoring_class_mix, monitoring_quality,
 monitoring_drift, monitoring_triggers (Monitoring tab: its Refresh button, one container per section);
 monitoring_source (the state of the data_api group ingestion reads, above them).
@@ -49,6 +49,7 @@ UNKNOWN_LABEL = "unknown"  # the select box choice that sends null
 MODEL_HEADLINE_KEY = "model_headline"
 MODEL_COMPARISON_KEY = "model_comparison"
 MODEL_RECOMMENDATION_KEY = "model_recommendation"
+MODEL_HISTORY_KEY = "model_history"
 MONITORING_REFRESH_KEY = "monitoring_refresh"
 MONITORING_SOURCE_KEY = "monitoring_source"
 MONITORING_KEYS = ("monitoring_traffic", "monitoring_class_mix", "monitoring_quality", "monitoring_drift", "monitoring_triggers")
@@ -214,6 +215,17 @@ class UiPage:
         if not table.count():
             return None
         return table.inner_text(), self.widget(MODEL_RECOMMENDATION_KEY).inner_text()
+
+    def alias_history(self) -> list[list[str]]:
+        """The Model tab's alias history, newest first (open the tab first): per move, its cells as shown
+        (when, alias, from, to, through)."""
+        return self.table_rows(MODEL_HISTORY_KEY)
+
+    def table_rows(self, key: str) -> list[list[str]]:
+        """The rows of the static table (st.table) in the container with this key, each as its cells' texts, index first."""
+        rows = self.widget(key).locator("table tbody tr")
+        rows.first.wait_for()
+        return [[cell.strip() for cell in row.locator("th, td").all_inner_texts()] for row in rows.all()]
 
     # -- the Monitoring tab --------------------------------------------------
 
