@@ -121,6 +121,7 @@ def test_a_whole_group_through_the_monitoring_loop(stack, airflow, registry, dat
             "rows_scored": sum(r for _, _, r in scored),
             "triggers_fired": len(fired),
             "triggers_held": len(triggers) - len(fired),
+            "held_by": [{"reason": t["reason"], **t["detail"]["held_by"]} for t in triggers if t["status"] == "held"],
             "reasons": sorted({t["reason"] for t in triggers}),
             "versions_registered": len(new),
             "production_version": production,
