@@ -60,6 +60,9 @@ def test_a_whole_group_through_the_monitoring_loop(stack, airflow, registry, dat
     started = datetime.now(UTC).isoformat()
     clock = time.monotonic()
     production = registry.get_model_version_by_alias(MODEL, "production").version
+    # The day starts with no open question: a person drops the challenger an earlier test left undecided or
+    # unpromoted (as in the MLflow UI), so the day's own evidence fires, and its version is compared.
+    registry.delete_registered_model_alias(MODEL, "challenger")
     before = versions(registry)
     first_trigger = scalar(data_db, "SELECT COALESCE(MAX(id), 0) FROM retrain_triggers")
     requests.get(f"{stack.data_api}/restart_data_generation", params={"group_number": GROUP}, timeout=30).raise_for_status()
@@ -97,6 +100,7 @@ def test_a_whole_group_through_the_monitoring_loop(stack, airflow, registry, dat
     new = sorted(set(after) - set(before), key=int)
     assert [t["detail"]["registered_version"] for t in fired[:-1]] == new[: len(fired) - 1], (fired, new)
     # One version per trigger that fired: at most triggers + 1, as the platform promises, here exactly.
+    assert fired, f"nothing fired over {n_batches} elevation-ordered batches: {triggers}"
     assert len(new) == len(fired), (fired, new)
     assert all(t["detail"]["held_by"]["challenger_version"] in after for t in triggers if t["status"] == "held"), triggers
     # auto_promote is off by default: production stays until a person moves it; the newest version is the challenger.
@@ -111,6 +115,17 @@ def test_a_whole_group_through_the_monitoring_loop(stack, airflow, registry, dat
         ui.screenshot(OUTPUT / "ui-monitoring-day.png")
     assert re.search(rf"Scored batches\s+{total:,}\b", shown), (total, shown)
 
+    with data_db.cursor() as cursor:
+        cursor.execute(
+            "SELECT challenger_version, rows_compared, batches, accuracy_diff, accuracy_ci_low, accuracy_ci_high, recommendation "
+            "FROM challenger_comparison WHERE model_name = %s AND production_version = %s ORDER BY id",
+            (MODEL, production),
+        )
+        compared = [
+            {"version": str(v), "rows": n, "batches": b, "accuracy_diff": d, "ci": [lo, hi], "recommendation": r}
+            for v, n, b, d, lo, hi, r in cursor.fetchall()
+            if str(v) in new
+        ]
     record_figures(
         "day-in-the-life.json",
         "covertype_group",
@@ -124,6 +139,7 @@ def test_a_whole_group_through_the_monitoring_loop(stack, airflow, registry, dat
             "held_by": [{"reason": t["reason"], **t["detail"]["held_by"]} for t in triggers if t["status"] == "held"],
             "reasons": sorted({t["reason"] for t in triggers}),
             "versions_registered": len(new),
+            "comparisons": compared,
             "production_version": production,
             "failed_task_instances": len(failures),
             "task_instances": len(instances),
