@@ -31,8 +31,8 @@ def unfinished_training(airflow) -> list[str]:
     return [r["dag_run_id"] for r in airflow.runs("covertype_train") if r["state"] not in ("success", "failed")]
 
 
-def versions(registry) -> dict[str, list[str]]:
-    return {str(v.version): sorted(v.aliases) for v in registry.search_model_versions(f"name = '{MODEL}'")}
+def versions(registry) -> list[str]:
+    return sorted((str(v.version) for v in registry.search_model_versions(f"name = '{MODEL}'")), key=int)
 
 
 def task_instances_since(airflow, dag_id: str, since: str) -> list[dict]:
@@ -105,8 +105,8 @@ def test_a_whole_group_through_the_monitoring_loop(stack, airflow, registry, dat
     assert all(t["detail"]["held_by"]["challenger_version"] in after for t in triggers if t["status"] == "held"), triggers
     # auto_promote is off by default: production stays until a person moves it; the newest version is the challenger.
     assert registry.get_model_version_by_alias(MODEL, "production").version == production
-    if new:
-        assert "challenger" in after[new[-1]], after
+    # (MLflow's search leaves aliases out: they are looked up by name.)
+    assert registry.get_model_version_by_alias(MODEL, "challenger").version == new[-1], new
 
     # The Monitoring tab shows every batch scored for Covertype.
     total = scalar(data_db, "SELECT COUNT(*) FROM model_quality WHERE dataset = 'covertype'")
