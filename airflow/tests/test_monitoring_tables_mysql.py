@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from mlops_pipelines import init_tables
 from mlops_pipelines.contract_files import monitoring_contract
-from mlops_pipelines.tables import MONITORING_TABLES, PREDICTIONS, add_missing_columns, create_tables, grant_monitoring
+from mlops_pipelines.tables import MONITORING_TABLES, PREDICTIONS, add_missing_columns, create_tables, grant_monitoring, upgrade_tables
 
 pytestmark = pytest.mark.mysql
 
@@ -157,7 +157,9 @@ def test_a_table_of_an_older_release_gains_the_new_columns_and_keeps_its_rows(my
                 "VALUES ('covertype', 'drift', '{}', 'm', '1', '2026-12-01 10:00:00')"
             )
         )
-    create_tables(mysql_engine)
+    create_tables(mysql_engine)  # every DAG run's step leaves an existing table alone
+    assert "status" not in {c["name"] for c in inspect(mysql_engine).get_columns("retrain_triggers")}
+    assert upgrade_tables(mysql_engine) == ["ALTER TABLE retrain_triggers ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'fired'"]
     assert "status" in {c["name"] for c in inspect(mysql_engine).get_columns("retrain_triggers")}
     with mysql_engine.connect() as conn:
         assert conn.execute(text("SELECT reason, status FROM retrain_triggers")).all() == [("drift", "fired")]

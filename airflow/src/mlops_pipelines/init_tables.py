@@ -1,6 +1,7 @@
 """airflow-init's database step: `python -m mlops_pipelines.init_tables`.
 
-Creates the data tables (create-if-missing), then grants the monitoring tables'
+Creates the data tables (create-if-missing), adds the columns a table of an older
+release lacks, then grants the monitoring tables'
 users their rights, as the data user of the Airflow connection, read without
 Airflow: this runs before anything else.
 """
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from mlops_pipelines.tables import MONITORING_TABLES, create_tables, grant_monitoring
+from mlops_pipelines.tables import MONITORING_TABLES, grant_monitoring, metadata, upgrade_tables
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def main() -> int:
     reader = os.environ.get("MONITOR_DB_USER", MONITOR_DB_USER)
     engine = _engine_from_environment()
     try:
-        log.info("tables: %s", ", ".join(create_tables(engine)))
+        added = upgrade_tables(engine)
+        log.info("tables: %s%s", ", ".join(sorted(metadata.tables)), "".join(f"; {a}" for a in added))
         try:
             grant_monitoring(engine, writer, reader)
         except DBAPIError as exc:

@@ -3,8 +3,9 @@ monitoring tables' grants.
 
 `create_tables` runs at the start of every ingestion DAG run (create-if-missing),
 so a fresh volume and an existing one both end up with every table.
-`python -m mlops_pipelines.init_tables` (airflow-init) creates them too, then grants
-the monitoring tables' users their table-level rights (see `grant_monitoring`).
+`python -m mlops_pipelines.init_tables` (airflow-init, once per start) also brings a
+volume of an older release up to date (`upgrade_tables`), then grants the monitoring
+tables' users their table-level rights (see `grant_monitoring`).
 """
 
 from __future__ import annotations
@@ -342,10 +343,18 @@ MONITORING_TABLES: list[Table] = [
 
 
 def create_tables(engine: Engine) -> list[str]:
-    """Create whatever table is missing and add the columns an existing table lacks; rows are left alone."""
+    """Create whatever table is missing; existing tables and their rows are left alone."""
     metadata.create_all(engine, checkfirst=True)
-    add_missing_columns(engine)
     return sorted(metadata.tables)
+
+
+def upgrade_tables(engine: Engine) -> list[str]:
+    """airflow-init's step: create what is missing and add the columns an existing table lacks.
+
+    Not in `create_tables`: that runs on every DAG run, and this reads every table's columns.
+    """
+    create_tables(engine)
+    return add_missing_columns(engine)
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
