@@ -13,7 +13,7 @@ import pymysql
 import pytest
 import requests
 
-from e2e.stack import AirflowClient, Stack, register_again, url, wait_for
+from e2e.stack import AirflowClient, Stack, aliases, register_again, url, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +75,7 @@ def penguins_other_version(registry) -> str:
     name = "penguins-classifier"
     production = registry.get_model_version_by_alias(name, "production")
     # Not the challenger (test_05 trains one): the promotion tests move aliases on a version that holds none.
-    # (MLflow's search leaves aliases out: the registered model lists them.)
-    aliased = {str(v) for v in registry.get_registered_model(name).aliases.values()}
+    aliased = set(aliases(registry, name).values())
     others = [v for v in registry.search_model_versions(f"name = '{name}'") if str(v.version) not in aliased]
     if others:
         return str(max(int(v.version) for v in others))

@@ -171,6 +171,12 @@ def repeated_raw_rows(conn) -> list[tuple]:
         return list(cursor.fetchall())
 
 
+def aliases(registry, name: str) -> dict[str, str]:
+    """`name`'s aliases and the version each names. From the registered model: MLflow's
+    `search_model_versions` leaves aliases out of the versions it returns."""
+    return {alias: str(version) for alias, version in registry.get_registered_model(name).aliases.items()}
+
+
 def register_again(registry, name: str, version) -> str:
     """A new version of `name` from `version`'s model and tags, as a person registers one to
     promote; returned once MLflow has it READY."""

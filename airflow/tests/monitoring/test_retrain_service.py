@@ -233,7 +233,7 @@ def test_a_reason_is_held_while_the_challenger_is_open_and_fires_once_it_is_deci
     again = retrain.decide(mysql_engine, client, COVERTYPE, QUIET, at + timedelta(seconds=30), name)
     assert retrain.hold(mysql_engine, again.held, at + timedelta(seconds=30)) is None
     assert [(t["status"], t["reason"]) for t in triggers(mysql_engine)] == [("acted", "accuracy_drop"), ("held", "accuracy_drop")]
-    assert triggers(mysql_engine)[0]["detail"]["registered_version"] == version
+    assert triggers(mysql_engine)[0]["detail"]["newest_version_seen"] == version
 
     # The comparison reaches max_rows without showing the challenger better: keep, and the reason fires.
     decided = compare_batch(mysql_engine, client, name, served.version, version, 301, 300, policy, seed=2)

@@ -44,9 +44,9 @@ from sqlalchemy.engine import Engine
 from mlflow import MlflowClient
 from mlops_pipelines.comparison import KEEP, PROMOTE, UNDECIDED
 from mlops_pipelines.contracts import DatasetContract
-from mlops_pipelines.mlflow_helpers import challenger_version, latest_version, production_version
+from mlops_pipelines.mlflow_helpers import challenger_version, latest_version
 from mlops_pipelines.monitoring.challenger import LABELLED_BATCHES, stored_comparison
-from mlops_pipelines.monitoring.served import ServedVersion, created_at, describe
+from mlops_pipelines.monitoring.served import ServedVersion, created_at, production
 from mlops_pipelines.tables import CLEAN, FEATURE_DRIFT, MODEL_QUALITY, RETRAIN_TRIGGERS, create_tables
 
 
@@ -226,9 +226,7 @@ def decide(
         if clean_max_id is None:
             return Decision(None, f"{contract.clean_table} is empty: nothing to train on")
         return Decision(Trigger(contract.name, "no_model", {"clean_max_id": clean_max_id, "latest_version": 0}, name, ""), "")
-    # The model exists (it has a version): its alias can be looked up directly (see served.production).
-    current = production_version(client, name)
-    served = None if current is None else describe(client, current)
+    served = production(client, name, exists=True)
     if served is None:
         return Decision(None, f"no version of {name} holds @production: a person promotes one (training would not change that)")
     since = max(served.created_at, last["fired_at"]) if last else served.created_at
@@ -288,8 +286,9 @@ def registered_after(trigger: dict[str, Any], newest: ModelVersion) -> bool:
 
 
 def mark_acted(engine: Engine, trigger: dict[str, Any], version: str) -> dict[str, Any]:
-    """A fired trigger whose retraining registered a version: `acted`, with that version in its detail."""
-    detail = {**trigger["detail"], "registered_version": version}
+    """A fired trigger after which a version was registered: `acted`, with the newest version then in its detail
+    (the trigger's own, unless someone else trained in between)."""
+    detail = {**trigger["detail"], "newest_version_seen": version}
     with engine.begin() as conn:
         conn.execute(
             RETRAIN_TRIGGERS.update()

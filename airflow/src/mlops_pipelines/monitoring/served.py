@@ -80,14 +80,14 @@ def describe(client: MlflowClient, version: ModelVersion) -> ServedVersion:
     )
 
 
-def production(client: MlflowClient, name: str) -> ServedVersion | None:
+def production(client: MlflowClient, name: str, *, exists: bool = False) -> ServedVersion | None:
     """The version holding @production, or None when no version does (yet).
 
-    Searched first: for a registered model that does not exist, MLflow's
-    basic-auth answers the alias lookup of a non-admin user (Airflow's) with
-    403 Permission denied rather than "does not exist".
+    Searched first, unless the caller has seen a version of the model (`exists`): for a
+    registered model that does not exist, MLflow's basic-auth answers the alias lookup
+    of a non-admin user (Airflow's) with 403 Permission denied rather than "does not exist".
     """
-    if latest_version(client, name) is None:
+    if not exists and latest_version(client, name) is None:
         return None
     version = production_version(client, name)
     return None if version is None else describe(client, version)
