@@ -194,11 +194,35 @@ def live_accuracy(engine: Engine, model_name: str, version: str) -> LiveAccuracy
     return LiveAccuracy(float(row["accuracy"]), int(row["n"]), int(row["batches"]))
 
 
+# What the Model tab shows of a comparison: named, so a column renamed in airflow's schema fails here.
+COMPARISON_COLUMNS = (
+    "production_version",
+    "challenger_version",
+    "batches",
+    "rows_compared",
+    "rows_excluded",
+    "production_accuracy",
+    "challenger_accuracy",
+    "accuracy_diff",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "mcnemar_p",
+    "production_f1_macro",
+    "challenger_f1_macro",
+    "f1_macro_diff",
+    "f1_macro_ci_low",
+    "f1_macro_ci_high",
+    "recommendation",
+    "sentence",
+    "updated_at",
+)
+
+
 def comparison(engine: Engine, model_name: str, production_version: str) -> dict[str, Any] | None:
     """The newest comparison of a challenger with this production version (challenger_comparison's row), or None."""
     frame = _frame(
         engine,
-        "SELECT * FROM challenger_comparison WHERE model_name = :model AND production_version = :version "
+        f"SELECT {', '.join(COMPARISON_COLUMNS)} FROM challenger_comparison WHERE model_name = :model AND production_version = :version "
         "ORDER BY updated_at DESC, id DESC LIMIT 1",
         model=model_name,
         version=str(production_version),
