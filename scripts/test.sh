@@ -195,8 +195,9 @@ run_stack() {
   # source), the day-in-the-life test (test_97) group 6 the same way, batch after batch;
   # every other group stays shuffled; no scheduled drift check runs in between.
   export DATA_API_ORDER_GROUPS=${DATA_API_ORDER_GROUPS:-9=elevation,6=elevation}
-  # test_02_exhausted_source runs group 4, test_97 group 6 (no other test reads them) through their batches in seconds.
-  export DATA_API_INTERVAL_GROUPS=${DATA_API_INTERVAL_GROUPS:-4=1,6=1}
+  # test_02_exhausted_source runs group 4, test_97 group 6, test_98 group 3 (no other test reads them) through
+  # their batches in seconds.
+  export DATA_API_INTERVAL_GROUPS=${DATA_API_INTERVAL_GROUPS:-4=1,6=1,3=1}
   export MONITOR_DRIFT_SCHEDULE=${MONITOR_DRIFT_SCHEDULE:-none}
   # Globals: the EXIT trap reads them after this function has returned.
   compose=(docker compose -f "$ROOT/docker-compose.yaml")
