@@ -56,8 +56,8 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def scratch_database(admin_url: str) -> tuple[str, str, Any]:
-    """A database with the predictions table and an insert-only user; returns its name, the user's URL, the admin engine."""
+def scratch_database(admin_url: str, tables: tuple[str, ...] = ("predictions",)) -> tuple[str, str, Any]:
+    """A database with the given monitoring tables and a user that may only insert into them; returns its name, the user's URL, the admin engine."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -66,10 +66,11 @@ def scratch_database(admin_url: str) -> tuple[str, str, Any]:
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
         conn.execute(text(f"USE `{name}`"))
-        for statement in CONTRACT["tables"]["predictions"]["ddl"]:  # airflow's own statements (the golden file)
-            conn.execute(text(statement))
         conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'bench-{user}'"))
-        conn.execute(text(f"GRANT INSERT ON `{name}`.predictions TO '{user}'@'%'"))
+        for table in tables:
+            for statement in CONTRACT["tables"][table]["ddl"]:  # airflow's own statements (the golden file)
+                conn.execute(text(statement))
+            conn.execute(text(f"GRANT INSERT ON `{name}`.{table} TO '{user}'@'%'"))
     url = make_url(admin_url).set(database=name, username=user, password=f"bench-{user}")
     return name, url.render_as_string(hide_password=False), admin
 

@@ -78,7 +78,7 @@ FROM JSON_TABLE(CONVERT(FROM_BASE64(%s) USING utf8mb4), '$[*]' COLUMNS (
         probabilities LONGTEXT PATH '$[3]', production_prediction VARCHAR(64) PATH '$[4]', agree TINYINT PATH '$[5]',
         actual VARCHAR(64) PATH '$[6]'))) AS r"""
 
-# One request's shadow predictions as the shadow log queues them: request_id, time, dataset,
+# One request's shadow predictions as the shadow log writes them (queued a scored batch's at a time): request_id, time, dataset,
 # route, model name, production version, challenger version, and per scored row
 # (row index, prediction, confidence, probabilities, production's prediction, agree, [actual]).
 LogEntry = tuple[str, float, str, str, str, str, str, list[tuple[Any, ...]]]
@@ -95,9 +95,10 @@ class ShadowLog(TableWriter):
         super().__init__(settings, counters, engine)
         metrics.shadow_log_queue_rows.set_function(lambda: self._rows)
 
-    def document(self, batch: list[LogEntry]) -> str:
+    def document(self, batch: list[list[LogEntry]]) -> str:
+        # An entry is a scored batch's requests.
         stamp = timestamps()
-        return encoded([(rid, stamp(at), *rest, rows) for rid, at, *rest, rows in batch])
+        return encoded([(rid, stamp(at), *rest, rows) for entries in batch for rid, at, *rest, rows in entries])
 
 
 @dataclass
@@ -167,8 +168,8 @@ class Shadow(BatchQueue):
                 log.exception("%s: the challenger failed to score %d rows in shadow", name, rows)
 
     def _score_model(self, challenger: LoadedModel | None, jobs: list[Job]) -> None:
-        # Rows the challenger takes, by job: (job, index of the row in its request).
-        taken: list[tuple[Job, int]] = []
+        # The jobs the challenger scores, each with the indexes of its rows taken (None: all of them).
+        taken: list[tuple[Job, list[int] | None]] = []
         rows: list[Any] = []
         rejected = 0
         # Production's versions whose feature spec is the challenger's: their rows passed it already.
@@ -181,57 +182,63 @@ class Shadow(BatchQueue):
             checked = same_spec.get(production.version)
             if checked is None:
                 checked = same_spec[production.version] = production.spec.raw == challenger.spec.raw
-            for i, row in enumerate(job[4]):
-                if not checked and challenger.spec.check_row(row):
-                    rejected += 1
-                    continue
-                taken.append((job, i))
-                rows.append(row)
+            if checked:
+                taken.append((job, None))
+                rows.extend(job[4])
+                continue
+            kept = [i for i, row in enumerate(job[4]) if not challenger.spec.check_row(row)]
+            rejected += len(job[4]) - len(kept)
+            if kept:
+                taken.append((job, kept))
+                rows.extend(job[4][i] for i in kept)
         if rejected:
             self.metrics.shadow_dropped.labels("rejected").inc(rejected)
         if not rows:
             return
         assert challenger is not None
-        proba = challenger.predict_proba(rows).tolist()
+        proba = challenger.predict_proba(rows)
+        # Whole-batch numpy, then plain lists: the per-row work below is all Python.
+        best, confidence, proba_rows = proba.argmax(axis=1).tolist(), proba.max(axis=1).tolist(), proba.tolist()
         keys = challenger.class_keys
-        entries: dict[str, LogEntry] = {}
-        counts: dict[tuple[str, str], list[int]] = {}
-        for (job, i), row_proba in zip(taken, proba, strict=True):
-            request_id, at, route, production, _, predictions, actual = job
-            best = row_proba.index(max(row_proba))
-            label, theirs = keys[best], str(predictions[i]["label"])
-            agree = label == theirs
-            scored: tuple[Any, ...] = (i, label, row_proba[best], json_text(dict(zip(keys, row_proba))), theirs, int(agree))
-            pair = counts.setdefault((production.version, challenger.version), [0, 0, 0, 0, 0])
-            pair[0] += 1
-            pair[1] += agree
-            if actual is not None:
-                truth = _label(actual)
-                scored += (truth,)
-                pair[2] += 1
-                pair[3] += theirs == truth
-                pair[4] += label == truth
-            entry = entries.get(request_id)
-            if entry is None:
-                entry = entries[request_id] = (
-                    request_id,
-                    at,
-                    production.dataset[:32],
-                    route,
-                    production.name,
-                    production.version,
-                    challenger.version,
-                    [],
-                )
-            entry[7].append(scored)
-        self._count(challenger.name, counts)
+        entries: list[LogEntry] = []
+        counts: dict[str, list[int]] = {}
+        at_row = 0
+        for job, indexes in taken:
+            request_id, at, route, production, job_rows, predictions, actual = job
+            truth = None if actual is None else _label(actual)
+            scored: list[tuple[Any, ...]] = []
+            agreed = production_right = challenger_right = 0
+            for i in range(len(job_rows)) if indexes is None else indexes:
+                b = best[at_row]
+                label, theirs = keys[b], str(predictions[i]["label"])
+                agree = label == theirs
+                agreed += agree
+                row: tuple[Any, ...] = (i, label, confidence[at_row], json_text(dict(zip(keys, proba_rows[at_row]))), theirs, int(agree))
+                if truth is not None:
+                    row += (truth,)
+                    production_right += theirs == truth
+                    challenger_right += label == truth
+                scored.append(row)
+                at_row += 1
+            pair = counts.setdefault(production.version, [0, 0, 0, 0, 0])
+            pair[0] += len(scored)
+            pair[1] += agreed
+            if truth is not None:
+                pair[2] += len(scored)
+                pair[3] += production_right
+                pair[4] += challenger_right
+            entries.append(
+                (request_id, at, production.dataset[:32], route, production.name, production.version, challenger.version, scored)
+            )
+        self._count(challenger.name, challenger.version, counts)
         if self.shadow_log is not None:
-            for entry in entries.values():
-                self.shadow_log.put(entry, len(entry[7]))
+            # One entry per scored batch: one put, one lock, however many requests it holds.
+            self.shadow_log.put(entries, at_row)
 
-    def _count(self, name: str, counts: dict[tuple[str, str], list[int]]) -> None:
+    def _count(self, name: str, challenger_version: str, counts: dict[str, list[int]]) -> None:
+        """Add a batch's counts per production version: rows, agreed, with the truth, production right, challenger right."""
         shadow_rows, actual_rows = self.metrics.shadow_rows, self.metrics.shadow_actual_rows
-        for (production_version, challenger_version), (rows, agreed, with_actual, production_right, challenger_right) in counts.items():
+        for production_version, (rows, agreed, with_actual, production_right, challenger_right) in counts.items():
             labels = (name, production_version, challenger_version)
             shadow_rows.labels(*labels, "agree").inc(agreed)
             shadow_rows.labels(*labels, "disagree").inc(rows - agreed)

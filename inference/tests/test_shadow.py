@@ -106,15 +106,17 @@ def test_agreement_and_each_versions_accuracy_are_counted_from_one_batched_call(
     assert (p, c) == ("1", "2")
     assert vars(totals) == {"rows": 5, "agreed": 3, "with_actual": 2, "production_correct": 1, "challenger_correct": 2}
 
-    # One shadow log entry per request, each scored row with its own index in the request.
-    by_request = {entry[0]: (entry, n) for entry, n in log.entries}
-    (a, n) = by_request["a"]
-    assert n == 3 and a[2:7] == ("covertype", "/predict/covertype", NAME, "1", "2")
+    # One shadow log entry for the scored batch, a request in it each, each scored row with its own index in the request.
+    [(requests, n)] = log.entries
+    assert n == 5 and [r[0] for r in requests] == ["a", "b", "c"]
+    by_request = {request[0]: request for request in requests}
+    a = by_request["a"]
+    assert a[2:7] == ("covertype", "/predict/covertype", NAME, "1", "2")
     assert [(r[0], r[1], r[4], r[5]) for r in a[7]] == [(0, "1", "1", 1), (1, "2", "3", 0), (2, "3", "3", 1)]
     assert all(len(r) == 6 for r in a[7])  # no truth sent: no actual
     assert json.loads(a[7][0][3]) == pytest.approx({"1": 0.8, "2": 0.1, "3": 0.1})
-    assert [r[6] for r in by_request["b"][0][7]] == ["2"]
-    assert [(r[0], r[6]) for r in by_request["c"][0][7]] == [(1, "3")]  # row 0 was refused
+    assert [r[6] for r in by_request["b"][7]] == ["2"]
+    assert [(r[0], r[6]) for r in by_request["c"][7]] == [(1, "3")]  # row 0 was refused
 
 
 def test_rows_are_checked_again_only_when_the_challengers_feature_spec_differs():
@@ -175,7 +177,7 @@ def test_a_challenger_that_fails_to_score_is_counted_and_the_worker_goes_on():
 def test_the_shadow_log_document_leaves_an_unknown_truth_out():
     log = ShadowLog(Settings(), Metrics())
     rows = [(0, "1", 0.8, '{"1":0.8}', "2", 0), (1, "3", 0.7, '{"3":0.7}', "3", 1, "3")]
-    document = log.document([("r1", 1767323045.6785, "covertype", "/predict", NAME, "1", "2", rows)])
+    document = log.document([[("r1", 1767323045.6785, "covertype", "/predict", NAME, "1", "2", rows)]])
     assert json.loads(base64.b64decode(document)) == [
         ["r1", "2026-01-02 03:04:05.678", "covertype", "/predict", NAME, "1", "2", [list(rows[0]), list(rows[1])]]
     ]
