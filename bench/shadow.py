@@ -4,7 +4,7 @@
         --mysql-url mysql+pymysql://root:<MYSQL_ROOT_PASSWORD>@127.0.0.1:3306/
 
 `--setup` registers a fresh penguins and Covertype model pair with the inference
-service tests' own helper (inference/tests/conftest.py: a logistic regression as
+service tests' `log_version` (inference/tests/conftest.py: a logistic regression as
 version 1, alias production, a random forest as version 2, alias challenger; no data
 files); without it, --penguins-model and --covertype-model name registered models
 that have both aliases. Starts two inference processes (one uvicorn worker each, as in
@@ -26,16 +26,16 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 # Run as a script, bench/ is on the import path.
-from inference_vs_mlflow_serve import example_rows, free_port, post, production_version, wait_http, wrk
-from prediction_log import cpu_seconds, drop_scratch_database, scratch_database
+from inference_vs_mlflow_serve import example_rows, post, production_version
+from prediction_log import drop_scratch_database, measure_alternating, scratch_database, start_modes
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUES = ("inference_shadow_queue_rows", "shadow_log_queue_rows", "prediction_log_queue_rows")
@@ -61,7 +61,7 @@ def arguments() -> argparse.Namespace:
 
 
 def register_pair(tracking_uri: str) -> dict[str, str]:
-    """Penguins and Covertype models, version 1 production and version 2 challenger, by the service tests' helper."""
+    """Penguins and Covertype models, version 1 production and version 2 challenger, by the service tests' `log_version`."""
     sys.path.insert(0, str(ROOT / "inference" / "tests"))
     os.environ["TEST_MLFLOW_URI"] = tracking_uri
     os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
@@ -125,21 +125,13 @@ def main() -> None:
         "PREDICTION_LOG_DB_URL": writer_url,
     }
     modes = {"off": {"INFERENCE_SHADOW": "off"}, "on": {"INFERENCE_SHADOW": "on"}}
-    bases, processes, pids = {}, [], {}
+    processes: list[Any] = []
     print(
         f"production {versions}, {args.rounds} rounds x {args.seconds}s per case and mode, c={args.connections}, "
         f"one uvicorn worker each, prediction log on in both, wrk and MySQL on the same machine\n"
     )
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
     try:
-        for mode, extra in modes.items():
-            port = free_port()
-            bases[mode] = f"http://127.0.0.1:{port}"
-            command = [args.python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-            processes.append(subprocess.Popen(command, env={**base_env, **extra}, cwd=ROOT / "inference", stdout=subprocess.DEVNULL))
-            pids[mode] = processes[-1].pid
-        for base in bases.values():
-            wait_http(f"{base}/ready")
+        bases, pids = start_modes(args.python, base_env, modes, processes)
         for name in versions:
             report = get_json(f"{bases['on']}/models/{name}/shadow")
             if report["challenger_version"] is None:
@@ -147,21 +139,7 @@ def main() -> None:
         for _, path, body in cases:
             for base in bases.values():
                 post(f"{base}{path}", body)  # fail early on a body the route refuses
-        for round_ in range(args.rounds):
-            order = ["off", "on"] if round_ % 2 == 0 else ["on", "off"]
-            for label, path, body in cases:
-                for mode in order:
-                    cpu = cpu_seconds(pids[mode])
-                    r = wrk(f"{bases[mode]}{path}", body, args.connections, args.seconds)
-                    results.setdefault((label, mode), []).append(r)
-                    drain(bases[mode])
-                    # The process's CPU per request, its scoring and writing threads' included.
-                    r["cpu_ms"] = (cpu_seconds(pids[mode]) - cpu) * 1000 / (r["rps"] * args.seconds)
-                    print(
-                        f"round {round_ + 1} | {label:>32} | shadow {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms "
-                        f"| p99 {r['p99']:7.2f} ms | {r['cpu_ms']:.3f} CPU ms/request",
-                        flush=True,
-                    )
+        results = measure_alternating(args, cases, bases, pids, "shadow", lambda mode: drain(bases[mode]))
         on = samples(bases["on"])
     finally:
         for process in processes:
