@@ -130,6 +130,8 @@ class Shadow(BatchQueue):
         self.sample = settings.shadow_sample
         # (model, production version, challenger version) -> totals; the worker writes, the route reads, under _lock.
         self._totals: dict[tuple[str, str, str], Totals] = {}
+        # (model, challenger version) whose scoring failed: logged once each.
+        self._failing: set[tuple[str, str]] = set()
         metrics.shadow_queue_rows.set_function(lambda: self._rows)
 
     # --- the request path -----------------------------------------------------
@@ -162,10 +164,13 @@ class Shadow(BatchQueue):
             challenger = self.store.challenger.get(name)
             try:
                 self._score_model(challenger, group)
-            except Exception:  # a challenger that cannot score is counted, and production is untouched
+            except Exception:  # a challenger that cannot score is counted, logged once, and production is untouched
                 rows = sum(len(job[4]) for job in group)
                 self.metrics.shadow_dropped.labels("error").inc(rows)
-                log.exception("%s: the challenger failed to score %d rows in shadow", name, rows)
+                failing = (name, challenger.version if challenger else "")
+                if failing not in self._failing:
+                    self._failing.add(failing)
+                    log.exception('%s: the challenger failed to score %d rows in shadow; counted as reason="error" from now on', name, rows)
 
     def _score_model(self, challenger: LoadedModel | None, jobs: list[Job]) -> None:
         # The jobs the challenger scores, each with the indexes of its rows taken (None: all of them).

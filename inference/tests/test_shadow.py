@@ -163,15 +163,18 @@ def test_rows_queued_before_the_challenger_left_are_not_scored():
     assert challenger.calls == [] and log.entries == [] and shadow.totals(NAME) == []
 
 
-def test_a_challenger_that_fails_to_score_is_counted_and_the_worker_goes_on():
+def test_a_challenger_that_fails_to_score_is_counted_logged_once_and_the_worker_goes_on(caplog):
     class Broken(Model):
         def predict_proba(self, rows):
             raise ValueError("broken")
 
     shadow, metrics = shadow_of(Store(Model("1"), Broken("2")), Log())
-    shadow.offer("a", "/predict", Model("1"), [{"x": "1"}] * 2, answers("1", "1"))  # type: ignore[arg-type]
-    shadow.work()
-    assert sample(metrics, "inference_shadow_dropped_rows_total", reason="error") == 2
+    with caplog.at_level(logging.ERROR, logger="inference.shadow"):
+        for request in ("a", "b"):
+            shadow.offer(request, "/predict", Model("1"), [{"x": "1"}] * 2, answers("1", "1"))  # type: ignore[arg-type]
+            shadow.work()
+    assert sample(metrics, "inference_shadow_dropped_rows_total", reason="error") == 4
+    assert len([r for r in caplog.records if "failed to score" in r.message]) == 1
 
 
 def test_the_shadow_log_document_leaves_an_unknown_truth_out():
