@@ -56,8 +56,8 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def scratch_database(admin_url: str) -> tuple[str, str, Any]:
-    """A database with the predictions table and an insert-only user; returns its name, the user's URL, the admin engine."""
+def scratch_database(admin_url: str, tables: tuple[str, ...] = ("predictions",)) -> tuple[str, str, Any]:
+    """A database with the given monitoring tables and a user that may only insert into them; returns its name, the user's URL, the admin engine."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -66,12 +66,37 @@ def scratch_database(admin_url: str) -> tuple[str, str, Any]:
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
         conn.execute(text(f"USE `{name}`"))
-        for statement in CONTRACT["tables"]["predictions"]["ddl"]:  # airflow's own statements (the golden file)
-            conn.execute(text(statement))
         conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'bench-{user}'"))
-        conn.execute(text(f"GRANT INSERT ON `{name}`.predictions TO '{user}'@'%'"))
+        for table in tables:
+            for statement in CONTRACT["tables"][table]["ddl"]:  # airflow's own statements (the golden file)
+                conn.execute(text(statement))
+            conn.execute(text(f"GRANT INSERT ON `{name}`.{table} TO '{user}'@'%'"))
     url = make_url(admin_url).set(database=name, username=user, password=f"bench-{user}")
     return name, url.render_as_string(hide_password=False), admin
+
+
+def start_inference(python: str, env: dict[str, str]) -> tuple[str, subprocess.Popen]:
+    """An inference process (one uvicorn worker, as in the compose file) with this environment: its address and process."""
+    port = free_port()
+    command = [python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    return f"http://127.0.0.1:{port}", subprocess.Popen(command, env=env, cwd=ROOT / "inference", stdout=subprocess.DEVNULL)
+
+
+def start_modes(
+    python: str, env: dict[str, str], modes: dict[str, dict[str, str]], processes: list[Any]
+) -> tuple[dict[str, str], dict[str, int]]:
+    """An inference process per mode, with `env` and the mode's settings, all ready: their addresses and pids.
+
+    Each is appended to `processes` as it starts, so the caller stops them whatever fails.
+    """
+    bases, pids = {}, {}
+    for mode, extra in modes.items():
+        bases[mode], process = start_inference(python, {**env, **extra})
+        processes.append(process)
+        pids[mode] = process.pid
+    for base in bases.values():
+        wait_http(f"{base}/ready")
+    return bases, pids
 
 
 def cpu_seconds(pid: int) -> float:
@@ -114,43 +139,17 @@ def main() -> None:
         "off": {"PREDICTION_LOG": "off"},
         "on": {"PREDICTION_LOG": "on", "PREDICTION_LOG_DB_URL": writer_url},
     }
-    bases, processes, pids = {}, [], {}
+    processes: list[Any] = []
     print(
         f"models {versions}, {args.rounds} rounds x {args.seconds}s per case and mode, c={args.connections}, "
         f"one uvicorn worker each, wrk and MySQL on the same machine\n"
     )
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
     try:
-        for mode, extra in modes.items():
-            port = free_port()
-            bases[mode] = f"http://127.0.0.1:{port}"
-            command = [args.python, "-m", "uvicorn", "inference.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-            processes.append(subprocess.Popen(command, env={**base_env, **extra}, cwd=ROOT / "inference", stdout=subprocess.DEVNULL))
-            pids[mode] = processes[-1].pid
-        for base in bases.values():
-            wait_http(f"{base}/ready")
+        bases, pids = start_modes(args.python, base_env, modes, processes)
         for _, path, body in cases:
             for base in bases.values():
                 post(f"{base}{path}", body)  # fail early on a body the route refuses
-        for round_ in range(args.rounds):
-            order = ["off", "on"] if round_ % 2 == 0 else ["on", "off"]
-            for label, path, body in cases:
-                for mode in order:
-                    cpu = cpu_seconds(pids[mode])
-                    r = wrk(f"{bases[mode]}{path}", body, args.connections, args.seconds)
-                    results.setdefault((label, mode), []).append(r)
-                    if mode == "on":
-                        drain = time.monotonic()
-                        while metric(bases["on"], "prediction_log_queue_rows") > 0 and time.monotonic() - drain < 60:
-                            time.sleep(0.2)
-                    # The process's CPU per request, its writer's flushes included: what decides
-                    # throughput on an otherwise idle machine, and far less noisy than req/s on a busy one.
-                    r["cpu_ms"] = (cpu_seconds(pids[mode]) - cpu) * 1000 / (r["rps"] * args.seconds)
-                    print(
-                        f"round {round_ + 1} | {label:>40} | log {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms "
-                        f"| p99 {r['p99']:7.2f} ms | {r['cpu_ms']:.3f} CPU ms/request",
-                        flush=True,
-                    )
+        results = measure_alternating(args, cases, bases, pids, "log", lambda mode: mode == "on" and drain_log(bases["on"]))
         logged = metric(bases["on"], "predictions_logged_total")
         dropped = {
             reason: metric(bases["on"], "predictions_dropped_total", f'{{reason="{reason}"}}') for reason in ("queue_full", "db_error")
@@ -186,6 +185,41 @@ def main() -> None:
         f"log off / on CPU per request, mean over the cases (the throughput ratio on an idle machine): {sum(cpu_ratios) / len(cpu_ratios):.3f}"
     )
     print(f"the log wrote {logged:.0f} rows ({rows} in the table, {size / 1e6:.1f} MB with indexes); dropped {dropped}")
+
+
+def drain_log(base: str) -> None:
+    started = time.monotonic()
+    while metric(base, "prediction_log_queue_rows") > 0 and time.monotonic() - started < 60:
+        time.sleep(0.2)
+
+
+def measure_alternating(
+    args: argparse.Namespace, cases: list[tuple[str, str, Any]], bases: dict[str, str], pids: dict[str, int], what: str, settle: Any
+) -> dict[tuple[str, str], list[dict[str, float]]]:
+    """Each case loaded with wrk on the "off" process and the "on" one for args.rounds rounds, printed as it goes.
+
+    Which goes first alternates by round, so both see the same machine; `settle(mode)` runs
+    after each measurement (waiting for that process's queues), so one's leftover work does
+    not land in the other's time and its CPU is counted with the requests that caused it.
+    """
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for round_ in range(args.rounds):
+        order = ["off", "on"] if round_ % 2 == 0 else ["on", "off"]
+        for label, path, body in cases:
+            for mode in order:
+                cpu = cpu_seconds(pids[mode])
+                r = wrk(f"{bases[mode]}{path}", body, args.connections, args.seconds)
+                results.setdefault((label, mode), []).append(r)
+                settle(mode)
+                # The process's CPU per request, its worker threads' included: what decides
+                # throughput on an otherwise idle machine, and far less noisy than req/s on a busy one.
+                r["cpu_ms"] = (cpu_seconds(pids[mode]) - cpu) * 1000 / (r["rps"] * args.seconds)
+                print(
+                    f"round {round_ + 1} | {label:>40} | {what} {mode:<3} | {r['rps']:8.1f} req/s | p50 {r['p50']:7.2f} ms "
+                    f"| p99 {r['p99']:7.2f} ms | {r['cpu_ms']:.3f} CPU ms/request",
+                    flush=True,
+                )
+    return results
 
 
 def drop_scratch_database(database: str, writer_url: str, admin: Any) -> tuple[int, int]:

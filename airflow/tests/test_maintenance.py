@@ -197,6 +197,21 @@ def test_predictions_older_than_the_window_are_deleted_in_chunks(mysql_engine, c
 
 
 @pytest.mark.mysql
+def test_shadow_predictions_older_than_the_window_are_deleted_too(mysql_engine):
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    with mysql_engine.begin() as conn:
+        conn.execute(
+            text("CREATE TABLE shadow_predictions (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, predicted_at DATETIME(3) NOT NULL)")
+        )
+        rows = [{"at": (now - timedelta(days=days)).replace(tzinfo=None)} for days in (45, 31, 29, 1)]
+        conn.execute(text("INSERT INTO shadow_predictions (predicted_at) VALUES (:at)"), rows)
+    assert "shadow_predictions" in maintenance.PREDICTION_TABLES
+    assert maintenance.prune_predictions(mysql_engine, keep_days=30, now=now, table="shadow_predictions") == 2
+    with mysql_engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM shadow_predictions")).scalar_one() == 2
+
+
+@pytest.mark.mysql
 def test_no_predictions_table_yet_is_nothing_to_do(mysql_engine):
     assert maintenance.prune_predictions(mysql_engine, keep_days=30) == 0
 

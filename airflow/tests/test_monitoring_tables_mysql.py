@@ -100,6 +100,16 @@ def test_the_data_user_creates_the_tables_and_grants_writer_and_reader_only_thei
         assert conn.execute(text("SELECT to_version FROM alias_moves")).scalar_one() == "1"
     assert denied(writer, "UPDATE alias_moves SET to_version = '2'")
     assert denied(writer, "DELETE FROM alias_moves")
+    # The challenger's shadow predictions: insert only, as the prediction log.
+    shadow = {**{k: ROW[k] for k in ("request_id", "row_index", "predicted_at", "dataset", "route", "model_name")}}
+    shadow.update(production_version="1", challenger_version="2", prediction="Gentoo", confidence=0.8)
+    shadow.update(probabilities=ROW["probabilities"], production_prediction="Adelie", agree=False, actual=None)
+    shadow_insert = f"INSERT IGNORE INTO shadow_predictions ({', '.join(shadow)}) VALUES ({', '.join(f':{k}' for k in shadow)})"
+    with writer.begin() as conn:
+        conn.execute(text(shadow_insert), shadow)
+        conn.execute(text(shadow_insert), shadow)  # a retried flush: ignored
+    assert denied(writer, "SELECT * FROM shadow_predictions")
+    assert denied(writer, "DELETE FROM shadow_predictions")
 
     with reader.connect() as conn:
         rows = conn.execute(text("SELECT request_id, row_index, predicted_at, prediction FROM predictions")).all()
@@ -108,6 +118,9 @@ def test_the_data_user_creates_the_tables_and_grants_writer_and_reader_only_thei
     assert rows == [("r1", 0, ROW["predicted_at"], "Adelie")]  # once, to the millisecond
     assert denied(reader, f"INSERT INTO predictions ({columns}) VALUES ({values})", **{**ROW, "request_id": "r2"})
     assert denied(reader, "DELETE FROM predictions")
+    with reader.connect() as conn:
+        assert conn.execute(text("SELECT challenger_version, agree, actual FROM shadow_predictions")).all() == [("2", False, None)]
+    assert denied(reader, "DELETE FROM shadow_predictions")
     assert denied(reader, "SELECT * FROM penguins_clean")
     assert denied(reader, "SELECT * FROM covertype_raw")
 

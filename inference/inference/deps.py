@@ -28,6 +28,7 @@ from inference.predictions import Recorder
 from inference.registry import LoadedModel, ModelNotFound
 from inference.request_id import request_id
 from inference.settings import Settings
+from inference.shadow import Shadow
 
 log = logging.getLogger("inference")
 
@@ -41,14 +42,29 @@ class Serving:
     metrics: Metrics
     # None with PREDICTION_LOG=off.
     prediction_log: PredictionLog | None = None
+    # None with INFERENCE_SHADOW=off.
+    shadow: Shadow | None = None
 
-    def recorder(self, request: Request) -> Recorder | None:
-        """What a route passes to `predict` so its predictions are recorded, with its id and path."""
+    def recorder(self, request: Request, choice: Choice, actual: Any = None) -> Recorder | None:
+        """What a route passes to `predict` so its predictions are recorded, with its id and path.
+
+        Production's answers to a request that chose no version or alias are offered to the
+        challenger too (`actual`: the true class the caller sent, if any).
+        """
         log = self.prediction_log
-        if log is None:
+        shadow = self.shadow if choice.version is None and choice.alias is None else None
+        if log is None and shadow is None:
             return None
         rid, route = request_id(request.scope), request.scope["path"][:64]
-        return lambda model, rows, predictions, seconds: log.record(rid, route, model, rows, predictions, seconds)
+        if shadow is None:
+            return lambda model, rows, predictions, seconds: log.record(rid, route, model, rows, predictions, seconds)  # type: ignore[union-attr]
+
+        def record(model: LoadedModel, rows: list[Any], predictions: list[dict[str, Any]], seconds: float) -> None:
+            if log is not None:
+                log.record(rid, route, model, rows, predictions, seconds)
+            shadow.offer(rid, route, model, rows, predictions, actual)
+
+        return record
 
 
 # One dependency for the three, and `async def`: every dependency FastAPI resolves costs

@@ -28,8 +28,9 @@ from inference.prediction_log import PredictionLog
 from inference.promotions import follow_history
 from inference.registry import Registry
 from inference.request_id import RequestId
-from inference.routers import health, models, original_clients, predict, promotions
+from inference.routers import health, models, original_clients, predict, promotions, shadow
 from inference.settings import Settings, check_production
+from inference.shadow import Shadow, ShadowLog
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if prediction_log is not None:
             prediction_log.start()
         app.state.prediction_log = prediction_log
-        app.state.serving = Serving(settings, store, metrics, prediction_log)
+        # The challenger scored in shadow (INFERENCE_SHADOW), its predictions logged beside production's.
+        shadow_log = ShadowLog(settings, metrics) if settings.shadow == "on" and prediction_log is not None else None
+        scorer = Shadow(settings, store, metrics, shadow_log) if settings.shadow == "on" else None
+        for starting in (shadow_log, scorer):
+            if starting is not None:
+                starting.start()
+        app.state.serving = Serving(settings, store, metrics, prediction_log, scorer)
         # Off the request path: requests keep being answered by the model that
         # serves now while a new production version loads.
         tried = asyncio.Event()
@@ -71,9 +78,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             follower.cancel()
         if history is not None:
             history.dispose()
-        if prediction_log is not None:
-            # What is still queued is written before the process goes.
-            await asyncio.to_thread(prediction_log.stop)
+        # What is still queued is scored and written before the process goes.
+        for worker in (scorer, shadow_log, prediction_log):
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
 
     app = FastAPI(
         title="MLOps platform inference",
@@ -95,6 +103,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     add_routes(app, promotions.webhook_router)
     add_routes(app, promotions.history_router, keyed)
     add_routes(app, models.router, keyed)
+    add_routes(app, shadow.router, keyed)
     add_routes(app, original_clients.info_router, keyed)
     # The original clients' routes before /predict/{dataset}, so that "batch" is not taken for a dataset.
     add_routes(app, original_clients.router, keyed)

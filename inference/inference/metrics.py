@@ -9,6 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 # Why a prediction was not recorded (predictions_dropped_total{reason}); sampled-out ones are not drops.
 DROP_REASONS = ("queue_full", "db_error")
+# Why a row production answered was not scored by the challenger (inference_shadow_dropped_rows_total{reason}):
+# the shadow queue had no room, the challenger's feature spec refuses the row, or its scoring failed.
+SHADOW_DROP_REASONS = ("queue_full", "rejected", "error")
 
 
 class Metrics:
@@ -48,6 +51,38 @@ class Metrics:
             self.predictions_dropped.labels(reason)
         self.predictions_logged = Counter("predictions_logged", "Predicted rows written to the predictions table", registry=self.registry)
         self.prediction_log_queue_rows = Gauge("prediction_log_queue_rows", "Predicted rows waiting to be written", registry=self.registry)
+        # Shadow scoring (inference.shadow): the challenger on production's traffic, off the request path.
+        self.shadow_rows = Counter(
+            "inference_shadow_rows",
+            "Rows production answered that the challenger scored too, by whether the two predicted the same class",
+            ["model", "production_version", "challenger_version", "agreement"],
+            registry=self.registry,
+        )
+        self.shadow_actual_rows = Counter(
+            "inference_shadow_actual_rows",
+            "Shadow-scored rows whose true class the caller sent, by version role (production, challenger) and outcome",
+            ["model", "production_version", "challenger_version", "role", "outcome"],
+            registry=self.registry,
+        )
+        self.shadow_dropped = Counter(
+            "inference_shadow_dropped_rows",
+            "Rows production answered that the challenger did not score",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in SHADOW_DROP_REASONS:
+            self.shadow_dropped.labels(reason)
+        self.shadow_queue_rows = Gauge("inference_shadow_queue_rows", "Rows waiting to be shadow-scored", registry=self.registry)
+        # The shadow log: the shadow predictions into their table, as the prediction log's.
+        self.shadow_predictions_dropped = Counter(
+            "shadow_predictions_dropped", "Shadow-scored rows the shadow log could not record", ["reason"], registry=self.registry
+        )
+        for reason in DROP_REASONS:
+            self.shadow_predictions_dropped.labels(reason)
+        self.shadow_predictions_logged = Counter(
+            "shadow_predictions_logged", "Shadow-scored rows written to the shadow_predictions table", registry=self.registry
+        )
+        self.shadow_log_queue_rows = Gauge("shadow_log_queue_rows", "Shadow-scored rows waiting to be written", registry=self.registry)
 
         # Label children by their values: `labels()` checks and hashes its arguments under a
         # lock on every call; these are looked up once per label set and kept.

@@ -33,6 +33,11 @@ class ModelStore:
         # name -> the production version serving now. Replaced whole, never
         # mutated, so a request sees either the old or the new model.
         self.production: dict[str, LoadedModel] = {}
+        # name -> the challenger version loaded beside production (settings.shadow on), when
+        # the challenger alias names a version other than production's. Replaced whole too.
+        self.challenger: dict[str, LoadedModel] = {}
+        # name -> the challenger version that failed to load: its failure is logged once.
+        self._challenger_failed: dict[str, str] = {}
         self.status: dict[str, dict[str, Any]] = {
             name: {"state": "starting", "detail": "not checked yet", "checked_at": None} for name in settings.model_names
         }
@@ -64,6 +69,11 @@ class ModelStore:
             log.warning("%s: could not record the move to version %s in the history: %s", name, version, exc)
 
     def _refresh_one(self, name: str, path: MovePath = "poll") -> None:
+        self._refresh_production(name, path)
+        if self.settings.shadow == "on":
+            self._refresh_challenger(name)
+
+    def _refresh_production(self, name: str, path: MovePath) -> None:
         current = self.production.get(name)
         serving = f"; still serving version {current.version}" if current else ""
         try:
@@ -86,7 +96,7 @@ class ModelStore:
         try:
             # A version loaded already (the production before a rollback, one asked for by
             # ?version=) is served at once, with no download.
-            loaded = self._take_other(name, version) or self.registry.load(name, version)
+            loaded = self._take_other(name, version) or self._challenger_at(name, version) or self.registry.load(name, version)
         except Exception as exc:
             log.exception("%s: version %s failed to load%s", name, version, serving)
             self._set_status(name, "load_failed", f"version {version} failed to load: {exc}{serving}")
@@ -103,6 +113,42 @@ class ModelStore:
             "compiled" if loaded.compiled else "pipeline",
         )
         self._set_status(name, "ready", f"serving version {version}")
+
+    def _challenger_at(self, name: str, version: str) -> LoadedModel | None:
+        # A challenger promoted: the copy held for shadow scoring serves, even if the cache let it go.
+        challenger = self.challenger.get(name)
+        return challenger if challenger is not None and challenger.version == version else None
+
+    def _refresh_challenger(self, name: str) -> None:
+        """Load the version the challenger alias names, if not production's; never touches production."""
+        current = self.challenger.get(name)
+        try:
+            version = self.registry.version_for(name, self.settings.challenger_alias)
+        except Exception as exc:  # the registry away: production's status says so; keep what we have
+            log.debug("%s: cannot ask the registry for the challenger: %s", name, exc)
+            return
+        production = self.production.get(name)
+        if version is None or (production is not None and production.version == version):
+            if current is not None:
+                log.info("%s: no challenger to score in shadow any more (version %s left it)", name, current.version)
+                self.challenger = {k: v for k, v in self.challenger.items() if k != name}
+            self._challenger_failed.pop(name, None)
+            return
+        if current is not None and current.version == version:
+            return
+        try:
+            # Through the cache of other versions: one preloaded by a webhook is not downloaded again.
+            loaded = self.choose(name, version, None)
+        except Exception as exc:  # tried again at the next check, logged once
+            if self._challenger_failed.get(name) != version:
+                self._challenger_failed[name] = version
+                log.warning("%s: challenger version %s failed to load; production serves on, unscored in shadow: %s", name, version, exc)
+            if current is not None:
+                self.challenger = {k: v for k, v in self.challenger.items() if k != name}
+            return
+        self._challenger_failed.pop(name, None)
+        self.challenger = {**self.challenger, name: loaded}
+        log.info("%s: challenger version %s loaded; scoring it in shadow on production's traffic", name, version)
 
     def _set_status(self, name: str, state: str, detail: str) -> None:
         if state != "ready" and self.status.get(name, {}).get("detail") != detail:

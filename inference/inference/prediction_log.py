@@ -9,6 +9,9 @@ twice. Whatever cannot be recorded is counted in predictions_dropped_total{reaso
 longer than the queue lasts), `db_error` when a batch still fails after
 PREDICTION_LOG_ATTEMPTS tries. An outage is logged when it starts and when it ends,
 never per row. The schema is airflow's (mlops_pipelines.tables, contract/monitoring-tables.json).
+
+The writer (`TableWriter`, on inference.batch_queue) takes other kinds of entry too: the
+shadow log (inference.shadow) writes the challenger's shadow predictions the same way.
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ from __future__ import annotations
 import base64
 import logging
 import random
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from prometheus_client import Counter
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from inference.batch_queue import BatchQueue
 from inference.metrics import Metrics
 from inference.registry import LoadedModel
 from inference.settings import Settings
@@ -69,64 +73,41 @@ FROM JSON_TABLE(CONVERT(FROM_BASE64(%s) USING utf8mb4), '$[*]' COLUMNS (
 # One request's predictions as queued: request_id, time, route, dataset, model name,
 # version, rows, predictions, model seconds. A tuple: built on the request path.
 Entry = tuple[str, float, str, str, str, str, list[Any], list[dict[str, Any]], float]
+# A writer's dropped{reason} and logged counters, and the dropped one's name as PromQL sees it.
+WriterCounters = tuple[Counter, Counter, str]
 
 
-class PredictionLog:
-    def __init__(self, settings: Settings, metrics: Metrics, engine: Engine | None = None):
-        self.sample = settings.prediction_log_sample
-        self.max_rows = settings.prediction_log_queue_rows
-        self.batch_rows = settings.prediction_log_batch_rows
-        self.flush_seconds = settings.prediction_log_flush_seconds
+class TableWriter(BatchQueue):
+    """A bounded queue of entries and the thread that writes them to one table, a batch per INSERT IGNORE.
+
+    A kind of entry (the prediction log's, the shadow log's) names itself in `what`, its
+    statement in `statement` (one parameter: the batch's `document`) and how a batch becomes
+    that document; its rows are counted in its own dropped{reason} and logged counters.
+    """
+
+    full_hint = "MySQL slow or down?"
+    statement = ""
+
+    def __init__(self, settings: Settings, counters: WriterCounters, engine: Engine | None = None):
+        dropped, self.logged, dropped_name = counters
+        super().__init__(
+            settings.prediction_log_queue_rows,
+            settings.prediction_log_batch_rows,
+            settings.prediction_log_flush_seconds,
+            dropped,
+            dropped_name,
+        )
         self.attempts = settings.prediction_log_attempts
-        self.metrics = metrics
         self._settings = settings
         self._engine = engine
-        self._queue: deque[Entry] = deque()
-        self._rows = 0  # rows in the queue, under _lock
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        # Outage bookkeeping: the writer thread's (db) and the request path's (queue), under _lock.
+        # Outage bookkeeping (the writer thread's).
         self._db_down_since: float | None = None
-        self._dropped = {"queue_full": 0, "db_error": 0}
+        self._dropped_db = 0  # under _lock
         self._dropped_at_outage = 0
-        self._queue_full = False
-        metrics.prediction_log_queue_rows.set_function(lambda: self._rows)
 
-    # --- the request path -----------------------------------------------------
-    def record(
-        self, request_id: str, route: str, model: LoadedModel, rows: list[Any], predictions: list[dict[str, Any]], seconds: float
-    ) -> None:
-        """Queue one request's predictions; never blocks, never raises for the log's sake."""
-        if self.sample < 1.0 and random.random() >= self.sample:
-            return  # sampled out: whole requests, so a batch is all or nothing
-        n = len(rows)
-        entry: Entry = (request_id, time.time(), route, model.dataset[:32], model.name, model.version, rows, predictions, seconds)
-        with self._lock:
-            if self._rows + n > self.max_rows:
-                self._drop_full(n)
-                return
-            self._queue.append(entry)
-            self._rows += n
-            if self._queue_full:
-                self._queue_full = False
-                log.warning("prediction log: the queue takes rows again (%d dropped so far as queue_full)", self._dropped["queue_full"])
-            wake = self._rows >= self.batch_rows
-        if wake and not self._wake.is_set():
-            self._wake.set()
-
-    def _drop_full(self, n: int) -> None:
-        # Under _lock.
-        self._dropped["queue_full"] += n
-        self.metrics.predictions_dropped.labels("queue_full").inc(n)
-        if not self._queue_full:
-            self._queue_full = True
-            log.warning(
-                "prediction log: the queue is full (%d rows; MySQL slow or down?): predictions are answered, "
-                'those that do not fit are dropped and counted in predictions_dropped_total{reason="queue_full"}',
-                self.max_rows,
-            )
+    def document(self, batch: list[Any]) -> str:
+        """The batch as the statement's one parameter (the writer thread's work)."""
+        raise NotImplementedError
 
     # --- the writer -----------------------------------------------------------
     def start(self) -> None:
@@ -142,75 +123,39 @@ class PredictionLog:
                 pool_recycle=3600,
                 connect_args={"connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout},
             )
-        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Flush what is queued (bounded tries) and stop; blocking."""
-        self._stopping = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         if self._engine is not None:
             self._engine.dispose()
 
-    @property
-    def queued_rows(self) -> int:
-        return self._rows
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.flush_seconds)
-            self._wake.clear()
-            stopping = self._stopping
-            try:
-                self.flush()
-            except Exception:  # never let the writer die: the next flush tries again
-                log.exception("prediction log: unexpected error in a flush")
-            if stopping:
-                return
+    def work(self) -> None:
+        self.flush()
 
     def flush(self) -> None:
         """Write everything queued now, a batch of up to batch_rows rows at a time (the writer thread's)."""
         while True:
-            batch = self._take()
+            batch, rows = self._take()
             if not batch:
                 return
-            if not self._write(batch) and self._stopping:
+            if not self._write(batch, rows) and self._stopping:
                 # Shutting down with MySQL away: the rest would fail the same way, one
                 # timeout per batch; count it and let the process go.
-                rest = sum(len(entry[6]) for entry in self._take_all())
+                rest = sum(n for n, _ in self._take_all())
                 self._count_db_error(rest)
-                log.warning("prediction log: stopping with MySQL unreachable; %d more predicted rows dropped", rest)
+                log.warning("%s: stopping with MySQL unreachable; %d more rows dropped", self.what, rest)
                 return
-
-    def _take(self) -> list[Entry]:
-        batch: list[Entry] = []
-        taken = 0
-        with self._lock:
-            while self._queue and taken < self.batch_rows:
-                entry = self._queue.popleft()
-                batch.append(entry)
-                taken += len(entry[6])
-            self._rows -= taken
-        return batch
-
-    def _take_all(self) -> list[Entry]:
-        with self._lock:
-            taken = list(self._queue)
-            self._queue.clear()
-            self._rows = 0
-        return taken
 
     def _count_db_error(self, rows: int) -> None:
         with self._lock:
-            self._dropped["db_error"] += rows
-        self.metrics.predictions_dropped.labels("db_error").inc(rows)
+            self._dropped_db += rows
+        self.dropped.labels("db_error").inc(rows)
 
-    def _write(self, batch: list[Entry]) -> bool:
-        """Write a batch (bounded tries); False when its rows were dropped."""
-        document = _document(batch)
-        rows = sum(len(entry[6]) for entry in batch)
+    def _write(self, batch: list[Any], rows: int) -> bool:
+        """Write a batch of `rows` rows (bounded tries); False when its rows were dropped."""
+        document = self.document(batch)
         for attempt in range(1, self.attempts + 1):
             try:
                 self._execute(document, rows)
@@ -219,29 +164,31 @@ class PredictionLog:
                 if attempt < self.attempts and not self._stopping:
                     time.sleep(min(0.1 * 2 ** (attempt - 1), 1.0))
                 continue
-            self.metrics.predictions_logged.inc(rows)
+            self.logged.inc(rows)
             self._succeeded()
             return True
         self._count_db_error(rows)
         return False
 
     def _execute(self, document: str, rows: int) -> None:
-        """One INSERT IGNORE of the batch's `rows` rows (`document`, see INSERT), in one transaction."""
+        """One INSERT IGNORE of the batch's `rows` rows (`document`, see `statement`), in one transaction."""
         assert self._engine is not None
         with self._engine.begin() as conn:
             # The driver's cursor: SQLAlchemy's text() would parse the JSON path's colons as bind names.
             with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-                cursor.execute(INSERT, (document,))
+                cursor.execute(self.statement, (document,))
 
     def _failed(self, exc: Exception) -> None:
         if self._db_down_since is None:
             self._db_down_since = time.monotonic()
             self._dropped_at_outage = self._dropped_total()
             log.warning(
-                "prediction log: cannot write to MySQL (%s): predictions are answered, those not written after %d tries "
-                "are dropped and counted in predictions_dropped_total; logged again when MySQL is back",
+                "%s: cannot write to MySQL (%s): predictions are answered, those not written after %d tries "
+                "are dropped and counted in %s; logged again when MySQL is back",
+                self.what,
                 _brief(exc),
                 self.attempts,
+                self._dropped_name,
             )
 
     def _succeeded(self) -> None:
@@ -249,13 +196,36 @@ class PredictionLog:
             lasted = time.monotonic() - self._db_down_since
             dropped = self._dropped_total() - self._dropped_at_outage
             self._db_down_since = None
-            log.warning(
-                "prediction log: MySQL takes predictions again after %.0f s; %d predicted rows were dropped meanwhile", lasted, dropped
-            )
+            log.warning("%s: MySQL takes rows again after %.0f s; %d rows were dropped meanwhile", self.what, lasted, dropped)
 
     def _dropped_total(self) -> int:
         with self._lock:
-            return sum(self._dropped.values())
+            return self._dropped_full + self._dropped_db
+
+
+class PredictionLog(TableWriter):
+    """Production's predictions into `predictions`, queued by the request path."""
+
+    what = "prediction log"
+    statement = INSERT
+
+    def __init__(self, settings: Settings, metrics: Metrics, engine: Engine | None = None):
+        super().__init__(settings, (metrics.predictions_dropped, metrics.predictions_logged, "predictions_dropped_total"), engine)
+        self.sample = settings.prediction_log_sample
+        metrics.prediction_log_queue_rows.set_function(lambda: self._rows)
+
+    # --- the request path -----------------------------------------------------
+    def record(
+        self, request_id: str, route: str, model: LoadedModel, rows: list[Any], predictions: list[dict[str, Any]], seconds: float
+    ) -> None:
+        """Queue one request's predictions; never blocks, never raises for the log's sake."""
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return  # sampled out: whole requests, so a batch is all or nothing
+        entry: Entry = (request_id, time.time(), route, model.dataset[:32], model.name, model.version, rows, predictions, seconds)
+        self.put(entry, len(rows))
+
+    def document(self, batch: list[Entry]) -> str:
+        return _document(batch)
 
 
 def _document(batch: list[Entry]) -> str:
@@ -264,32 +234,46 @@ def _document(batch: list[Entry]) -> str:
     orjson encodes each row's features and probabilities (the columns' text) and then the
     whole array, in C: about 3 us a row, where formatting twelve SQL values a row cost 30-60.
     """
-    requests = []
+    stamp = timestamps()
+    requests = [
+        (
+            request_id,
+            stamp(at),
+            dataset,
+            route,
+            model_name,
+            version,
+            float(seconds) * 1000.0,
+            [
+                (json_text(row), str(p["label"]), float(p["confidence"]), json_text(p["probabilities"]))
+                for row, p in zip(rows, predictions, strict=True)
+            ],
+        )
+        for request_id, at, route, dataset, model_name, version, rows, predictions, seconds in batch
+    ]
+    return encoded(requests)
+
+
+def timestamps() -> Callable[[float], str]:
+    """A Unix time as DATETIME(3) text, UTC; the date and time formatted once per second of a batch, the milliseconds each time."""
     second, formatted = -1, ""
-    for request_id, at, route, dataset, model_name, version, rows, predictions, seconds in batch:
-        # The date and time formatted once per second of the batch, the milliseconds per request.
+
+    def stamp(at: float) -> str:
+        nonlocal second, formatted
         if int(at) != second:
             second = int(at)
             formatted = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        requests.append(
-            (
-                request_id,
-                f"{formatted}.{int((at - second) * 1000):03d}",
-                dataset,
-                route,
-                model_name,
-                version,
-                float(seconds) * 1000.0,
-                [
-                    (_json(row), str(p["label"]), float(p["confidence"]), _json(p["probabilities"]))
-                    for row, p in zip(rows, predictions, strict=True)
-                ],
-            )
-        )
-    return base64.b64encode(orjson.dumps(requests)).decode("ascii")
+        return f"{formatted}.{int((at - second) * 1000):03d}"
+
+    return stamp
 
 
-def _json(value: Any) -> str:
+def encoded(document: Any) -> str:
+    """A batch document as the statement's parameter: base64 of its JSON."""
+    return base64.b64encode(orjson.dumps(document)).decode("ascii")
+
+
+def json_text(value: Any) -> str:
     # NaN or infinity (a pipeline fed out-of-range values) become null, as JSON has no such numbers.
     return orjson.dumps(value).decode()
 

@@ -136,3 +136,30 @@ class ModelInfo(BaseModel):
     target: str
     classes: list[Any]
     features: list[dict[str, Any]] = Field(description="Each feature with its type and allowed values or range")
+
+
+# Shadow scoring (inference.shadow).
+
+
+class ShadowPair(BaseModel):
+    """One production version against one challenger version on the traffic since this process started."""
+
+    production_version: str
+    challenger_version: str
+    rows: int = Field(description="Rows production answered that the challenger scored too")
+    agreed: int = Field(description="Rows both versions predicted the same class for")
+    agreement_rate: float | None = Field(description="agreed / rows; null before the first row")
+    rows_with_actual: int = Field(description='Rows whose true class the caller sent (the Covertype client\'s {"features": [...]} body)')
+    production_accuracy: float | None = Field(description="Production's share right of rows_with_actual; null without any")
+    challenger_accuracy: float | None = Field(description="The challenger's share right of rows_with_actual; null without any")
+
+
+class ShadowReport(BaseModel):
+    name: str
+    enabled: bool = Field(description="Shadow scoring is on (INFERENCE_SHADOW)")
+    production_version: str | None = Field(description="The production version serving now")
+    challenger_version: str | None = Field(
+        description="The version the challenger alias names, loaded and scored in shadow now; null when there is none (or it is production's)"
+    )
+    queued_rows: int = Field(description="Rows of every model waiting to be scored")
+    pairs: list[ShadowPair] = Field(description="Every production and challenger pair scored since start; counts are this process's")

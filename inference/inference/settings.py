@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     penguins_model: str = "penguins-classifier"
     covertype_model: str = "covertype-classifier"
     production_alias: str = "production"
+    # The alias of a trained version not promoted yet (contract/conventions.json): with
+    # shadow on, it is kept loaded beside production and scored on production's traffic.
+    challenger_alias: str = "challenger"
     # How often the registry is asked whether production moved to another version.
     refresh_seconds: float = Field(10.0, gt=0)
     # At start, the process takes no connection (uvicorn listens after the lifespan's
@@ -56,6 +59,16 @@ class Settings(BaseSettings):
     webhook_max_age_seconds: int = Field(300, ge=1)
     # How often every replica looks for alias moves another replica recorded (one indexed query).
     moves_watch_seconds: float = Field(0.5, gt=0)
+
+    # --- shadow scoring (inference.shadow): the challenger on production's live traffic, off the request path.
+    # off: no challenger loaded, nothing queued or scored.
+    shadow: Literal["on", "off"] = "on"
+    # Rows waiting to be scored at most; a request whose rows do not fit is not scored (counted, queue_full).
+    shadow_queue_rows: int = Field(10_000, ge=1)
+    # The share of production's requests scored (whole requests).
+    shadow_sample: float = Field(1.0, ge=0.0, le=1.0)
+    # Rows scored in one predict_proba call at most: many requests' rows go together.
+    shadow_batch_rows: int = Field(500, ge=1)
 
     # --- the prediction log (inference.prediction_log): every prediction into mlops_data.predictions.
     # Named as the compose file and .env.example name them: PREDICTION_LOG*, PREDICTIONS_DB_*.

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from models import fitted, synthetic
@@ -124,3 +129,42 @@ def client(registered, make_client):
     """The app serving both registered models, the original clients' routes included."""
     names = registered["names"]
     return make_client(f"{names['penguins']},{names['covertype']}", penguins_model=names["penguins"], covertype_model=names["covertype"])
+
+
+MONITORING_CONTRACT = json.loads((Path(__file__).resolve().parents[2] / "contract" / "monitoring-tables.json").read_text())
+
+
+@contextmanager
+def monitoring_db(*tables: str) -> Iterator[tuple[str, Any]]:
+    """A fresh database with the given monitoring tables, made from contract/monitoring-tables.json (airflow
+    owns the schema), and a URL of a user that may only insert into them, as in the compose stack; with a
+    reader engine of the root user. Dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("TEST_MYSQL_URL")
+    if not url:
+        pytest.skip("TEST_MYSQL_URL is not set (scripts/test.sh sets it)")
+    # Pre-ping: the restart test stops MySQL under these pools.
+    admin = create_engine(url, pool_pre_ping=True)
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    writer = f"w_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+        conn.execute(text(f"USE `{name}`"))
+        conn.execute(text(f"CREATE USER '{writer}'@'%' IDENTIFIED BY 'pw-{writer}'"))
+        for table in tables:
+            # The statements airflow makes the table with (the golden file), so these tests write to its schema.
+            for statement in MONITORING_CONTRACT["tables"][table]["ddl"]:
+                conn.execute(text(statement))
+            conn.execute(text(f"GRANT INSERT ON `{name}`.`{table}` TO '{writer}'@'%'"))
+    reader = create_engine(make_url(url).set(database=name), pool_pre_ping=True)
+    writer_url = make_url(url).set(database=name, username=writer, password=f"pw-{writer}").render_as_string(hide_password=False)
+    try:
+        yield writer_url, reader
+    finally:
+        reader.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            conn.execute(text(f"DROP USER IF EXISTS '{writer}'@'%'"))
+        admin.dispose()

@@ -25,6 +25,7 @@ class OneModel:
 
     def __init__(self, model: LoadedModel, names: list[str]):
         self.production = {model.name: model}
+        self.challenger: dict[str, LoadedModel] = {}
         # The other configured models never load here, as with a registry that has no version of them.
         self.status = {name: {"state": "starting", "detail": "not checked yet", "checked_at": None} for name in names}
         self.status[model.name] = {"state": "ready", "detail": None, "checked_at": None}

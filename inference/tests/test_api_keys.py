@@ -24,6 +24,7 @@ MODEL_READS = [
     "/models/penguins-classifier?alias=challenger",
     "/model/info?version=1",
     "/models/penguins-classifier/history",
+    "/models/penguins-classifier/shadow",
 ]
 # Probes and metrics, with what each answers when only penguins is served (covertype is not: /ready is 503).
 OPEN_CALLS = [("/health", 200), ("/ready", 503), ("/metrics", 200)]
@@ -104,6 +105,7 @@ def test_openapi_documents_the_bearer_scheme_on_every_route_but_probes_and_the_w
         "/models/{name}",
         "/model/info",
         "/models/{name}/history",
+        "/models/{name}/shadow",
     }
     assert set(schema["paths"]) - secured == {"/health", "/ready", "/metrics", "/webhooks/mlflow"}
 

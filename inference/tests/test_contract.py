@@ -7,11 +7,12 @@ import json
 import pytest
 from specs import CONTRACT, COVER_ROW, COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
 
-from inference import registry
+from inference import prediction_log, registry, shadow
 from inference.feature_spec import KNOWN_SPEC_VERSIONS, FeatureSpec
 from inference.settings import MODEL_SUFFIX, Settings
 
 CONVENTIONS = json.loads((CONTRACT / "conventions.json").read_text())
+MONITORING = json.loads((CONTRACT / "monitoring-tables.json").read_text())["tables"]
 SCHEMA = json.loads((CONTRACT / "feature-spec.schema.json").read_text())
 
 
@@ -19,6 +20,7 @@ def test_names_and_limits_are_the_ones_training_uses():
     settings = Settings()
     assert MODEL_SUFFIX == CONVENTIONS["model_name_suffix"]
     assert settings.production_alias == CONVENTIONS["production_alias"]
+    assert settings.challenger_alias == CONVENTIONS["challenger_alias"]
     assert settings.max_batch_rows == CONVENTIONS["max_batch_rows"]
     assert (registry.FEATURE_SPEC_KEY, registry.FEATURE_SPEC_FILE) == (
         CONVENTIONS["feature_spec_metadata_key"],
@@ -43,3 +45,12 @@ def test_every_golden_spec_is_read_whole(spec, row):
     # Every key of a feature the format defines is one the row schema and validator use.
     schema = parsed.row_schema()
     assert set(schema["properties"]) == set(parsed.names)
+
+
+@pytest.mark.parametrize("table, columns", [("predictions", prediction_log.COLUMNS), ("shadow_predictions", shadow.COLUMNS)])
+def test_the_logs_write_every_column_of_their_table_but_its_id(table, columns):
+    contract = [c["name"] for c in MONITORING[table]["columns"] if not c.get("autoincrement")]
+    assert sorted(columns) == sorted(contract) and len(set(columns)) == len(columns)
+    # Each statement names its columns as the list does.
+    statement = shadow.INSERT if table == "shadow_predictions" else prediction_log.INSERT
+    assert f"INTO {table} ({', '.join(columns)})" in statement

@@ -60,7 +60,9 @@ def test_model_details_come_from_the_registry(client, registered):
     assert penguins["production_version"] == "1"
     assert [v["version"] for v in penguins["versions"]] == ["2", "1"]
     assert "production" in penguins["versions"][1]["aliases"]
-    assert penguins["loaded_versions"] == ["1"]
+    # Production, and the challenger (kept loaded for shadow scoring) when another test aliased one.
+    challenger = [penguins["aliases"]["challenger"]] if "challenger" in penguins["aliases"] else []
+    assert penguins["loaded_versions"] == ["1", *challenger]
 
 
 def test_openapi_publishes_the_served_models_row_schemas_and_examples(client, registered):

@@ -13,16 +13,14 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import monitoring_db, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from specs import COVER_ROW, PENGUIN_ROW
 from sqlalchemy import bindparam, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 pytestmark = pytest.mark.mlflow
@@ -37,31 +35,8 @@ BATCH_ID = "client'batch%s\\1"
 @pytest.fixture
 def predictions_db():
     """A fresh database with the predictions table, and a URL of a user that may only insert into it."""
-    url = os.environ.get("TEST_MYSQL_URL")
-    if not url:
-        pytest.skip("TEST_MYSQL_URL is not set (scripts/test.sh sets it)")
-    # Pre-ping: the restart test stops MySQL under these pools.
-    admin = create_engine(url, pool_pre_ping=True)
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    writer = f"w_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-        conn.execute(text(f"USE `{name}`"))
-        # The statements airflow makes the table with (the golden file), so these tests write to its schema.
-        for statement in PREDICTIONS["ddl"]:
-            conn.execute(text(statement))
-        conn.execute(text(f"CREATE USER '{writer}'@'%' IDENTIFIED BY 'pw-{writer}'"))
-        conn.execute(text(f"GRANT INSERT ON `{name}`.`predictions` TO '{writer}'@'%'"))
-    reader = create_engine(make_url(url).set(database=name), pool_pre_ping=True)
-    writer_url = make_url(url).set(database=name, username=writer, password=f"pw-{writer}").render_as_string(hide_password=False)
-    try:
-        yield writer_url, reader
-    finally:
-        reader.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            conn.execute(text(f"DROP USER IF EXISTS '{writer}'@'%'"))
-        admin.dispose()
+    with monitoring_db("predictions") as made:
+        yield made
 
 
 @pytest.fixture

@@ -170,6 +170,26 @@ def test_other_aliases_and_their_removal_are_recorded_and_followed(replicas, mod
     assert moves(receiver, name)[:2] == [("challenger", "2", None, "webhook"), ("challenger", None, "2", "webhook")]
 
 
+def test_a_challenger_moved_by_webhook_is_loaded_for_shadow_scoring_by_every_replica_and_dropped_with_its_alias(replicas, model):
+    name, client = model
+    receiver, other = replicas(2)
+
+    def challengers() -> list:
+        return [app.get(f"/models/{name}/shadow").json()["challenger_version"] for app in (receiver, other)]
+
+    assert challengers() == [None, None]
+    client.set_registered_model_alias(name, "challenger", "2")
+    moved = time.monotonic()
+    assert hook(receiver, name, "2", alias="challenger").json()["status"] == "reloading"
+    # The poll is a minute away: the hook (and the other replica's watch of the history) loads it.
+    wait_until(lambda: challengers() == ["2", "2"], timeout=10, interval=0.05, message="the challenger on both replicas")
+    assert time.monotonic() - moved < 5
+    assert served(receiver, name) == served(other, name) == "1"  # production untouched
+    client.delete_registered_model_alias(name, "challenger")
+    hook(receiver, name, None, alias="challenger")
+    wait_until(lambda: challengers() == [None, None], timeout=10, interval=0.05, message="no challenger on either replica")
+
+
 def test_rollback_puts_the_alias_back_and_every_replica_follows_without_a_hook(replicas, model, history_db, mlflow_uri):
     name, client = model
     first, second = replicas(2)

@@ -53,7 +53,12 @@ def main() -> int:
                 exc.orig,
             )
             return 0
-        log.info("tables: %s may insert into predictions; %s may select %s", writer, reader, ", ".join(t.name for t in MONITORING_TABLES))
+        log.info(
+            "tables: %s may insert into predictions and shadow_predictions; %s may select %s",
+            writer,
+            reader,
+            ", ".join(t.name for t in MONITORING_TABLES),
+        )
     finally:
         engine.dispose()
     return 0

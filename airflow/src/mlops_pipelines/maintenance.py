@@ -6,8 +6,9 @@
   their logged models: MLflow's own soft delete. Their artifacts leave MinIO
   when `mlflow gc` runs in the mlflow container (README: "Retention"), which
   alone holds the MLflow database password.
-- The predictions table: rows older than PREDICTIONS_KEEP_DAYS, in small
-  chunks, each its own transaction, so inserts go on meanwhile.
+- The predictions and shadow_predictions tables: rows older than
+  PREDICTIONS_KEEP_DAYS, in small chunks, each its own transaction, so inserts
+  go on meanwhile.
 - Airflow's task log files older than AIRFLOW_LOGS_KEEP_DAYS (its metadata
   rows: `airflow db clean`, run by the DAG).
 
@@ -37,6 +38,9 @@ from mlops_pipelines.mlflow_names import ROLE_CANDIDATE, ROLE_PARENT, TAG_DAG_ID
 log = logging.getLogger(__name__)
 
 PREDICTIONS_TABLE = "predictions"
+# The served predictions' tables, kept for the same window: production's, and the challenger's
+# scored in shadow on them (inference.shadow), each row of which names one of production's.
+PREDICTION_TABLES = (PREDICTIONS_TABLE, "shadow_predictions")
 # Runs the training DAGs make; other runs in the server (people's own) are left alone.
 TRAINING_ROLES = (ROLE_PARENT, ROLE_CANDIDATE)
 
@@ -205,19 +209,21 @@ def prune_runs(
     return deleted
 
 
-def prune_predictions(engine: Engine, keep_days: float, chunk: int = 5000, now: datetime | None = None) -> int:
-    """Delete rows of the predictions table older than `keep_days`, `chunk` rows per transaction.
+def prune_predictions(
+    engine: Engine, keep_days: float, chunk: int = 5000, now: datetime | None = None, table: str = PREDICTIONS_TABLE
+) -> int:
+    """Delete rows of a predictions table (`table`, one of PREDICTION_TABLES) older than `keep_days`, `chunk` rows per transaction.
 
     Oldest first by id (the primary key: old rows are the low ids, so each
     chunk is found without a scan), so the lock each DELETE takes is small and
     short and the service's inserts go on. No table yet: nothing to do.
     """
-    if not inspect(engine).has_table(PREDICTIONS_TABLE):
-        log.info("predictions: no %s table in this database yet, nothing to delete", PREDICTIONS_TABLE)
+    if not inspect(engine).has_table(table):
+        log.info("%s: no such table in this database yet, nothing to delete", table)
         return 0
     # predicted_at is stored in UTC without a zone.
     cutoff = ((now or datetime.now(UTC)) - timedelta(days=keep_days)).astimezone(UTC).replace(tzinfo=None)
-    statement = text(f"DELETE FROM {PREDICTIONS_TABLE} WHERE predicted_at < :cutoff ORDER BY id LIMIT :chunk")
+    statement = text(f"DELETE FROM {table} WHERE predicted_at < :cutoff ORDER BY id LIMIT :chunk")
     total, chunks = 0, 0
     while True:
         with engine.begin() as conn:
@@ -226,7 +232,7 @@ def prune_predictions(engine: Engine, keep_days: float, chunk: int = 5000, now: 
         chunks += 1
         if count < chunk:
             break
-    log.info("predictions: deleted %d rows older than %s (%s days) in %d chunks of at most %d", total, cutoff, keep_days, chunks, chunk)
+    log.info("%s: deleted %d rows older than %s (%s days) in %d chunks of at most %d", table, total, cutoff, keep_days, chunks, chunk)
     return total
 
 

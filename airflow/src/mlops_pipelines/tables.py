@@ -122,24 +122,37 @@ REJECTED = {c.name: _rejected_table(c) for c in (PENGUINS, COVERTYPE)}
 # has one writer; the ui reads them all with a user that may only select them.
 
 
+def _served_row_columns() -> list[Column]:
+    """Which served row a prediction is of: its request, its place in it, when, where and by which model."""
+    return [
+        # X-Request-ID if the caller gave one, else generated; with row_index the row's
+        # identity, so a retried flush (INSERT IGNORE) writes nothing twice.
+        Column("request_id", String(64), nullable=False),
+        Column("row_index", Integer, nullable=False),
+        # UTC, to the millisecond: many predictions share a second.
+        Column("predicted_at", DateTime().with_variant(MYSQL_DATETIME(fsp=3), "mysql", "mariadb"), nullable=False),
+        Column("dataset", String(32), nullable=False),
+        Column("route", String(64), nullable=False),
+        Column("model_name", String(255), nullable=False),
+    ]
+
+
+def _prediction_columns() -> list[Column]:
+    return [
+        Column("prediction", String(64), nullable=False),
+        Column("confidence", Float, nullable=False),
+        Column("probabilities", Text, nullable=False),  # {class: probability}, JSON
+    ]
+
+
 PREDICTIONS = Table(
     "predictions",
     metadata,
     _id_column(),
-    # X-Request-ID if the caller gave one, else generated; with row_index the row's
-    # identity, so a retried flush (INSERT IGNORE) writes nothing twice.
-    Column("request_id", String(64), nullable=False),
-    Column("row_index", Integer, nullable=False),
-    # UTC, to the millisecond: many predictions share a second.
-    Column("predicted_at", DateTime().with_variant(MYSQL_DATETIME(fsp=3), "mysql", "mariadb"), nullable=False),
-    Column("dataset", String(32), nullable=False),
-    Column("route", String(64), nullable=False),
-    Column("model_name", String(255), nullable=False),
+    *_served_row_columns(),
     Column("model_version", String(32), nullable=False),
     Column("features", Text, nullable=False),  # the input row, a JSON object
-    Column("prediction", String(64), nullable=False),
-    Column("confidence", Float, nullable=False),
-    Column("probabilities", Text, nullable=False),  # {class: probability}, JSON
+    *_prediction_columns(),
     Column("latency_ms", Float, nullable=False),  # the request's model time
     UniqueConstraint("request_id", "row_index", name="uq_predictions_request_row"),
     Index("ix_predictions_dataset_time", "dataset", "predicted_at"),
@@ -328,6 +341,27 @@ CHALLENGER_COMPARISON = Table(
     mysql_charset="utf8mb4",
 )
 
+# The challenger scored in shadow on production's live traffic (inference.shadow): per row,
+# its prediction next to production's. Production's rows stay in `predictions` alone (its
+# unique key and every count of served predictions take them as production's).
+SHADOW_PREDICTIONS = Table(
+    "shadow_predictions",
+    metadata,
+    _id_column(),
+    # Production's row in `predictions` (request_id, row_index).
+    *_served_row_columns(),
+    Column("production_version", String(32), nullable=False),
+    Column("challenger_version", String(32), nullable=False),
+    *_prediction_columns(),  # the challenger's
+    Column("production_prediction", String(64), nullable=False),
+    Column("agree", Boolean, nullable=False),
+    Column("actual", String(64), nullable=True),  # the true class when the caller sent it
+    # A retried flush writes nothing twice; a row is scored once per challenger.
+    UniqueConstraint("request_id", "row_index", "challenger_version", name="uq_shadow_predictions_request_row"),
+    Index("ix_shadow_predictions_challenger_time", "model_name", "challenger_version", "predicted_at"),
+    mysql_charset="utf8mb4",
+)
+
 # Every monitoring table: the ui's reader may select these and nothing else.
 MONITORING_TABLES: list[Table] = [
     PREDICTIONS,
@@ -339,6 +373,7 @@ MONITORING_TABLES: list[Table] = [
     CHALLENGER_BATCHES,
     CHALLENGER_ROWS,
     CHALLENGER_COMPARISON,
+    SHADOW_PREDICTIONS,
 ]
 
 
@@ -387,7 +422,7 @@ def _quoted_user(engine: Engine, user: str) -> str:
 
 def grant_monitoring(engine: Engine, writer: str, reader: str) -> list[str]:
     """Table-level rights on the monitoring tables: `reader` may only select; `writer` (inference) may only
-    insert predictions, and insert and read alias moves (their history is how its replicas follow each other).
+    insert predictions and shadow predictions, and insert and read alias moves (their history is how its replicas follow each other).
 
     MySQL refuses a table-level grant on a table that does not exist, hence after
     `create_tables`. GRANT is idempotent. The engine's user needs GRANT OPTION on the database.
@@ -395,6 +430,7 @@ def grant_monitoring(engine: Engine, writer: str, reader: str) -> list[str]:
     preparer = engine.dialect.identifier_preparer
     statements = [
         f"GRANT INSERT ON {preparer.quote(PREDICTIONS.name)} TO {_quoted_user(engine, writer)}",
+        f"GRANT INSERT ON {preparer.quote(SHADOW_PREDICTIONS.name)} TO {_quoted_user(engine, writer)}",
         f"GRANT SELECT, INSERT ON {preparer.quote(ALIAS_MOVES.name)} TO {_quoted_user(engine, writer)}",
     ]
     statements += [f"GRANT SELECT ON {preparer.quote(t.name)} TO {_quoted_user(engine, reader)}" for t in MONITORING_TABLES]

@@ -42,15 +42,16 @@ async def _payload(request: Request) -> Any:
 async def predict_original(request: Request) -> JSONResponse:
     serving, choice = serving_of(request), choice_of(request)
     payload = await _payload(request)
-    record = serving.recorder(request)
     if shapes.is_features_body(payload):
         model = await resolve_model(serving.store, serving.settings.covertype_model, choice)
         row, actual = shapes.features_row(payload, model.spec)
+        # The true class the client echoes: the challenger's shadow scoring counts both versions right or wrong with it.
+        record = serving.recorder(request, choice, actual)
         [prediction] = predict(model, [row], serving.metrics, describe=shapes.features_problems(model.spec), record=record)
         return Json(shapes.covertype_answer(prediction, model.name, model.version, actual))
     model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
     row = shapes.check_penguin_body(payload, model.spec)
-    [prediction] = predict(model, [row], serving.metrics, record=record)
+    [prediction] = predict(model, [row], serving.metrics, record=serving.recorder(request, choice))
     return Json(shapes.penguin_answer(prediction, model.name, model.version))
 
 
@@ -65,7 +66,7 @@ async def predict_penguins(request: Request) -> JSONResponse:
     serving, choice = serving_of(request), choice_of(request)
     rows = shapes.penguin_rows(await _payload(request))
     model = await resolve_model(serving.store, serving.settings.penguins_model, choice)
-    predictions = predict(model, rows, serving.metrics, ("body", "penguins"), record=serving.recorder(request))
+    predictions = predict(model, rows, serving.metrics, ("body", "penguins"), record=serving.recorder(request, choice))
     return Json(
         {
             "model": model.name,

@@ -35,7 +35,7 @@ async def _answer(name: str, request: Request) -> JSONResponse:
         raise ApiError(422, [item(("body",), "Input should be a valid dictionary", "dict_type")])
     rows, batch = rows_of(payload, serving.settings.max_batch_rows)
     model = await resolve_model(serving.store, name, choice)
-    predictions = predict(model, rows, serving.metrics, ("body", "rows") if batch else None, record=serving.recorder(request))
+    predictions = predict(model, rows, serving.metrics, ("body", "rows") if batch else None, record=serving.recorder(request, choice))
     # Built by hand and not re-validated: the hot path (response_model documents it).
     return Json({"model": model.name, "version": model.version, "predictions": predictions})
 

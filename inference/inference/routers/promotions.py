@@ -115,7 +115,8 @@ async def mlflow_webhook(request: Request, serving: ServingDep) -> dict[str, Any
         except Exception as exc:
             log.warning("%s: could not record the move of %s in the history: %s", name, alias, exc)
     store.forget_alias(name, alias)
-    if alias == settings.production_alias:
+    # A check of production resolves the challenger too (kept loaded for shadow scoring).
+    if alias == settings.production_alias or (alias == settings.challenger_alias and settings.shadow == "on"):
         background(request, asyncio.to_thread(store.refresh_model, name, "webhook"))
     return {"status": "reloading", "model": name, "alias": alias, "version": version, "recorded": recorded}
 

@@ -8,8 +8,8 @@ pass others). Four tasks, each logging what it deleted (mlops_pipelines.maintena
 - prune_runs: training runs older than RUNS_KEEP_DAYS whose model is not
   registered, and their logged models (MLflow soft delete; `scripts/retention.sh`
   runs `mlflow gc` in the mlflow container to remove their artifacts).
-- prune_predictions: rows of the predictions table older than
-  PREDICTIONS_KEEP_DAYS, in chunks of PREDICTIONS_DELETE_CHUNK rows.
+- prune_predictions: rows of the predictions and shadow_predictions tables
+  older than PREDICTIONS_KEEP_DAYS, in chunks of PREDICTIONS_DELETE_CHUNK rows.
 - prune_task_logs: Airflow task log files older than AIRFLOW_LOGS_KEEP_DAYS
   (the metadata rows: `airflow db clean`, also in `scripts/retention.sh`).
 """
@@ -82,10 +82,11 @@ def build_maintenance_dag():
 
         @task
         def prune_predictions() -> int:
-            from mlops_pipelines.maintenance import prune_predictions
+            from mlops_pipelines.maintenance import PREDICTION_TABLES, prune_predictions
             from mlops_pipelines.orchestration.resources import data_engine
 
-            return prune_predictions(data_engine(), param("predictions_keep_days"), settings().predictions_delete_chunk)
+            engine, keep_days, chunk = data_engine(), param("predictions_keep_days"), settings().predictions_delete_chunk
+            return sum(prune_predictions(engine, keep_days, chunk, table=table) for table in PREDICTION_TABLES)
 
         @task
         def prune_task_logs() -> int:
