@@ -131,7 +131,7 @@ class ModelStore:
         if version is None or (production is not None and production.version == version):
             if current is not None:
                 log.info("%s: no challenger to score in shadow any more (version %s left it)", name, current.version)
-                self.challenger = {k: v for k, v in self.challenger.items() if k != name}
+                self._drop_challenger(name)
             self._challenger_failed.pop(name, None)
             return
         if current is not None and current.version == version:
@@ -143,12 +143,15 @@ class ModelStore:
             if self._challenger_failed.get(name) != version:
                 self._challenger_failed[name] = version
                 log.warning("%s: challenger version %s failed to load; production serves on, unscored in shadow: %s", name, version, exc)
-            if current is not None:
-                self.challenger = {k: v for k, v in self.challenger.items() if k != name}
+            self._drop_challenger(name)
             return
         self._challenger_failed.pop(name, None)
         self.challenger = {**self.challenger, name: loaded}
         log.info("%s: challenger version %s loaded; scoring it in shadow on production's traffic", name, version)
+
+    def _drop_challenger(self, name: str) -> None:
+        # Replaced whole, as production is: the shadow worker may be reading the old dict.
+        self.challenger = {k: v for k, v in self.challenger.items() if k != name}
 
     def _set_status(self, name: str, state: str, detail: str) -> None:
         if state != "ready" and self.status.get(name, {}).get("detail") != detail:
