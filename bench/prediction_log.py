@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = json.loads((ROOT / "contract" / "monitoring-tables.json").read_text())
 
 
-def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a bench that loads two inference processes against each other (this one, shadow.py)."""
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
     parser.add_argument("--penguins-model", default="penguins-classifier")
     parser.add_argument("--covertype-model", default="covertype-classifier")
@@ -48,12 +48,21 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--only", default="", help="only the cases whose label contains this, e.g. '100 rows'")
     parser.add_argument("--python", default=str(ROOT / ".venv/inference/bin/python"), help="python of the inference venv")
+
+
+def parsed(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     return args
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_load_arguments(parser)
+    parser.add_argument("--only", default="", help="only the cases whose label contains this, e.g. '100 rows'")
+    return parsed(parser)
 
 
 def scratch_database(admin_url: str, tables: tuple[str, ...] = ("predictions",)) -> tuple[str, str, Any]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 import urllib.request
@@ -35,7 +34,7 @@ from typing import Any
 
 # Run as a script, bench/ is on the import path.
 from inference_vs_mlflow_serve import example_rows, post, production_version
-from prediction_log import drop_scratch_database, measure_alternating, scratch_database, start_modes
+from prediction_log import add_load_arguments, drop_scratch_database, measure_alternating, parsed, scratch_database, start_modes
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUES = ("inference_shadow_queue_rows", "shadow_log_queue_rows", "prediction_log_queue_rows")
@@ -43,21 +42,9 @@ QUEUES = ("inference_shadow_queue_rows", "shadow_log_queue_rows", "prediction_lo
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
+    add_load_arguments(parser)
     parser.add_argument("--setup", action="store_true", help="register a fresh model pair (production v1, challenger v2) per dataset")
-    parser.add_argument("--penguins-model", default="penguins-classifier")
-    parser.add_argument("--covertype-model", default="covertype-classifier")
-    parser.add_argument(
-        "--mysql-url", default=os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root:change-me-mysql-root@127.0.0.1:3306/")
-    )
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--python", default=str(ROOT / ".venv/inference/bin/python"), help="python of the inference venv")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install wrk")
-    return args
+    return parsed(parser)
 
 
 def register_pair(tracking_uri: str) -> dict[str, str]:
