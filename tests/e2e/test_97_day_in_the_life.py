@@ -2,7 +2,8 @@
 drifts, then ends), covertype_ingest runs for every batch as its schedule would, the monitor scores each
 batch and retrains on its reasons, one open question at a time. Nothing fails, every trigger has a reason
 and a fate, the versions it registers are bounded by its triggers, production moves only on evidence,
-and the UI's Monitoring tab shows every scored batch.
+the version trained after the group's shift in elevation beats production, trained before it, on the
+rows neither has seen (`promote`), and the UI's Monitoring tab shows every scored batch.
 
 scripts/test.sh serves group 6 in elevation order with a 1-second interval (no other test reads it), so
 each run fetches the group's next batch, as a 5-minute schedule would with the defaults.
@@ -146,3 +147,7 @@ def test_a_whole_group_through_the_monitoring_loop(stack, airflow, registry, dat
             "minutes": round(minutes, 1),
         },
     )
+    # Recorded first, then held to it. Production was trained before the group's shift in elevation; the
+    # version the day's first trigger trained saw the shift's first batches. Paired on the later batches'
+    # rows neither trained on, the evidence says promote.
+    assert compared and compared[0]["version"] == new[0] and compared[0]["recommendation"] == "promote", compared
