@@ -37,7 +37,7 @@ def test_a_mysql_that_never_answers_costs_the_shutdown_one_batch_of_timeouts_and
     for i in range(50):
         log.record(f"r{i}", "/predict/penguins", MODEL, [{"island": "Biscoe"}] * 3, [PREDICTION] * 3, 0.001)  # type: ignore[arg-type]
     assert time.perf_counter() - started < 0.5  # the request path only queues
-    assert log.queued_rows == 150
+    # The writer may already have taken a first batch (10 rows wait after 4 requests): the counts below say where every row went.
     stopping = time.perf_counter()
     log.stop()
     silent.close()
