@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
 
 def add_routes(app: FastAPI, router: APIRouter, dependencies: list[Any] | None = None) -> None:
-    """The router's routes as the app's own, as `@app.post(...)` would make them.
+    """The router's routes as the app's own, as `@app.post(...)` would make them, of the router's route class.
 
     Not `include_router`: FastAPI matches an included router's routes through a wrapper
     per router, and the chosen router's twice; that was a fifth of a one-row
@@ -135,7 +135,7 @@ def add_routes(app: FastAPI, router: APIRouter, dependencies: list[Any] | None =
     """
     for route in router.routes:
         assert isinstance(route, APIRoute), route
-        app.add_api_route(
+        app.router.add_api_route(
             route.path,
             route.endpoint,
             methods=sorted(route.methods or ()),
@@ -148,6 +148,7 @@ def add_routes(app: FastAPI, router: APIRouter, dependencies: list[Any] | None =
             openapi_extra=route.openapi_extra,
             response_class=route.response_class,
             name=route.name,
+            route_class_override=type(route),
         )
 
 
