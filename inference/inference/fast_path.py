@@ -16,8 +16,9 @@ One row (what most requests send) goes through the same steps in plain Python
 (`CompiledPipeline.probabilities`): numpy's per-call cost, a microsecond or more per
 operation on arrays of one row, was most of the compiled path's time. A logistic
 regression's scores are sums over the row's non-zero features, a forest's trees are
-walked from lists of their nodes (about twice the trees' own memory) and their leaves'
-values summed in one numpy call. Any other classifier gets the row as a one-row array.
+walked from lists of their nodes and their leaves' values summed in one numpy call
+(the lists and the values' copy: 23 MB beside the trees' own 19 MB for a 50-tree
+forest of 166,000 nodes). Any other classifier gets the row as a one-row array.
 
 Extended rather than replaced by a converter (skl2onnx + ONNX Runtime): the
 compiled path covers every step the training DAGs use with no new dependency,
