@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inference.errors import ApiError, item
@@ -30,17 +30,15 @@ def key_is_valid(given: str, keys: list[str]) -> bool:
     return bool(sum(secrets.compare_digest(given.encode(), key.encode()) for key in keys))
 
 
-def api_key_check(api_keys: str) -> list[Any]:
-    """The dependencies the predict routers get: the key check when keys are set, none otherwise.
+class ApiKeyCheck:
+    """The key check: a FastAPI dependency (the bearer scheme documented in OpenAPI), and
+    `of_request` for the routes FastAPI does not resolve dependencies for (inference.deps.PlainRoute)."""
 
-    Decided once when the app is made, so an open service (the default) pays nothing per request.
-    """
-    keys = parse_keys(api_keys)
-    if not keys:
-        return []
+    def __init__(self, keys: list[str]):
+        self.keys = keys
 
-    async def require_api_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-        if credentials is None or not key_is_valid(credentials.credentials, keys):
+    async def __call__(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if credentials is None or not key_is_valid(credentials.credentials, self.keys):
             raise ApiError(
                 401,
                 [
@@ -53,4 +51,14 @@ def api_key_check(api_keys: str) -> list[Any]:
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
-    return [Depends(require_api_key)]
+    async def of_request(self, request: Request) -> None:
+        await self(await bearer(request))
+
+
+def api_key_check(api_keys: str) -> list[Any]:
+    """The dependencies the predict routers get: the key check when keys are set, none otherwise.
+
+    Decided once when the app is made, so an open service (the default) pays nothing per request.
+    """
+    keys = parse_keys(api_keys)
+    return [Depends(ApiKeyCheck(keys))] if keys else []

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 
 from inference import errors
 from inference.api_keys import api_key_check
-from inference.deps import Serving
+from inference.deps import PlainRoute, Serving
 from inference.history import History
 from inference.metrics import Metrics, MetricsMiddleware
 from inference.model_store import ModelStore
@@ -108,6 +108,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # The original clients' routes before /predict/{dataset}, so that "batch" is not taken for a dataset.
     add_routes(app, original_clients.router, keyed)
     add_routes(app, predict.router, keyed)
+    # Documented in the order they were added; matched in another: one regular expression
+    # per route until one fits, and the predict routes (most of the traffic) were last,
+    # behind a dozen others (a tenth of a one-row prediction's time in process). The
+    # predict routes keep their order among themselves, FastAPI's documentation pages go last.
+    documented = list(app.routes)
+    app.router.routes.sort(key=lambda route: 0 if isinstance(route, PlainRoute) else 1 if isinstance(route, APIRoute) else 2)
 
     cached: dict[Any, dict[str, Any]] = {}
 
@@ -118,7 +124,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         key = tuple(sorted((name, model.version) for name, model in production.items()))
         if key not in cached:
             cached.clear()
-            base = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            base = get_openapi(title=app.title, version=app.version, description=app.description, routes=documented)
             cached[key] = with_row_schemas(base, production, settings)
         return cached[key]
 
@@ -127,7 +133,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
 
 def add_routes(app: FastAPI, router: APIRouter, dependencies: list[Any] | None = None) -> None:
-    """The router's routes as the app's own, as `@app.post(...)` would make them.
+    """The router's routes as the app's own, as `@app.post(...)` would make them, of the router's route class.
 
     Not `include_router`: FastAPI matches an included router's routes through a wrapper
     per router, and the chosen router's twice; that was a fifth of a one-row
@@ -135,7 +141,7 @@ def add_routes(app: FastAPI, router: APIRouter, dependencies: list[Any] | None =
     """
     for route in router.routes:
         assert isinstance(route, APIRoute), route
-        app.add_api_route(
+        app.router.add_api_route(
             route.path,
             route.endpoint,
             methods=sorted(route.methods or ()),
@@ -148,6 +154,7 @@ def add_routes(app: FastAPI, router: APIRouter, dependencies: list[Any] | None =
             openapi_extra=route.openapi_extra,
             response_class=route.response_class,
             name=route.name,
+            route_class_override=type(route),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -16,6 +17,21 @@ from inference.settings import Settings
 log = logging.getLogger(__name__)
 
 ALIAS_CACHE_SIZE = 256
+
+
+def settle_heap() -> None:
+    """Collect, then exempt what survives from later collections (gc.freeze).
+
+    A loaded model is hundreds of thousands of objects (a 50-tree forest and its compiled
+    path) that live as long as it serves; each full collection walked them all, a pause of
+    0.1-0.3 s on the event loop every few seconds under load, which made the p99 of a
+    one-row prediction a hundred times its p50. Called after a production or challenger
+    version is put in place (start-up included): one collection then, none of them later.
+    A frozen object dropped later is still freed by its reference count; only reference
+    cycles among such objects stay.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class NotServing(Exception):
@@ -105,6 +121,7 @@ class ModelStore:
         if current is not None:
             # Kept loaded: going back to it (a rollback) needs no download.
             self._keep_other(current)
+        settle_heap()
         log.info(
             "%s: now serving version %s (loaded in %.1fs, %s path)",
             name,
@@ -147,6 +164,7 @@ class ModelStore:
             return
         self._challenger_failed.pop(name, None)
         self.challenger = {**self.challenger, name: loaded}
+        settle_heap()
         log.info("%s: challenger version %s loaded; scoring it in shadow on production's traffic", name, version)
 
     def _drop_challenger(self, name: str) -> None:

@@ -58,13 +58,13 @@ def predict(
     errors = [e for i, row in enumerate(rows) for e in model.spec.check_row(row, i if batch else None)]
     if errors:
         raise ApiError(422, capped(describe(errors) if describe else problems(errors, batch_loc or ("body",))))
-    proba = model.predict_proba(rows)
+    proba = model.probabilities(rows)
     seconds = time.perf_counter() - started
     # Per model, computed once (inference.registry.LoadedModel): the answer is built from them.
     classes, keys, names = model.classes, model.class_keys, model.class_names
     counted = metrics.predicted(model.name, model.version, keys)
     out = []
-    for row_proba in proba.tolist():
+    for row_proba in proba:
         best = row_proba.index(max(row_proba))
         out.append(
             {"label": classes[best], "label_name": names[best], "confidence": row_proba[best], "probabilities": dict(zip(keys, row_proba))}

@@ -74,6 +74,12 @@ class LoadedModel:
             return self.compiled.predict_proba(rows)
         return self.pipeline.predict_proba(frame(rows, self.spec.names))
 
+    def probabilities(self, rows: list[dict[str, Any]]) -> list[list[float]]:
+        """`predict_proba(rows).tolist()`: one row through the compiled path's plain-Python steps."""
+        if self.compiled is not None:
+            return self.compiled.probabilities(rows)
+        return self.pipeline.predict_proba(frame(rows, self.spec.names)).tolist()
+
 
 def _configure_mlflow_client(settings: Settings) -> None:
     """This process's MLflow client settings: it talks to one server, registry included."""

@@ -48,9 +48,12 @@ def test_same_probabilities_as_the_pipeline(spec, engineered, kind):
     expected = model.predict_proba(frame(rows, names))
     got = compiled.predict_proba(rows)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    # Single rows too, as requests send them.
-    for row in rows[:20]:
-        np.testing.assert_allclose(compiled.predict_proba([row]), model.predict_proba(frame([row], names)), rtol=0, atol=1e-12)
+    # Single rows too, as requests send them: as arrays, and through the plain-Python steps.
+    for row in rows[:20] + rows[-2:]:
+        alone = model.predict_proba(frame([row], names))
+        np.testing.assert_allclose(compiled.predict_proba([row]), alone, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(compiled.probabilities([row]), alone, rtol=0, atol=1e-12)
+    assert compiled.probabilities(rows[:3]) == got[:3].tolist()
 
 
 def test_the_engineered_ratios_are_the_raw_fields_divided():

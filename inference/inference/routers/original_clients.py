@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from inference import original_clients as shapes
-from inference.deps import MISSING, ChoiceDep, ServingDep, choice_of, json_body, predict_openapi, resolve_model, serving_of
+from inference.deps import MISSING, ChoiceDep, PlainRoute, ServingDep, choice_of, json_body, predict_openapi, resolve_model, serving_of
 from inference.errors import unavailable
 from inference.fastjson import Json
 from inference.predictions import predict
@@ -17,7 +17,7 @@ from inference.routers.predict import PREDICT_RESPONSES
 from inference.schemas import CovertypePrediction, ErrorResponse, ModelInfo, PenguinBatchResponse, PenguinPrediction
 
 # The predict routes; the app adds the API-key check when keys are set (inference.api_keys).
-router = APIRouter(tags=["original clients"])
+router = APIRouter(tags=["original clients"], route_class=PlainRoute)
 # /model/info, open like /models.
 info_router = APIRouter(tags=["original clients"])
 

@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from inference.deps import MISSING, choice_of, json_body, predict_openapi, resolve_model, serving_of
+from inference.deps import MISSING, PlainRoute, choice_of, json_body, predict_openapi, resolve_model, serving_of
 from inference.errors import ApiError, item, not_found
 from inference.fastjson import Json
 from inference.predictions import predict, rows_of
 from inference.schemas import ErrorResponse, PredictResponse
 
 # Every route here predicts: the app adds the API-key check when keys are set (inference.api_keys).
-router = APIRouter(tags=["predict"])
+router = APIRouter(tags=["predict"], route_class=PlainRoute)
 
 # The body's precise schema and examples come from the served models (inference.openapi).
 BODY = 'One row (an object of raw features) or a batch: {"rows": [row, ...]}'
