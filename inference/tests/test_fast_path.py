@@ -121,3 +121,41 @@ def test_the_calibrated_svm_shortcut_matches_scikit_learn(ensemble, classes):
     y = (X[:, 0] > 0).astype(int) + ((X[:, 1] > 0.5).astype(int) if classes == 3 else 0)
     model = CalibratedClassifierCV(SVC(random_state=0), method="sigmoid", ensemble=ensemble, cv=3).fit(X, y)
     np.testing.assert_allclose(_calibrated_svm_proba(model, X), model.predict_proba(X), rtol=0, atol=1e-12)
+
+
+def test_a_forest_row_on_the_thresholds_goes_where_the_trees_send_it():
+    """One row walked in Python equals the trees' own `predict` at and next to every threshold.
+
+    The trees compare float32 values: a float64 value equal to a threshold (a midpoint between
+    two float32 values) rounds to one side of it, and the walk must round it the same way.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    from inference.fast_path import _forest_proba, _ForestRow
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 4)) * [1.0, 1e3, 1e-3, 7.0]
+    y = (X[:, 0] + X[:, 1] / 1e3 > 0).astype(int) + (X[:, 3] > 3).astype(int)
+    forest = RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0).fit(X, y)
+    row = _ForestRow(forest)
+    base = X[0].tolist()
+    candidates = []
+    for estimator in forest.estimators_:
+        tree = estimator.tree_
+        for feature, threshold in zip(tree.feature, tree.threshold):
+            if feature < 0:
+                continue
+            single = np.float32(threshold)
+            for value in (
+                threshold,
+                np.nextafter(threshold, -np.inf),
+                np.nextafter(threshold, np.inf),
+                single,
+                np.nextafter(single, np.float32(-np.inf)),
+                np.nextafter(single, np.float32(np.inf)),
+            ):
+                x = list(base)
+                x[feature] = float(value)
+                candidates.append(x)
+    batch = _forest_proba(forest, np.array(candidates))
+    assert [row(x) for x in candidates] == batch.tolist()
