@@ -16,7 +16,9 @@ case is loaded for `--seconds` on one process and then the other (which goes fir
 alternates by round); after each measurement the bench waits for that process's
 queues (shadow scoring, shadow log, prediction log) to empty, so one's work does not
 land in the other's time. Prints req/s, p50/p99 and CPU per request per case and mode,
-the on/off ratio, and the rows scored in shadow, dropped and written.
+the on/off ratio, and the rows scored in shadow, not scored (by reason) and written.
+`--max-rows-per-second 0` scores every row (the shipped limit leaves most of a busy
+route's rows unscored, and is what bounds the cost).
 Needs wrk and the inference venv (`.venv/inference`, its dev requirements included).
 """
 
@@ -44,6 +46,11 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_load_arguments(parser)
     parser.add_argument("--setup", action="store_true", help="register a fresh model pair (production v1, challenger v2) per dataset")
+    parser.add_argument(
+        "--max-rows-per-second",
+        type=float,
+        help="INFERENCE_SHADOW_MAX_ROWS_PER_SECOND of the process with shadow on (0: every row scored); default: the setting's own",
+    )
     return parsed(parser)
 
 
@@ -112,6 +119,8 @@ def main() -> None:
         "PREDICTION_LOG_DB_URL": writer_url,
     }
     modes = {"off": {"INFERENCE_SHADOW": "off"}, "on": {"INFERENCE_SHADOW": "on"}}
+    if args.max_rows_per_second is not None:
+        modes["on"]["INFERENCE_SHADOW_MAX_ROWS_PER_SECOND"] = str(args.max_rows_per_second)
     processes: list[Any] = []
     print(
         f"production {versions}, {args.rounds} rounds x {args.seconds}s per case and mode, c={args.connections}, "
@@ -149,7 +158,8 @@ def main() -> None:
         )
     print(f"\nshadow on / off over both cases (mean req/s): {total['on'] / total['off']:.3f}")
     dropped = {
-        reason: on.get(f'inference_shadow_dropped_rows_total{{reason="{reason}"}}', 0) for reason in ("queue_full", "rejected", "error")
+        reason: on.get(f'inference_shadow_dropped_rows_total{{reason="{reason}"}}', 0)
+        for reason in ("queue_full", "rate_limit", "rejected", "error")
     }
     unwritten = sum(on.get(f'shadow_predictions_dropped_total{{reason="{reason}"}}', 0) for reason in ("queue_full", "db_error"))
     print(

@@ -10,8 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 # Why a prediction was not recorded (predictions_dropped_total{reason}); sampled-out ones are not drops.
 DROP_REASONS = ("queue_full", "db_error")
 # Why a row production answered was not scored by the challenger (inference_shadow_dropped_rows_total{reason}):
-# the shadow queue had no room, the challenger's feature spec refuses the row, or its scoring failed.
-SHADOW_DROP_REASONS = ("queue_full", "rejected", "error")
+# the shadow queue had no room, more rows came than INFERENCE_SHADOW_MAX_ROWS_PER_SECOND, the challenger's
+# feature spec refuses the row, or its scoring failed.
+SHADOW_DROP_REASONS = ("queue_full", "rate_limit", "rejected", "error")
 
 
 class Metrics:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     shadow_sample: float = Field(1.0, ge=0.0, le=1.0)
     # Rows scored in one predict_proba call at most: many requests' rows go together.
     shadow_batch_rows: int = Field(500, ge=1)
+    # Rows a second scored at most, per process (0: no limit). Bounds what the challenger costs
+    # production whatever the traffic; rows over it are not scored (counted, rate_limit).
+    shadow_max_rows_per_second: float = Field(500.0, ge=0.0)
 
     # --- the prediction log (inference.prediction_log): every prediction into mlops_data.predictions.
     # Named as the compose file and .env.example name them: PREDICTION_LOG*, PREDICTIONS_DB_*.

@@ -4,7 +4,10 @@ After production answers a request for its production model (not one that chose 
 or alias), `Shadow.offer` appends the rows, production's predictions and the true class when
 the caller sent it (the Covertype client's `{"features": [...]}` body) to a bounded queue:
 O(1), no waiting; what does not fit is counted in
-inference_shadow_dropped_rows_total{reason="queue_full"}. A worker thread takes many requests'
+inference_shadow_dropped_rows_total{reason="queue_full"}, and what comes faster than
+INFERENCE_SHADOW_MAX_ROWS_PER_SECOND in reason="rate_limit" (the challenger's share of the
+process's CPU is bounded whatever the traffic: scoring every row of a busy one-row route
+cost production about a tenth of its throughput). A worker thread takes many requests'
 rows at a time and scores them with the challenger in one predict_proba call per model (a call
 per row would cost as much CPU as the request did). Rows the challenger's feature spec refuses
 are counted as reason="rejected". Per model and version pair it counts agreement with
@@ -128,6 +131,11 @@ class Shadow(BatchQueue):
         self.metrics = metrics
         self.shadow_log = shadow_log
         self.sample = settings.shadow_sample
+        # A token bucket of rows (the request path's alone): refilled at the rate, holding a
+        # second's worth; a request is scored while it holds any, however many rows it has.
+        self.rate = settings.shadow_max_rows_per_second
+        self._allowance, self._refilled = self.rate, time.monotonic()
+        self._over_rate = metrics.shadow_dropped.labels("rate_limit")
         # (model, production version, challenger version) -> totals; the worker writes, the route reads, under _lock.
         self._totals: dict[tuple[str, str, str], Totals] = {}
         # (model, challenger version) whose scoring failed: logged once each.
@@ -144,8 +152,25 @@ class Shadow(BatchQueue):
             return
         if self.sample < 1.0 and random.random() >= self.sample:
             return
+        if self.rate and not self._within_rate(len(rows)):
+            self._over_rate.inc(len(rows))
+            return
         job: Job = (request_id, time.time(), route, model, rows, predictions, actual)
         self.put(job, len(rows))
+
+    def _within_rate(self, rows: int) -> bool:
+        """Take a request's rows from the bucket; False (nothing taken) while it is empty.
+
+        A request may overdraw it: a batch larger than a second's worth is still scored, and
+        the requests after it wait until it is paid back, so the rate holds on average.
+        """
+        now = time.monotonic()
+        self._allowance = min(self.rate, self._allowance + (now - self._refilled) * self.rate)
+        self._refilled = now
+        if self._allowance <= 0:
+            return False
+        self._allowance -= rows
+        return True
 
     # --- the worker -------------------------------------------------------------
     def work(self) -> None:

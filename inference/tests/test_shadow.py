@@ -80,6 +80,43 @@ def test_a_request_that_does_not_fit_is_dropped_whole_and_counted():
     assert sample(metrics, "inference_shadow_queue_rows") == 5
 
 
+def test_rows_over_the_rate_are_not_scored_and_counted_and_a_large_batch_is_paid_back(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("inference.shadow.time.monotonic", lambda: clock[0])
+    shadow, metrics = shadow_of(Store(Model("1"), Model("2")), shadow_max_rows_per_second=10)
+    production = Model("1")
+
+    def offer(n: int) -> None:
+        shadow.offer("r", "/predict", production, [{"x": "1"}] * n, answers(*"1" * n))  # type: ignore[arg-type]
+
+    for _ in range(10):  # a second's worth, at once
+        offer(1)
+    offer(1)  # the bucket is empty
+    assert (shadow.queued_rows, sample(metrics, "inference_shadow_dropped_rows_total", reason="rate_limit")) == (10, 1)
+    clock[0] += 0.25  # 2.5 rows' worth: one 25-row batch is taken whole, leaving a debt of 22.5 rows
+    offer(25)
+    offer(1)
+    assert (shadow.queued_rows, sample(metrics, "inference_shadow_dropped_rows_total", reason="rate_limit")) == (35, 2)
+    clock[0] += 2.0  # 20 rows' worth: still 2.5 in debt
+    offer(1)
+    clock[0] += 0.5  # paid back, 2.5 to spare
+    offer(1)
+    assert (shadow.queued_rows, sample(metrics, "inference_shadow_dropped_rows_total", reason="rate_limit")) == (36, 3)
+    # Refilled to a second's worth at most, however long it was idle.
+    clock[0] += 3600
+    for _ in range(11):
+        offer(1)
+    assert (shadow.queued_rows, sample(metrics, "inference_shadow_dropped_rows_total", reason="rate_limit")) == (46, 4)
+
+
+def test_with_no_rate_limit_every_row_is_queued():
+    shadow, metrics = shadow_of(Store(Model("1"), Model("2")), shadow_max_rows_per_second=0)
+    for _ in range(1000):
+        shadow.offer("r", "/predict", Model("1"), [{"x": "1"}], answers("1"))  # type: ignore[arg-type]
+    assert shadow.queued_rows == 1000
+    assert sample(metrics, "inference_shadow_dropped_rows_total", reason="rate_limit") == 0
+
+
 def test_agreement_and_each_versions_accuracy_are_counted_from_one_batched_call():
     production, challenger, log = Model("1"), Model("2"), Log()
     shadow, metrics = shadow_of(Store(production, challenger), log)
