@@ -1,4 +1,4 @@
-"""The predictions table's size per million predictions, per dataset, on a real MySQL/MariaDB server.
+"""The prediction log's table (prediction_requests) size per million predictions, per dataset, on a real MySQL/MariaDB server.
 
     .venv/inference/bin/python bench/predictions_table_size.py \
         --mysql-url mysql+pymysql://root:<MYSQL_ROOT_PASSWORD>@127.0.0.1:3306/ --rows 250000
@@ -83,11 +83,11 @@ def measure(admin_url: str, dataset: str, rows: list[dict]) -> tuple[int, int, f
     try:
         with admin.begin() as conn:
             count = conn.execute(text(f"SELECT COUNT(*) FROM `{database}`.predictions")).scalar_one()
-            conn.execute(text(f"ANALYZE TABLE `{database}`.predictions"))
+            conn.execute(text(f"ANALYZE TABLE `{database}`.prediction_requests"))
             size, engine = conn.execute(
                 text(
                     "SELECT data_length + index_length, engine FROM information_schema.tables "
-                    "WHERE table_schema = :db AND table_name = 'predictions'"
+                    "WHERE table_schema = :db AND table_name = 'prediction_requests'"
                 ),
                 {"db": database},
             ).one()

@@ -36,7 +36,7 @@ from typing import Any
 
 # Run as a script, bench/ is on the import path.
 from inference_vs_mlflow_serve import example_rows, post, production_version
-from prediction_log import add_load_arguments, drop_scratch_database, measure_alternating, parsed, scratch_database, start_modes
+from prediction_log import PREDICTION_LOG, add_load_arguments, drop_scratch_database, measure_alternating, parsed, scratch_database, start_modes
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUES = ("inference_shadow_queue_rows", "shadow_log_queue_rows", "prediction_log_queue_rows")
@@ -107,7 +107,7 @@ def main() -> None:
     cover = example_rows(args.tracking_uri, f"models:/{args.covertype_model}/{versions[args.covertype_model]}")[0]
     penguins_route, cover_route = (f"/predict/{name.removesuffix('-classifier')}" for name in versions)
     cases = [("POST /predict/penguins (1 row)", penguins_route, penguins), ("POST /predict/covertype (1 row)", cover_route, cover)]
-    database, writer_url, admin = scratch_database(args.mysql_url, ("predictions", "shadow_predictions"))
+    database, writer_url, admin = scratch_database(args.mysql_url, (*PREDICTION_LOG, "shadow_predictions"))
     base_env = {
         **os.environ,
         "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",

@@ -167,12 +167,12 @@ def _assert_no_objects_under(prefix: str) -> None:
 # --- predictions ----------------------------------------------------------------
 
 PREDICTIONS_DDL = """
-CREATE TABLE predictions (
+CREATE TABLE prediction_requests (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     predicted_at DATETIME(3) NOT NULL,
     dataset VARCHAR(64) NOT NULL,
     model_version VARCHAR(32) NULL,
-    INDEX ix_predictions_dataset_predicted_at (dataset, predicted_at)
+    INDEX ix_prediction_requests_dataset_time (dataset, predicted_at)
 )
 """
 
@@ -184,7 +184,7 @@ def test_predictions_older_than_the_window_are_deleted_in_chunks(mysql_engine, c
         conn.execute(text(PREDICTIONS_DDL))
         rows = [{"at": (now - timedelta(days=40, minutes=i)).replace(tzinfo=None), "ds": "penguins"} for i in range(12)]
         rows += [{"at": (now - timedelta(days=29, hours=23)).replace(tzinfo=None), "ds": "covertype"} for _ in range(5)]
-        conn.execute(text("INSERT INTO predictions (predicted_at, dataset) VALUES (:at, :ds)"), rows)
+        conn.execute(text("INSERT INTO prediction_requests (predicted_at, dataset) VALUES (:at, :ds)"), rows)
 
     with caplog.at_level("INFO", logger="mlops_pipelines.maintenance"):
         deleted = maintenance.prune_predictions(mysql_engine, keep_days=30, chunk=5, now=now)
@@ -192,7 +192,7 @@ def test_predictions_older_than_the_window_are_deleted_in_chunks(mysql_engine, c
     assert deleted == 12
     assert "deleted 12 rows" in caplog.text and "in 3 chunks of at most 5" in caplog.text
     with mysql_engine.connect() as conn:
-        left = conn.execute(text("SELECT dataset, COUNT(*) FROM predictions GROUP BY dataset")).all()
+        left = conn.execute(text("SELECT dataset, COUNT(*) FROM prediction_requests GROUP BY dataset")).all()
     assert left == [("covertype", 5)]
 
 

@@ -98,10 +98,10 @@ class ShadowLog(TableWriter):
         super().__init__(settings, counters, engine)
         metrics.shadow_log_queue_rows.set_function(lambda: self._rows)
 
-    def document(self, batch: list[list[LogEntry]]) -> str:
+    def document(self, batch: list[list[LogEntry]]) -> tuple[str]:
         # An entry is a scored batch's requests.
         stamp = timestamps()
-        return encoded([(rid, stamp(at), *rest, rows) for entries in batch for rid, at, *rest, rows in entries])
+        return (encoded([(rid, stamp(at), *rest, rows) for entries in batch for rid, at, *rest, rows in entries]),)
 
 
 @dataclass

@@ -47,7 +47,7 @@ def test_every_golden_spec_is_read_whole(spec, row):
     assert set(schema["properties"]) == set(parsed.names)
 
 
-@pytest.mark.parametrize("table, columns", [("predictions", prediction_log.COLUMNS), ("shadow_predictions", shadow.COLUMNS)])
+@pytest.mark.parametrize("table, columns", [("prediction_requests", prediction_log.COLUMNS), ("shadow_predictions", shadow.COLUMNS)])
 def test_the_logs_write_every_column_of_their_table_but_its_id(table, columns):
     contract = [c["name"] for c in MONITORING[table]["columns"] if not c.get("autoincrement")]
     assert sorted(columns) == sorted(contract) and len(set(columns)) == len(columns)

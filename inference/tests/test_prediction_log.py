@@ -56,3 +56,37 @@ def test_a_request_that_does_not_fit_is_dropped_whole_and_counted():
     log.record("c", "/predict/penguins", MODEL, [{}], [PREDICTION], 0.001)  # type: ignore[arg-type]
     assert dropped(metrics, "queue_full") == 2
     assert log.queued_rows == 5
+
+
+def test_each_request_s_rows_are_cut_out_of_the_batch_by_their_offsets():
+    """The document INSERT reads: the requests' rows back to back, and per request where its own start and end."""
+    import base64
+    import json
+
+    import numpy as np
+
+    from inference.prediction_log import _document
+
+    features = [{"island": "Biscoe", "note": "ünïcode \"quoted\" ; '"}, {"island": "Dream", "bill_length_mm": None}]
+    answers = [
+        {"label": "Adelie", "confidence": np.float64(0.75), "probabilities": {"Adelie": 0.75, "Gentoo": 0.25}},
+        {"label": 3, "confidence": 0.5, "probabilities": {"3": 0.5, "4": float("nan")}},
+    ]
+    batch = [
+        ("r1", 1767323045.6785, "/predict/penguins", "penguins", "m", "1", features, answers, 0.002),
+        ("r2", 1767323046.25, "/predict", "covertype", "c", "7", features[:1], answers[:1], 0.001),
+    ]
+    all_rows, requests = _document(batch)  # type: ignore[arg-type]
+    joined, requests = base64.b64decode(all_rows), json.loads(base64.b64decode(requests))
+    assert [r[:8] for r in requests] == [
+        ["r1", "2026-01-02 03:04:05.678", "penguins", "/predict/penguins", "m", "1", 2.0, 2],
+        ["r2", "2026-01-02 03:04:06.250", "covertype", "/predict", "c", "7", 1.0, 1],
+    ]
+    # SUBSTRING(all_rows, start, length): 1-based, in bytes.
+    cut = [json.loads(joined[start - 1 : start - 1 + length]) for *_, start, length in requests]
+    assert cut[0] == [
+        [features[0], "Adelie", 0.75, {"Adelie": 0.75, "Gentoo": 0.25}],
+        [features[1], 3, 0.5, {"3": 0.5, "4": None}],  # NaN has no JSON: null
+    ]
+    assert cut[1] == [cut[0][0]]
+    assert requests[1][8] == 1 + len(joined) - requests[1][9]  # back to back, nothing after the last

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import monitoring_db, wait_until
+from conftest import PREDICTION_LOG, monitoring_db, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from specs import COVER_ROW, PENGUIN_ROW
 from sqlalchemy import bindparam, create_engine, text
@@ -34,8 +34,8 @@ BATCH_ID = "client'batch%s\\1"
 
 @pytest.fixture
 def predictions_db():
-    """A fresh database with the predictions table, and a URL of a user that may only insert into it."""
-    with monitoring_db("predictions") as made:
+    """A fresh database with the prediction log's table and view, and a URL of a user that may only insert into the table."""
+    with monitoring_db(*PREDICTION_LOG) as made:
         yield made
 
 

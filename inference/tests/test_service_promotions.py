@@ -34,7 +34,7 @@ SLOW_POLL = 60.0
 
 @pytest.fixture
 def history_db():
-    """A fresh database with the predictions and alias_moves tables, and a URL of a user with inference's rights."""
+    """A fresh database with the prediction log's table and view and alias_moves, and a URL of a user with inference's rights."""
     url = os.environ.get("TEST_MYSQL_URL")
     if not url:
         pytest.skip("TEST_MYSQL_URL is not set (scripts/test.sh sets it)")
@@ -43,12 +43,12 @@ def history_db():
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
         conn.execute(text(f"USE `{name}`"))
-        for table in ("predictions", "alias_moves"):
+        for table in ("prediction_requests", "predictions", "alias_moves"):
             for statement in CONTRACT["tables"][table]["ddl"]:
                 conn.execute(text(statement))
         conn.execute(text(f"CREATE USER '{writer}'@'%' IDENTIFIED BY 'pw-{writer}'"))
         # As mlops_pipelines.tables.grant_monitoring grants them.
-        conn.execute(text(f"GRANT INSERT ON `{name}`.`predictions` TO '{writer}'@'%'"))
+        conn.execute(text(f"GRANT INSERT ON `{name}`.`prediction_requests` TO '{writer}'@'%'"))
         conn.execute(text(f"GRANT SELECT, INSERT ON `{name}`.`alias_moves` TO '{writer}'@'%'"))
     writer_url = make_url(url).set(database=name, username=writer, password=f"pw-{writer}").render_as_string(hide_password=False)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import MONITORING_CONTRACT, log_version, monitoring_db, wait_until
+from conftest import MONITORING_CONTRACT, PREDICTION_LOG, log_version, monitoring_db, wait_until
 from models import synthetic
 from specs import COVERTYPE_SPEC, PENGUIN_ROW, PENGUINS_SPEC
 from sqlalchemy import text
@@ -40,7 +40,7 @@ def pair(mlflow_uri):
 
 @pytest.fixture
 def shadow_db():
-    with monitoring_db("predictions", "shadow_predictions") as made:
+    with monitoring_db(*PREDICTION_LOG, "shadow_predictions") as made:
         yield made
 
 
@@ -104,7 +104,7 @@ def test_the_challenger_scores_productions_traffic_in_shadow_until_its_alias_mov
     chosen_ids = {a.headers["X-Request-ID"] for a in chosen}
     assert not chosen_ids & {r["request_id"] for r in shadowed}
     # Production's rows stay in predictions alone; each shadow row points at one of them.
-    wait_until(lambda: len(query(reader, "SELECT id FROM predictions")) == 14, timeout=30, message="14 rows in predictions")
+    wait_until(lambda: len(query(reader, "SELECT request_id FROM predictions")) == 14, timeout=30, message="14 rows in predictions")
     logged = {(r["request_id"], r["row_index"]): r for r in query(reader, "SELECT * FROM predictions")}
     for row in shadowed:
         assert row["production_prediction"] == logged[(row["request_id"], row["row_index"])]["prediction"]

@@ -217,7 +217,7 @@ def test_a_challenger_that_fails_to_score_is_counted_logged_once_and_the_worker_
 def test_the_shadow_log_document_leaves_an_unknown_truth_out():
     log = ShadowLog(Settings(), Metrics())
     rows = [(0, "1", 0.8, '{"1":0.8}', "2", 0), (1, "3", 0.7, '{"3":0.7}', "3", 1, "3")]
-    document = log.document([[("r1", 1767323045.6785, "covertype", "/predict", NAME, "1", "2", rows)]])
+    (document,) = log.document([[("r1", 1767323045.6785, "covertype", "/predict", NAME, "1", "2", rows)]])
     assert json.loads(base64.b64decode(document)) == [
         ["r1", "2026-01-02 03:04:05.678", "covertype", "/predict", NAME, "1", "2", [list(rows[0]), list(rows[1])]]
     ]

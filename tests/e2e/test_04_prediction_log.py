@@ -1,4 +1,4 @@
-"""Every prediction is recorded: through the running stack into mlops_data.predictions, by users that may do only that."""
+"""Every prediction is recorded: through the running stack into mlops_data (read through the predictions view), by users that may do only that."""
 
 from __future__ import annotations
 
@@ -66,16 +66,18 @@ def test_the_monitoring_users_may_do_only_their_part(ready):
     writer = connect("PREDICTIONS_DB_USER", "predictions_writer", "PREDICTIONS_DB_PASSWORD", "change-me-predictions")
     reader = connect("MONITOR_DB_USER", "monitor_reader", "MONITOR_DB_PASSWORD", "change-me-monitor")
     try:
-        with pytest.raises(pymysql.err.OperationalError, match="denied"), writer.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM predictions")
+        for table in ("predictions", "prediction_requests"):
+            with pytest.raises(pymysql.err.OperationalError, match="denied"), writer.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM {table}")
         with pytest.raises(pymysql.err.OperationalError, match="denied"), writer.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM penguins_clean")
-        for table in ("predictions", "model_quality", "feature_drift", "retrain_triggers"):
+        for table in ("predictions", "prediction_requests", "model_quality", "feature_drift", "retrain_triggers"):
             assert scalar(reader, f"SELECT COUNT(*) FROM {table}") >= 0
         with pytest.raises(pymysql.err.OperationalError, match="denied"), reader.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM covertype_raw")
-        with pytest.raises(pymysql.err.OperationalError, match="denied"), reader.cursor() as cursor:
-            cursor.execute("DELETE FROM predictions")
+        for table in ("predictions", "prediction_requests"):
+            with pytest.raises(pymysql.err.OperationalError, match="denied"), reader.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table}")
     finally:
         writer.close()
         reader.close()

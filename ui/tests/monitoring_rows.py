@@ -9,29 +9,24 @@ from sqlalchemy import Engine, text
 
 
 def insert_predictions(engine: Engine, dataset: str, at: datetime, classes: list[str], request_id: str, model_version: str = "3") -> None:
-    """One request of len(classes) rows predicted at `at` (UTC, naive)."""
+    """One request of len(classes) rows predicted at `at` (UTC, naive), as inference logs it (a prediction_requests row)."""
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO predictions (request_id, row_index, predicted_at, dataset, route, model_name, model_version, "
-                "features, prediction, confidence, probabilities, latency_ms) VALUES "
-                "(:request_id, :row_index, :at, :dataset, :route, :model, :version, :features, :prediction, 0.9, :probs, 4.2)"
+                "INSERT INTO prediction_requests (request_id, first_row_index, n_rows, predicted_at, dataset, route, model_name, "
+                "model_version, latency_ms, row_predictions) VALUES "
+                "(:request_id, 0, :n_rows, :at, :dataset, :route, :model, :version, 4.2, :row_predictions)"
             ),
-            [
-                {
-                    "request_id": request_id,
-                    "row_index": i,
-                    "at": at,
-                    "dataset": dataset,
-                    "route": "/models/{name}/predict",
-                    "model": f"{dataset}-classifier",
-                    "version": model_version,
-                    "features": json.dumps({"x": i}),
-                    "prediction": label,
-                    "probs": json.dumps({label: 0.9}),
-                }
-                for i, label in enumerate(classes)
-            ],
+            {
+                "request_id": request_id,
+                "n_rows": len(classes),
+                "at": at,
+                "dataset": dataset,
+                "route": "/models/{name}/predict",
+                "model": f"{dataset}-classifier",
+                "version": model_version,
+                "row_predictions": json.dumps([[{"x": i}, label, 0.9, {label: 0.9}] for i, label in enumerate(classes)]),
+            },
         )
 
 

@@ -13,13 +13,15 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from mlops_pipelines.contracts import CONTRACTS, CONVENTIONS, FEATURE_SPEC_SCHEMA
-from mlops_pipelines.tables import MONITORING_TABLES
+from mlops_pipelines.tables import CREATE_PREDICTIONS_VIEW, MONITORING_TABLES, PREDICTION_REQUESTS, PREDICTIONS_COLUMNS, PREDICTIONS_VIEW
 
 
 def monitoring_contract() -> dict[str, Any]:
     """The monitoring tables as their readers and writers must see them (contract/monitoring-tables.json).
 
-    Types as MySQL spells them, so inference's and the ui's tests can hold their SQL to them.
+    Types as MySQL spells them, so inference's and the ui's tests can hold their SQL to them. A view
+    (`view_of` its table) is read like a table and written through its table; its `unique` is what
+    its table's key guarantees.
     """
     dialect = mysql.dialect()
     tables = {}
@@ -40,6 +42,14 @@ def monitoring_contract() -> dict[str, Any]:
             "ddl": [str(CreateTable(table).compile(dialect=dialect)).strip()]
             + [str(CreateIndex(index).compile(dialect=dialect)).strip() for index in sorted(table.indexes, key=lambda i: str(i.name))],
         }
+    # The view readers read the prediction log through: after its table, as its statement needs it.
+    tables[PREDICTIONS_VIEW] = {
+        "view_of": PREDICTION_REQUESTS.name,
+        "columns": [{"name": name, "type": kind, "nullable": False} for name, kind in PREDICTIONS_COLUMNS],
+        "unique": [["request_id", "row_index"]],
+        "indexes": [],
+        "ddl": [CREATE_PREDICTIONS_VIEW],
+    }
     return {"database": "DATA_DB_NAME (default mlops_data)", "tables": tables}
 
 

@@ -6,9 +6,9 @@
   their logged models: MLflow's own soft delete. Their artifacts leave MinIO
   when `mlflow gc` runs in the mlflow container (README: "Retention"), which
   alone holds the MLflow database password.
-- The predictions and shadow_predictions tables: rows older than
-  PREDICTIONS_KEEP_DAYS, in small chunks, each its own transaction, so inserts
-  go on meanwhile.
+- The prediction log (prediction_requests, a row per request) and
+  shadow_predictions: rows older than PREDICTIONS_KEEP_DAYS, in small chunks,
+  each its own transaction, so inserts go on meanwhile.
 - Airflow's task log files older than AIRFLOW_LOGS_KEEP_DAYS (its metadata
   rows: `airflow db clean`, run by the DAG).
 
@@ -34,13 +34,14 @@ from sqlalchemy.engine import Engine
 from mlflow import MlflowClient
 from mlops_pipelines.mlflow_helpers import quote
 from mlops_pipelines.mlflow_names import ROLE_CANDIDATE, ROLE_PARENT, TAG_DAG_ID, TAG_MODEL_ID, TAG_PARENT, TAG_ROLE
+from mlops_pipelines.tables import PREDICTION_REQUESTS, SHADOW_PREDICTIONS
 
 log = logging.getLogger(__name__)
 
-PREDICTIONS_TABLE = "predictions"
+PREDICTIONS_TABLE = PREDICTION_REQUESTS.name
 # The served predictions' tables, kept for the same window: production's, and the challenger's
 # scored in shadow on them (inference.shadow), each row of which names one of production's.
-PREDICTION_TABLES = (PREDICTIONS_TABLE, "shadow_predictions")
+PREDICTION_TABLES = (PREDICTIONS_TABLE, SHADOW_PREDICTIONS.name)
 # Runs the training DAGs make; other runs in the server (people's own) are left alone.
 TRAINING_ROLES = (ROLE_PARENT, ROLE_CANDIDATE)
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
+from sqlalchemy.dialects.mysql import LONGTEXT
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateColumn
 
@@ -145,19 +146,58 @@ def _prediction_columns() -> list[Column]:
     ]
 
 
-PREDICTIONS = Table(
-    "predictions",
+# Production's predictions, a table row per request (inference.prediction_log): a 100-row
+# batch is one row to insert and index, not a hundred (MySQL's work per row was the prediction
+# log's limit). Its rows, each [features, prediction, confidence, probabilities], are one JSON
+# array; the `predictions` view below gives them back a row per prediction.
+PREDICTION_REQUESTS = Table(
+    "prediction_requests",
     metadata,
     _id_column(),
-    *_served_row_columns(),
+    # X-Request-ID if the caller gave one, else generated; with first_row_index the entry's
+    # identity, so a retried flush (INSERT IGNORE) writes nothing twice.
+    Column("request_id", String(64), nullable=False),
+    # The request's first row's row_index: 0, but for rows carried over a row at a time from
+    # the per-row table of an older release (`upgrade_tables`).
+    Column("first_row_index", Integer, nullable=False),
+    Column("n_rows", Integer, nullable=False),
+    # UTC, to the millisecond: many predictions share a second.
+    Column("predicted_at", DateTime().with_variant(MYSQL_DATETIME(fsp=3), "mysql", "mariadb"), nullable=False),
+    Column("dataset", String(32), nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("model_name", String(255), nullable=False),
     Column("model_version", String(32), nullable=False),
-    Column("features", Text, nullable=False),  # the input row, a JSON object
-    *_prediction_columns(),
     Column("latency_ms", Float, nullable=False),  # the request's model time
-    UniqueConstraint("request_id", "row_index", name="uq_predictions_request_row"),
-    Index("ix_predictions_dataset_time", "dataset", "predicted_at"),
+    # [[features (the input row, an object), prediction, confidence, {class: probability}], ...], JSON.
+    Column("row_predictions", Text().with_variant(LONGTEXT, "mysql", "mariadb"), nullable=False),
+    UniqueConstraint("request_id", "first_row_index", name="uq_prediction_requests_request_row"),
+    Index("ix_prediction_requests_dataset_time", "dataset", "predicted_at"),
     mysql_charset="utf8mb4",
 )
+
+# A row per prediction, as readers (drift, the ui, ad-hoc SQL) see the log: the view's columns
+# and their types as MySQL gives them. JSON_TABLE: MySQL 8 and MariaDB 10.6+.
+PREDICTIONS_VIEW = "predictions"
+PREDICTIONS_COLUMNS = (
+    ("request_id", "VARCHAR(64)"),
+    ("row_index", "BIGINT"),
+    ("predicted_at", "DATETIME(3)"),
+    ("dataset", "VARCHAR(32)"),
+    ("route", "VARCHAR(64)"),
+    ("model_name", "VARCHAR(255)"),
+    ("model_version", "VARCHAR(32)"),
+    ("features", "JSON"),
+    ("prediction", "VARCHAR(64)"),
+    ("confidence", "DOUBLE"),
+    ("probabilities", "JSON"),
+    ("latency_ms", "FLOAT"),
+)
+PREDICTIONS_VIEW_SELECT = """SELECT q.request_id, q.first_row_index + r.row_seq - 1 AS row_index, q.predicted_at, q.dataset,
+       q.route, q.model_name, q.model_version, r.features, r.prediction, r.confidence, r.probabilities, q.latency_ms
+FROM prediction_requests AS q, JSON_TABLE(q.row_predictions, '$[*]' COLUMNS (
+    row_seq FOR ORDINALITY, features JSON PATH '$[0]', prediction VARCHAR(64) PATH '$[1]',
+    confidence DOUBLE PATH '$[2]', probabilities JSON PATH '$[3]')) AS r"""
+CREATE_PREDICTIONS_VIEW = f"CREATE VIEW {PREDICTIONS_VIEW} AS\n{PREDICTIONS_VIEW_SELECT}"
 
 MODEL_QUALITY = Table(
     "model_quality",
@@ -343,12 +383,13 @@ CHALLENGER_COMPARISON = Table(
 
 # The challenger scored in shadow on production's live traffic (inference.shadow): per row,
 # its prediction next to production's. Production's rows stay in `predictions` alone (its
-# unique key and every count of served predictions take them as production's).
+# unique key and every count of served predictions take them as production's). A row per
+# prediction: the challenger scores a sample of rows, at a bounded rate.
 SHADOW_PREDICTIONS = Table(
     "shadow_predictions",
     metadata,
     _id_column(),
-    # Production's row in `predictions` (request_id, row_index).
+    # Production's row in the `predictions` view (request_id, row_index).
     *_served_row_columns(),
     Column("production_version", String(32), nullable=False),
     Column("challenger_version", String(32), nullable=False),
@@ -364,7 +405,7 @@ SHADOW_PREDICTIONS = Table(
 
 # Every monitoring table: the ui's reader may select these and nothing else.
 MONITORING_TABLES: list[Table] = [
-    PREDICTIONS,
+    PREDICTION_REQUESTS,
     MODEL_QUALITY,
     FEATURE_DRIFT,
     RETRAIN_TRIGGERS,
@@ -378,18 +419,67 @@ MONITORING_TABLES: list[Table] = [
 
 
 def create_tables(engine: Engine) -> list[str]:
-    """Create whatever table is missing; existing tables and their rows are left alone."""
+    """Create whatever table or view is missing; existing tables and their rows are left alone."""
     metadata.create_all(engine, checkfirst=True)
+    inspector = inspect(engine)
+    # A `predictions` table (an older release's) is left to airflow-init's upgrade_tables.
+    if not inspector.has_table(PREDICTIONS_VIEW):
+        with engine.begin() as conn:
+            conn.execute(text(CREATE_PREDICTIONS_VIEW))
     return sorted(metadata.tables)
 
 
-def upgrade_tables(engine: Engine) -> list[str]:
-    """airflow-init's step: create what is missing and add the columns an existing table lacks.
+def upgrade_tables(engine: Engine, chunk: int = 20000) -> list[str]:
+    """airflow-init's step: bring an older release's tables to this schema, then create what is missing.
 
     Not in `create_tables`: that runs on every DAG run, and this reads every table's columns.
     """
+    done = predictions_to_requests(engine, chunk)
     create_tables(engine)
-    return add_missing_columns(engine)
+    return done + add_missing_columns(engine)
+
+
+# An interrupted move (below) leaves the old rows under this name; the next airflow-init finishes it.
+PREDICTIONS_BEFORE_REQUESTS = "predictions_by_row"
+
+
+def predictions_to_requests(engine: Engine, chunk: int = 20000) -> list[str]:
+    """An older release's per-row `predictions` table into `prediction_requests`, a row each, behind the view.
+
+    Each old row becomes an entry of one row (first_row_index: its row_index), so every row
+    keeps its request, index, time and values. Renamed first and copied in chunks by id with
+    INSERT IGNORE, so an airflow-init stopped halfway copies nothing twice when run again.
+    """
+    inspector = inspect(engine)
+    old_table = PREDICTIONS_VIEW in inspector.get_table_names()
+    if not old_table and not inspector.has_table(PREDICTIONS_BEFORE_REQUESTS):
+        return []
+    with engine.begin() as conn:
+        if old_table:
+            conn.execute(text(f"RENAME TABLE {PREDICTIONS_VIEW} TO {PREDICTIONS_BEFORE_REQUESTS}"))
+    PREDICTION_REQUESTS.create(engine, checkfirst=True)
+    copy = text(
+        f"INSERT IGNORE INTO {PREDICTION_REQUESTS.name} (request_id, first_row_index, n_rows, predicted_at, dataset, route, "
+        "model_name, model_version, latency_ms, row_predictions) "
+        "SELECT request_id, row_index, 1, predicted_at, dataset, route, model_name, model_version, latency_ms, "
+        "JSON_ARRAY(JSON_ARRAY(JSON_EXTRACT(features, '$'), prediction, confidence, JSON_EXTRACT(probabilities, '$'))) "
+        f"FROM {PREDICTIONS_BEFORE_REQUESTS} WHERE id > :after ORDER BY id LIMIT :chunk"
+    )
+    after = 0
+    while True:
+        with engine.begin() as conn:
+            last = conn.execute(
+                text(f"SELECT MAX(id) FROM (SELECT id FROM {PREDICTIONS_BEFORE_REQUESTS} WHERE id > :after ORDER BY id LIMIT :chunk) AS c"),
+                {"after": after, "chunk": chunk},
+            ).scalar()
+            if last is None:
+                break
+            conn.execute(copy, {"after": after, "chunk": chunk})
+        after = last
+    with engine.begin() as conn:
+        rows = conn.execute(text(f"SELECT COUNT(*) FROM {PREDICTIONS_BEFORE_REQUESTS}")).scalar_one()
+        conn.execute(text(f"DROP TABLE {PREDICTIONS_BEFORE_REQUESTS}"))
+    return [f"{rows} rows of the per-row predictions table moved to {PREDICTION_REQUESTS.name}, a row each"]
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
@@ -421,19 +511,21 @@ def _quoted_user(engine: Engine, user: str) -> str:
 
 
 def grant_monitoring(engine: Engine, writer: str, reader: str) -> list[str]:
-    """Table-level rights on the monitoring tables: `reader` may only select; `writer` (inference) may only
-    insert predictions and shadow predictions, and insert and read alias moves (their history is how its replicas follow each other).
+    """Table-level rights on the monitoring tables: `reader` may only select (the `predictions` view too); `writer`
+    (inference) may only insert predictions (prediction_requests) and shadow predictions, and insert and read alias
+    moves (their history is how its replicas follow each other).
 
     MySQL refuses a table-level grant on a table that does not exist, hence after
     `create_tables`. GRANT is idempotent. The engine's user needs GRANT OPTION on the database.
     """
     preparer = engine.dialect.identifier_preparer
     statements = [
-        f"GRANT INSERT ON {preparer.quote(PREDICTIONS.name)} TO {_quoted_user(engine, writer)}",
+        f"GRANT INSERT ON {preparer.quote(PREDICTION_REQUESTS.name)} TO {_quoted_user(engine, writer)}",
         f"GRANT INSERT ON {preparer.quote(SHADOW_PREDICTIONS.name)} TO {_quoted_user(engine, writer)}",
         f"GRANT SELECT, INSERT ON {preparer.quote(ALIAS_MOVES.name)} TO {_quoted_user(engine, writer)}",
     ]
-    statements += [f"GRANT SELECT ON {preparer.quote(t.name)} TO {_quoted_user(engine, reader)}" for t in MONITORING_TABLES]
+    readable = [t.name for t in MONITORING_TABLES] + [PREDICTIONS_VIEW]
+    statements += [f"GRANT SELECT ON {preparer.quote(name)} TO {_quoted_user(engine, reader)}" for name in readable]
     with engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))  # text(): the driver's % in '%' escaped

@@ -12,29 +12,27 @@ from mlops_pipelines import mlflow_names as names
 from mlops_pipelines.contracts import COVERTYPE
 from mlops_pipelines.monitoring import drift_check
 from mlops_pipelines.storage import utcnow
-from mlops_pipelines.tables import FEATURE_DRIFT, PREDICTIONS, create_tables
+from mlops_pipelines.tables import FEATURE_DRIFT, PREDICTION_REQUESTS, create_tables
 
 pytestmark = [pytest.mark.mysql, pytest.mark.mlflow]
 
 
 def predictions_table(engine, rows):
-    """Rows of the predictions table (the platform's own definition, made by create_tables) as inference writes them."""
+    """One-row requests in the prediction log (the platform's own table, made by create_tables) as inference writes them."""
     with engine.begin() as conn:
         conn.execute(
-            insert(PREDICTIONS),
+            insert(PREDICTION_REQUESTS),
             [
                 {
                     "request_id": uuid.uuid4().hex,
-                    "row_index": 0,
+                    "first_row_index": 0,
+                    "n_rows": 1,
                     "predicted_at": at,
                     "dataset": "covertype",
                     "route": "/predict/covertype",
                     "model_name": "covertype-classifier",
                     "model_version": "1",
-                    "features": json.dumps(features),
-                    "prediction": "1",
-                    "confidence": 1.0,
-                    "probabilities": "{}",
+                    "row_predictions": json.dumps([[features, "1", 1.0, {}]]),
                     "latency_ms": 1.0,
                 }
                 for at, features in rows
@@ -101,6 +99,6 @@ def test_shifted_elevation_is_flagged_in_both_sources_and_reported(mysql_engine,
 def test_without_a_predictions_table_only_ingested_rows_are_compared(mysql_engine):
     create_tables(mysql_engine)
     with mysql_engine.begin() as conn:  # a platform whose airflow-init has not made it yet
-        conn.execute(text("DROP TABLE predictions"))
+        conn.execute(text("DROP VIEW predictions"))
     frame = drift_check.prediction_rows(mysql_engine, COVERTYPE, datetime(2026, 1, 1), datetime(2027, 1, 1))
     assert frame.empty and list(frame.columns) == COVERTYPE.feature_names

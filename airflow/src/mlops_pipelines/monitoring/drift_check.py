@@ -70,7 +70,7 @@ def prediction_rows(engine: Engine, contract: DatasetContract, start: datetime, 
         return pd.DataFrame(columns=contract.feature_names)
     query = text(
         f"SELECT features FROM {PREDICTIONS_TABLE} WHERE dataset = :dataset AND predicted_at >= :start AND predicted_at < :end "
-        "ORDER BY id DESC LIMIT :limit"
+        "ORDER BY predicted_at DESC LIMIT :limit"
     )
     with engine.connect() as conn:
         rows = conn.execute(query, {"dataset": contract.name, "start": start, "end": end, "limit": max_rows}).scalars().all()
