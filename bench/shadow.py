@@ -36,7 +36,15 @@ from typing import Any
 
 # Run as a script, bench/ is on the import path.
 from inference_vs_mlflow_serve import example_rows, post, production_version
-from prediction_log import PREDICTION_LOG, add_load_arguments, drop_scratch_database, measure_alternating, parsed, scratch_database, start_modes
+from prediction_log import (
+    PREDICTION_LOG,
+    add_load_arguments,
+    drop_scratch_database,
+    measure_alternating,
+    parsed,
+    scratch_database,
+    start_modes,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUES = ("inference_shadow_queue_rows", "shadow_log_queue_rows", "prediction_log_queue_rows")
