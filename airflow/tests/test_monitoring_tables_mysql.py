@@ -44,9 +44,7 @@ REQUEST = {
     **{k: ROW[k] for k in ("request_id", "predicted_at", "dataset", "route", "model_name", "model_version", "latency_ms")},
     "first_row_index": 0,
     "n_rows": 1,
-    "row_predictions": json.dumps(
-        [[json.loads(ROW["features"]), ROW["prediction"], ROW["confidence"], json.loads(ROW["probabilities"])]]
-    ),
+    "row_predictions": json.dumps([[json.loads(ROW["features"]), ROW["prediction"], ROW["confidence"], json.loads(ROW["probabilities"])]]),
 }
 
 
@@ -253,7 +251,10 @@ def test_a_move_stopped_halfway_is_finished_by_the_next_start_without_doubling(m
     with mysql_engine.begin() as conn:  # two rows had been copied when it stopped
         columns = ", ".join(REQUEST)
         for i in range(2):
-            conn.execute(text(f"INSERT INTO prediction_requests ({columns}) VALUES ({', '.join(f':{k}' for k in REQUEST)})"), {**REQUEST, "request_id": f"r{i}"})
+            conn.execute(
+                text(f"INSERT INTO prediction_requests ({columns}) VALUES ({', '.join(f':{k}' for k in REQUEST)})"),
+                {**REQUEST, "request_id": f"r{i}"},
+            )
     assert upgrade_tables(mysql_engine) == ["5 rows of the per-row predictions table moved to prediction_requests, a row each"]
     with mysql_engine.connect() as conn:
         assert conn.execute(text("SELECT request_id FROM predictions ORDER BY request_id")).scalars().all() == [f"r{i}" for i in range(5)]

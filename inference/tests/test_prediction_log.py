@@ -67,7 +67,7 @@ def test_each_request_s_rows_are_cut_out_of_the_batch_by_their_offsets():
 
     from inference.prediction_log import _document
 
-    features = [{"island": "Biscoe", "note": "ünïcode \"quoted\" ; '"}, {"island": "Dream", "bill_length_mm": None}]
+    features = [{"island": "Biscoe", "note": 'ünïcode "quoted" ; \''}, {"island": "Dream", "bill_length_mm": None}]
     answers = [
         {"label": "Adelie", "confidence": np.float64(0.75), "probabilities": {"Adelie": 0.75, "Gentoo": 0.25}},
         {"label": 3, "confidence": 0.5, "probabilities": {"3": 0.5, "4": float("nan")}},
