@@ -70,9 +70,9 @@ FROM (SELECT FROM_BASE64(%s) AS all_rows) AS b, JSON_TABLE(CONVERT(FROM_BASE64(%
     latency_ms DOUBLE PATH '$[6]', n_rows INTEGER PATH '$[7]', rows_start INTEGER PATH '$[8]',
     rows_length INTEGER PATH '$[9]')) AS r"""
 
-# One request's predictions as queued: request_id, time, route, dataset, model name,
-# version, rows, predictions, model seconds. A tuple: built on the request path.
-Entry = tuple[str, float, str, str, str, str, list[Any], list[dict[str, Any]], float]
+# One request's predictions as queued: request_id, time, route, dataset, model name, version,
+# rows, the rows with their predictions as JSON (`rows_json`), model seconds. A tuple: built on the request path.
+Entry = tuple[str, float, str, str, str, str, int, bytes, float]
 # A writer's dropped{reason} and logged counters, and the dropped one's name as PromQL sees it.
 WriterCounters = tuple[Counter, Counter, str]
 
@@ -221,34 +221,40 @@ class PredictionLog(TableWriter):
         """Queue one request's predictions; never blocks, never raises for the log's sake."""
         if self.sample < 1.0 and random.random() >= self.sample:
             return  # sampled out: whole requests, so a batch is all or nothing
-        entry: Entry = (request_id, time.time(), route, model.dataset[:32], model.name, model.version, rows, predictions, seconds)
-        self.put(entry, len(rows))
+        at, n = time.time(), len(rows)
+        entry: Entry = (request_id, at, route, model.dataset[:32], model.name, model.version, n, rows_json(rows, predictions), seconds)
+        self.put(entry, n)
 
     def document(self, batch: list[Entry]) -> tuple[str, str]:
         return _document(batch)
 
 
+def rows_json(rows: list[Any], predictions: list[dict[str, Any]]) -> bytes:
+    """A request's rows as the table keeps them: [[features, prediction, confidence, probabilities], ...].
+
+    Encoded here, on the request path (orjson, in C: about 1 us a row), so the queue holds one
+    bytes object per request, not its rows' dicts: those, kept alive until the writer took them,
+    were promoted through the garbage collector's generations and walked by its collections,
+    which cost the worker more than encoding them. A value JSON has no form for becomes its
+    text (`default=str`) rather than an error on the request path; NaN and infinity become null.
+    """
+    return orjson.dumps(
+        [(row, p["label"], p["confidence"], p["probabilities"]) for row, p in zip(rows, predictions, strict=True)],
+        default=str,
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    )
+
+
 def _document(batch: list[Entry]) -> tuple[str, str]:
     """The batch as INSERT's two parameters, base64-encoded: the requests' rows, one after the other,
-    and a JSON array with a request per element (the writer thread's work).
-
-    A row is [features, prediction, confidence, probabilities], the objects as the request
-    and the answer hold them; orjson encodes a request's rows in C (numpy scalars too), so a
-    row costs a tuple here, not JSON text of its own.
-    """
+    and a JSON array with a request per element (the writer thread's work)."""
     stamp = timestamps()
-    parts: list[bytes] = []
     requests = []
     start = 1  # SUBSTRING counts from 1
-    for request_id, at, route, dataset, model_name, version, rows, predictions, seconds in batch:
-        part = orjson.dumps(
-            [(row, p["label"], p["confidence"], p["probabilities"]) for row, p in zip(rows, predictions, strict=True)],
-            option=orjson.OPT_SERIALIZE_NUMPY,
-        )
-        parts.append(part)
-        requests.append((request_id, stamp(at), dataset, route, model_name, version, float(seconds) * 1000.0, len(rows), start, len(part)))
+    for request_id, at, route, dataset, model_name, version, n, part, seconds in batch:
+        requests.append((request_id, stamp(at), dataset, route, model_name, version, float(seconds) * 1000.0, n, start, len(part)))
         start += len(part)
-    return base64.b64encode(b"".join(parts)).decode("ascii"), encoded(requests)
+    return base64.b64encode(b"".join(entry[7] for entry in batch)).decode("ascii"), encoded(requests)
 
 
 def timestamps() -> Callable[[float], str]:

@@ -65,7 +65,7 @@ def test_each_request_s_rows_are_cut_out_of_the_batch_by_their_offsets():
 
     import numpy as np
 
-    from inference.prediction_log import _document
+    from inference.prediction_log import _document, rows_json
 
     features = [{"island": "Biscoe", "note": 'ünïcode "quoted" ; \''}, {"island": "Dream", "bill_length_mm": None}]
     answers = [
@@ -73,10 +73,10 @@ def test_each_request_s_rows_are_cut_out_of_the_batch_by_their_offsets():
         {"label": 3, "confidence": 0.5, "probabilities": {"3": 0.5, "4": float("nan")}},
     ]
     batch = [
-        ("r1", 1767323045.6785, "/predict/penguins", "penguins", "m", "1", features, answers, 0.002),
-        ("r2", 1767323046.25, "/predict", "covertype", "c", "7", features[:1], answers[:1], 0.001),
+        ("r1", 1767323045.6785, "/predict/penguins", "penguins", "m", "1", 2, rows_json(features, answers), 0.002),
+        ("r2", 1767323046.25, "/predict", "covertype", "c", "7", 1, rows_json(features[:1], answers[:1]), 0.001),
     ]
-    all_rows, requests = _document(batch)  # type: ignore[arg-type]
+    all_rows, requests = _document(batch)
     joined, requests = base64.b64decode(all_rows), json.loads(base64.b64decode(requests))
     assert [r[:8] for r in requests] == [
         ["r1", "2026-01-02 03:04:05.678", "penguins", "/predict/penguins", "m", "1", 2.0, 2],
@@ -90,3 +90,12 @@ def test_each_request_s_rows_are_cut_out_of_the_batch_by_their_offsets():
     ]
     assert cut[1] == [cut[0][0]]
     assert requests[1][8] == 1 + len(joined) - requests[1][9]  # back to back, nothing after the last
+
+
+def test_a_value_json_has_no_form_for_is_logged_as_its_text_not_raised_on_the_request_path():
+    from decimal import Decimal
+
+    from inference.prediction_log import rows_json
+
+    logged = rows_json([{"x": Decimal("1.5")}], [{"label": "a", "confidence": float("inf"), "probabilities": {"a": 1.0}}])
+    assert logged == b'[[{"x":"1.5"},"a",null,{"a":1.0}]]'
