@@ -197,7 +197,8 @@ PREDICTIONS_VIEW_SELECT = """SELECT q.request_id, q.first_row_index + r.row_seq 
 FROM prediction_requests AS q, JSON_TABLE(q.row_predictions, '$[*]' COLUMNS (
     row_seq FOR ORDINALITY, features JSON PATH '$[0]', prediction VARCHAR(64) PATH '$[1]',
     confidence DOUBLE PATH '$[2]', probabilities JSON PATH '$[3]')) AS r"""
-CREATE_PREDICTIONS_VIEW = f"CREATE VIEW {PREDICTIONS_VIEW} AS\n{PREDICTIONS_VIEW_SELECT}"
+# OR REPLACE: two DAG tasks making the tables of a fresh database at once both succeed.
+CREATE_PREDICTIONS_VIEW = f"CREATE OR REPLACE VIEW {PREDICTIONS_VIEW} AS\n{PREDICTIONS_VIEW_SELECT}"
 
 MODEL_QUALITY = Table(
     "model_quality",
