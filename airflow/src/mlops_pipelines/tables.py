@@ -192,11 +192,21 @@ PREDICTIONS_COLUMNS = (
     ("probabilities", "JSON"),
     ("latency_ms", "FLOAT"),
 )
-PREDICTIONS_VIEW_SELECT = """SELECT q.request_id, q.first_row_index + r.row_seq - 1 AS row_index, q.predicted_at, q.dataset,
+
+
+def request_rows(requests: str) -> str:
+    """A request's rows as a table `r` (row_seq from 1, features, prediction, confidence, probabilities):
+    JSON_TABLE over `requests`.row_predictions, for a FROM after the rows of prediction_requests aliased `requests`."""
+    return (
+        f"JSON_TABLE({requests}.row_predictions, '$[*]' COLUMNS (\n"
+        "    row_seq FOR ORDINALITY, features JSON PATH '$[0]', prediction VARCHAR(64) PATH '$[1]',\n"
+        "    confidence DOUBLE PATH '$[2]', probabilities JSON PATH '$[3]')) AS r"
+    )
+
+
+PREDICTIONS_VIEW_SELECT = f"""SELECT q.request_id, q.first_row_index + r.row_seq - 1 AS row_index, q.predicted_at, q.dataset,
        q.route, q.model_name, q.model_version, r.features, r.prediction, r.confidence, r.probabilities, q.latency_ms
-FROM prediction_requests AS q, JSON_TABLE(q.row_predictions, '$[*]' COLUMNS (
-    row_seq FOR ORDINALITY, features JSON PATH '$[0]', prediction VARCHAR(64) PATH '$[1]',
-    confidence DOUBLE PATH '$[2]', probabilities JSON PATH '$[3]')) AS r"""
+FROM prediction_requests AS q, {request_rows("q")}"""
 # OR REPLACE: two DAG tasks making the tables of a fresh database at once both succeed.
 CREATE_PREDICTIONS_VIEW = f"CREATE OR REPLACE VIEW {PREDICTIONS_VIEW} AS\n{PREDICTIONS_VIEW_SELECT}"
 

@@ -100,5 +100,34 @@ def test_without_a_predictions_table_only_ingested_rows_are_compared(mysql_engin
     create_tables(mysql_engine)
     with mysql_engine.begin() as conn:  # a platform whose airflow-init has not made it yet
         conn.execute(text("DROP VIEW predictions"))
+        conn.execute(text("DROP TABLE prediction_requests"))
     frame = drift_check.prediction_rows(mysql_engine, COVERTYPE, datetime(2026, 1, 1), datetime(2027, 1, 1))
     assert frame.empty and list(frame.columns) == COVERTYPE.feature_names
+
+
+def test_the_window_s_newest_requests_are_read_and_no_more_rows_than_asked(mysql_engine):
+    create_tables(mysql_engine)
+    start = datetime(2026, 12, 1, 12, 0, 0)
+    with mysql_engine.begin() as conn:  # three 4-row requests a minute apart, and one outside the window
+        for minute in (0, 1, 2, 90):
+            rows = [[{"Elevation": 1000 * minute + i}, "1", 1.0, {}] for i in range(4)]
+            conn.execute(
+                insert(PREDICTION_REQUESTS),
+                {
+                    "request_id": f"r{minute}",
+                    "first_row_index": 0,
+                    "n_rows": 4,
+                    "predicted_at": start + timedelta(minutes=minute),
+                    "dataset": "covertype",
+                    "route": "/predict/covertype",
+                    "model_name": "covertype-classifier",
+                    "model_version": "1",
+                    "latency_ms": 1.0,
+                    "row_predictions": json.dumps(rows),
+                },
+            )
+    # Two rows asked: the two newest requests of the window are read, two of their rows returned.
+    frame = drift_check.prediction_rows(mysql_engine, COVERTYPE, start, start + timedelta(minutes=60), max_rows=2)
+    assert len(frame) == 2 and set(frame["Elevation"]) <= {1000, 1001, 1002, 1003, 2000, 2001, 2002, 2003}
+    everything = drift_check.prediction_rows(mysql_engine, COVERTYPE, start, start + timedelta(minutes=60))
+    assert sorted(everything["Elevation"]) == [1000 * m + i for m in (0, 1, 2) for i in range(4)]

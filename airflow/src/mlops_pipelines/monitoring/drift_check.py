@@ -27,14 +27,13 @@ from mlops_pipelines.monitoring.quality import create_monitoring_run
 from mlops_pipelines.monitoring.served import ServedVersion, production
 from mlops_pipelines.monitoring.store import insert_ignoring_duplicates
 from mlops_pipelines.storage import utcnow
-from mlops_pipelines.tables import CLEAN, FEATURE_DRIFT, create_tables
+from mlops_pipelines.tables import CLEAN, FEATURE_DRIFT, PREDICTION_REQUESTS, create_tables, request_rows
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("predictions", "ingested")
 # Rows read per side at most (a seeded sample of the training rows; the newest of the window).
 MAX_ROWS = 20_000
-PREDICTIONS_TABLE = "predictions"
 
 
 def reference_rows(engine: Engine, contract: DatasetContract, served: ServedVersion, max_rows: int = MAX_ROWS) -> pd.DataFrame:
@@ -62,15 +61,18 @@ def ingested_rows(engine: Engine, contract: DatasetContract, start: datetime, en
 
 
 def prediction_rows(engine: Engine, contract: DatasetContract, start: datetime, end: datetime, max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """The input rows inference logged in [start, end) (`predictions.features`, JSON), newest first.
+    """The input rows inference logged in [start, end) (the `predictions` view's `features`, JSON), newest requests first.
 
-    Empty when the predictions table does not exist (yet): inference may log nothing.
+    Read from the newest `max_rows` requests of the window (each has a row or more) by the
+    index on (dataset, predicted_at), so only they are expanded into rows, not the whole
+    window. Empty when the prediction log's table does not exist (yet): inference may log nothing.
     """
-    if not inspect(engine).has_table(PREDICTIONS_TABLE):
+    if not inspect(engine).has_table(PREDICTION_REQUESTS.name):
         return pd.DataFrame(columns=contract.feature_names)
     query = text(
-        f"SELECT features FROM {PREDICTIONS_TABLE} WHERE dataset = :dataset AND predicted_at >= :start AND predicted_at < :end "
-        "ORDER BY predicted_at DESC LIMIT :limit"
+        "SELECT r.features FROM (SELECT id, row_predictions FROM prediction_requests "
+        "WHERE dataset = :dataset AND predicted_at >= :start AND predicted_at < :end ORDER BY predicted_at DESC LIMIT :limit) AS q, "
+        f"{request_rows('q')} LIMIT :limit"
     )
     with engine.connect() as conn:
         rows = conn.execute(query, {"dataset": contract.name, "start": start, "end": end, "limit": max_rows}).scalars().all()
