@@ -70,8 +70,8 @@ PREDICTION_LOG = ("prediction_requests", "predictions")
 
 
 def scratch_database(admin_url: str, tables: tuple[str, ...] = PREDICTION_LOG) -> tuple[str, str, Any]:
-    """A database with the given monitoring tables (and views) and a user that may only insert into the tables;
-    returns its name, the user's URL, the admin engine."""
+    """A database with the given monitoring tables (and views) and a user that may only insert into the tables,
+    and alias_moves; returns its name, the user's URL, the admin engine."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -86,6 +86,10 @@ def scratch_database(admin_url: str, tables: tuple[str, ...] = PREDICTION_LOG) -
                 conn.execute(text(statement))
             if "view_of" not in CONTRACT["tables"][table]:  # a view is written through its table
                 conn.execute(text(f"GRANT INSERT ON `{name}`.{table} TO '{user}'@'%'"))
+        # The alias history every inference process records its first versions in, with inference's rights.
+        for statement in CONTRACT["tables"]["alias_moves"]["ddl"]:
+            conn.execute(text(statement))
+        conn.execute(text(f"GRANT SELECT, INSERT ON `{name}`.alias_moves TO '{user}'@'%'"))
     url = make_url(admin_url).set(database=name, username=user, password=f"bench-{user}")
     return name, url.render_as_string(hide_password=False), admin
 
