@@ -54,7 +54,7 @@ COLUMNS = (
 # A table row per request (readers see a row per prediction through the `predictions` view).
 # One statement per batch with two parameters, so the driver formats two values per batch
 # instead of ten per request (pymysql escapes a value with a Python-level translate): the
-# requests' rows, each request's a JSON array, one after the other (ROWS); and the requests'
+# requests' rows, each request's a JSON array, one after the other; and the requests'
 # other values as a JSON document, a request per element, with where its rows start and how
 # long they are, which the server turns into table rows with JSON_TABLE (MySQL 8 and MariaDB
 # 10.6+). Both go base64-encoded, so neither has anything to escape; the rows are cut out as
@@ -71,7 +71,8 @@ FROM (SELECT FROM_BASE64(%s) AS all_rows) AS b, JSON_TABLE(CONVERT(FROM_BASE64(%
     rows_length INTEGER PATH '$[9]')) AS r"""
 
 # One request's predictions as queued: request_id, time, route, dataset, model name, version,
-# rows, the rows with their predictions as JSON (`rows_json`), model seconds. A tuple: built on the request path.
+# number of rows, the rows with their predictions as JSON (`rows_json`), model seconds. A tuple:
+# built on the request path.
 Entry = tuple[str, float, str, str, str, str, int, bytes, float]
 # A writer's dropped{reason} and logged counters, and the dropped one's name as PromQL sees it.
 WriterCounters = tuple[Counter, Counter, str]
